@@ -1,0 +1,64 @@
+"""The library entry points the CLI is a thin shell over."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable, Mapping
+
+from .errors import RegistryError
+from .io.caffemodel import WeightFile, read_caffemodel
+from .io.prototxt import read_prototxt
+from .ir.build import build_graph
+from .ir.graph import Graph, Shape
+from .ir.select import check_supported, test_phase_layers
+from .ir.weights import attach_weights
+from .layers import LAYERS, LayerDef
+from .reference import REFERENCE, Kernel
+
+PathLike = str | os.PathLike
+
+
+def graph_from_net(
+    net, weights: PathLike | WeightFile | None = None,
+    input_shapes: Mapping[str, Shape] | None = None, source: str = "<net>",
+) -> Graph:
+    """A parsed, current-format NetParameter -> checked graph, weights attached if given."""
+    layers = test_phase_layers(net, source)
+    check_supported(layers)  # before anything else: one report of every unsupported layer
+    graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()})
+    if weights is not None:
+        weight_file = weights if isinstance(weights, WeightFile) else read_caffemodel(weights)
+        attach_weights(graph, weight_file)
+    return graph
+
+
+def load_net(
+    prototxt: PathLike, weights: PathLike | WeightFile | None = None,
+    input_shapes: Mapping[str, Shape] | None = None,
+) -> Graph:
+    """Read a prototxt (current, V1 or V0 format) and optionally its caffemodel.
+
+    input_shapes overrides or supplies input shapes: {"data": (1, 3, 224, 224)}.
+    """
+    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt))
+
+
+def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | None = None,
+                   *, replace: bool = False) -> None:
+    """Teach caffe2x a custom layer type: its shape rule and, optionally, its reference kernel."""
+    LAYERS.register(layer_type, definition, replace=replace)
+    if reference is not None:
+        REFERENCE.register(layer_type, reference, replace=replace)
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import modules that register custom layers (CLI: --plugin, env CAFFE2X_PLUGINS)."""
+    for name in modules:
+        name = name.strip()
+        if not name:
+            continue
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise RegistryError(f"cannot import plugin module '{name}': {exc}") from None

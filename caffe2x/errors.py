@@ -1,0 +1,59 @@
+"""Typed errors. Every error a user can cause derives from Caffe2xError.
+
+The CLI prints `str(error)` (one paragraph) and exits with `exit_code`;
+library callers catch the specific class.
+"""
+
+from __future__ import annotations
+
+
+class Caffe2xError(Exception):
+    """Base class: bad input or a model caffe2x cannot handle."""
+
+    exit_code = 2
+
+
+class PrototxtError(Caffe2xError):
+    """The text net definition cannot be read (syntax, unknown field, bad enum)."""
+
+
+class WeightsError(Caffe2xError):
+    """The caffemodel is unreadable, or its blobs do not fit the net."""
+
+
+class GraphError(Caffe2xError):
+    """The net's wiring is broken: a bottom never produced, a cycle, a duplicate top."""
+
+
+class ShapeError(Caffe2xError):
+    """A layer's parameters do not fit the shapes of its inputs."""
+
+
+class InputShapeError(Caffe2xError):
+    """A net input has no usable shape, or a --input-shape value is malformed."""
+
+
+class RegistryError(Caffe2xError):
+    """A handler registered twice for one layer type, or a bad plugin."""
+
+
+class UnsupportedLayerError(Caffe2xError):
+    """Layers whose type has no handler; lists all of them, grouped by type."""
+
+    def __init__(self, by_type: dict[str, list[str]], stage: str = "caffe2x"):
+        self.by_type = {t: list(names) for t, names in sorted(by_type.items())}
+        count = sum(len(names) for names in self.by_type.values())
+        groups = "; ".join(
+            f"{t} ({len(names)}): {', '.join(repr(n) for n in names)}"
+            for t, names in self.by_type.items()
+        )
+        super().__init__(
+            f"{count} layer(s) of {len(self.by_type)} unsupported type(s) for {stage}: {groups}. "
+            "Register a handler for a custom layer with caffe2x.register_layer "
+            "(see README, 'Custom layers')."
+        )
+
+
+def layer_error(cls: type[Caffe2xError], layer: str, layer_type: str, message: str) -> Caffe2xError:
+    """An error that names the layer it comes from, in one consistent form."""
+    return cls(f"layer '{layer}' ({layer_type}): {message}")

@@ -1,0 +1,74 @@
+"""Attach caffemodel blobs to graph nodes, matching layers by name.
+
+Blob shapes are checked the way Caffe's CopyTrainedLayersFrom checks them;
+every problem is collected and reported at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import WeightsError
+from ..io.caffemodel import RawBlob, WeightFile
+from .graph import Graph, Node, Shape
+
+
+def _legacy_matches(legacy: tuple[int, ...], expected: Shape) -> bool:
+    """Caffe's Blob::ShapeEquals for num/channels/height/width blobs."""
+    if len(expected) > 4:
+        return False
+    padded = (1,) * (4 - len(expected)) + tuple(expected)
+    return tuple(legacy) == padded
+
+
+def _blob_problem(node: Node, index: int, blob: RawBlob, expected: Shape) -> str | None:
+    declared = blob.declared_shape()
+    elements = int(np.prod(declared, dtype=np.int64))
+    if elements != blob.data.size:
+        return (f"layer '{node.name}' blob {index} declares shape {list(declared)} "
+                f"({elements} values) but holds {blob.data.size}")
+    if blob.shape is not None:
+        matches = tuple(blob.shape) == tuple(expected)
+    elif blob.legacy_shape is not None:
+        matches = _legacy_matches(blob.legacy_shape, expected)
+    else:
+        matches = blob.data.size == int(np.prod(expected, dtype=np.int64))
+    if not matches:
+        return (f"layer '{node.name}' ({node.type}) blob {index}: expected shape "
+                f"{list(expected)}, the caffemodel has {list(declared)}")
+    return None
+
+
+def attach_weights(graph: Graph, weights: WeightFile) -> None:
+    missing, problems = [], []
+    for node in graph.nodes:
+        if not node.weight_shapes:
+            continue
+        blobs = weights.blobs.get(node.name)
+        if blobs is None:
+            missing.append(node.name)
+            continue
+        if len(blobs) != len(node.weight_shapes):
+            problems.append(f"layer '{node.name}' ({node.type}) needs {len(node.weight_shapes)} "
+                            f"blob(s), the caffemodel has {len(blobs)}")
+            continue
+        found = [_blob_problem(node, i, b, s) for i, (b, s) in enumerate(zip(blobs, node.weight_shapes))]
+        problems.extend(p for p in found if p)
+        if not any(found):
+            node.weights = [b.data.reshape(s) for b, s in zip(blobs, node.weight_shapes)]
+    if missing or problems:
+        raise WeightsError(_describe(weights, graph, missing, problems))
+    graph.has_weights = True
+
+
+def _describe(weights: WeightFile, graph: Graph, missing: list[str], problems: list[str]) -> str:
+    parts = [f"{weights.path}: the weights do not fit net '{graph.name}'."]
+    if missing:
+        parts.append(f"No blobs for layer(s): {', '.join(repr(m) for m in missing)}.")
+        needed = sum(1 for node in graph.nodes if node.weight_shapes)
+        if len(missing) == needed:
+            held = ", ".join(repr(n) for n in list(weights.blobs)[:8]) or "none"
+            parts.append(f"The caffemodel (net '{weights.net_name}') holds blobs for {held}"
+                         f"{', ...' if len(weights.blobs) > 8 else ''}: is it for another net?")
+    parts.extend(p + "." for p in problems)
+    return " ".join(parts)

@@ -1,0 +1,21 @@
+"""Built-in layer types. Importing this package registers them all in LAYERS."""
+
+from . import activation, affine, conv, eltwise, normalization, pooling, reduction, tensor  # noqa: F401
+from .base import LAYERS, MAX_BLOB_ELEMENTS, LayerDef
+
+# Layer types of training nets that have no meaning at inference: dropped
+# from the graph (with their tops) when a net is loaded.
+TRAINING_ONLY_TYPES = frozenset({
+    "Accuracy", "SoftmaxWithLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
+    "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss",
+    "HDF5Output",
+})
+
+# Data layers: each top becomes a net input whose shape the user gives
+# (DummyData and MemoryData declare their own).
+DATA_TYPES = frozenset({
+    "Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData",
+    "AnnotatedData", "VideoData",
+})
+
+__all__ = ["LAYERS", "MAX_BLOB_ELEMENTS", "LayerDef", "TRAINING_ONLY_TYPES", "DATA_TYPES"]

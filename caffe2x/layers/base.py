@@ -1,0 +1,97 @@
+"""The core stage of a layer type: typed parameters, Caffe's shape rule,
+the weight blobs it expects and its FLOP count.
+
+Handlers raise ShapeError with a plain message; the graph builder adds the
+layer's name and type to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ShapeError
+from ..ir.graph import Shape
+from ..registry import Registry
+
+# Largest element count of a single blob (2**31 - 1, Caffe's own int limit):
+# a prototxt declaring more is refused before anything is allocated.
+MAX_BLOB_ELEMENTS = 2**31 - 1
+
+
+def _no_weights(params: Any, bottoms: list[Shape]) -> list[Shape]:
+    return []
+
+
+def elementwise_flops(params: Any, bottoms: list[Shape], tops: list[Shape]) -> int:
+    """One operation per output element: the default for cheap layers."""
+    return sum(count(t) for t in tops)
+
+
+def no_flops(params: Any, bottoms: list[Shape], tops: list[Shape]) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """What caffe2x knows about a layer type before any target is chosen.
+
+    parse:   LayerParameter -> typed params (a frozen dataclass)
+    infer:   (params, bottom shapes) -> top shapes, by Caffe's rules
+    weights: (params, bottom shapes) -> expected blob shapes, in Caffe's order
+    flops:   (params, bottom shapes, top shapes) -> floating-point operations
+    bottoms/tops: allowed counts, (min, max); max None means unbounded
+    """
+
+    parse: Callable[[Any], Any]
+    infer: Callable[[Any, list[Shape]], list[Shape]]
+    weights: Callable[[Any, list[Shape]], list[Shape]] = _no_weights
+    flops: Callable[[Any, list[Shape], list[Shape]], int] = elementwise_flops
+    bottoms: tuple[int, int | None] = (1, 1)
+    tops: tuple[int, int | None] = (1, 1)
+
+
+LAYERS: Registry[LayerDef] = Registry("layer definitions")
+
+
+def count(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ShapeError(message)
+
+
+def canonical_axis(axis: int, ndim: int) -> int:
+    """Caffe's Blob::CanonicalAxisIndex: negative axes count from the end."""
+    check(-ndim <= axis < ndim, f"axis {axis} is out of range for a {ndim}-D blob")
+    return axis + ndim if axis < 0 else axis
+
+
+def no_params(layer) -> None:
+    return None
+
+
+def same_shape(params: Any, bottoms: list[Shape]) -> list[Shape]:
+    return [bottoms[0]]
+
+
+def pair(values, name: str, default: int, h: int | None = None, w: int | None = None) -> tuple[int, int]:
+    """Caffe's spatial parameter rule: explicit _h/_w, else 0, 1 or 2 repeated values."""
+    if h is not None or w is not None:
+        check(h is not None and w is not None, f"{name}_h and {name}_w must be given together")
+        return int(h), int(w)
+    values = [int(v) for v in values]
+    if not values:
+        return default, default
+    if len(values) == 1:
+        return values[0], values[0]
+    check(len(values) == 2, f"{name} has {len(values)} values; only 2-D spatial layers are supported")
+    return values[0], values[1]
+
+
+def optional_field(message, name: str):
+    return getattr(message, name) if message.HasField(name) else None

@@ -1,0 +1,99 @@
+"""The command line: output formats, exit codes, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES, MODELS, golden_case
+
+from caffe2x.cli import main
+
+LENET = golden_case("lenet_mnist_trained")
+
+
+def invoke(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_inspect_json_has_exactly_the_documented_keys():
+    result = invoke("inspect", LENET.prototxt, "-w", LENET.caffemodel, "--input-shape", "data=2,1,28,28", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc) == {"inputs", "outputs", "layers", "total_params", "flops"}
+    assert doc["inputs"] == {"data": [2, 1, 28, 28]} and doc["outputs"] == ["prob"]
+    assert set(doc["layers"][1]) == {"name", "type", "bottoms", "tops", "shapes", "params"}
+    relu = next(layer for layer in doc["layers"] if layer["name"] == "relu1")
+    assert relu["bottoms"] == ["ip1"] and relu["tops"] == ["ip1"]  # as written, in place
+    assert doc["total_params"] == 431_080 and isinstance(doc["flops"], int)
+
+
+def test_inspect_table_lists_layers_and_totals():
+    result = invoke("inspect", MODELS / "bvlc_googlenet" / "deploy.prototxt")
+    assert result.exit_code == 0
+    assert "inception_4a/output" in result.output and "Concat" in result.output
+    assert "parameters: 6,998,552" in result.output and "GFLOP" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["inspect", "missing.prototxt"], "cannot read the prototxt"),
+    (["inspect", FIXTURES / "nets/lenet_train_test.prototxt"], "give it with --input-shape"),
+    (["inspect", LENET.prototxt, "--input-shape", "data=1,x"], "is not NAME=D0,D1"),
+    (["inspect", LENET.prototxt, "-w", LENET.prototxt], "text prototxt"),
+    (["inspect", LENET.prototxt, "-w", golden_case("eltwise").caffemodel], "is it for another net"),
+    (["run", LENET.prototxt], "run needs weights"),
+    (["inspect", LENET.prototxt, "--plugin", "no_such_module_x"], "cannot import plugin"),
+])
+def test_bad_input_exits_2_with_one_clear_message(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.count("caffe2x: error:") == 1
+
+
+def test_unsupported_layers_exit_2_grouped(tmp_path):
+    net = tmp_path / "net.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'
+                   'layer { name: "a" type: "Python" bottom: "data" top: "a" }\n'
+                   'layer { name: "b" type: "Python" bottom: "a" top: "b" }\n'
+                   'layer { name: "c" type: "PSROIPooling" bottom: "b" top: "c" }\n')
+    result = invoke("inspect", net)
+    assert result.exit_code == 2
+    assert "3 layer(s) of 2 unsupported type(s)" in result.output
+    assert "Python (2): 'a', 'b'" in result.output and "PSROIPooling (1): 'c'" in result.output
+
+
+def test_run_writes_golden_format_blobs_and_respects_force(tmp_path):
+    out = tmp_path / "blobs.npz"
+    args = ["run", LENET.prototxt, "-w", LENET.caffemodel, "--inputs", LENET.path / "blobs.npz", "-o", out]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "prob: shape [4, 10]" in result.output and "top-5" in result.output
+    with np.load(out) as blobs:
+        assert np.abs(blobs["prob:prob"] - LENET.blobs["prob:prob"]).max() < 1e-6
+    again = invoke(*args)
+    assert again.exit_code == 2 and "--force" in again.output
+    assert invoke(*args, "--force").exit_code == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["blobs.npz"]  # no temporary files left
+
+
+def test_run_with_random_weights():
+    result = invoke("run", MODELS / "squeezenet_v1.1" / "deploy.prototxt", "--random-weights",
+                    "--input-shape", "data=1,3,227,227")
+    assert result.exit_code == 0, result.output
+    assert "prob: shape [1, 1000, 1, 1]" in result.output
+
+
+def test_custom_layer_plugin_from_the_command_line(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(FIXTURES.parent / "tests"))
+    net = tmp_path / "net.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                   'layer { name: "hs" type: "HardSwish" bottom: "data" top: "hs" }\n')
+    assert invoke("inspect", net).exit_code == 2
+    result = invoke("run", net, "--random-weights", "--plugin", "plugins.hardswish_layer")
+    assert result.exit_code == 0, result.output
+    assert "hs: shape [1, 2, 3, 3]" in result.output
