@@ -62,3 +62,29 @@ def load_plugins(modules: Iterable[str]) -> None:
             importlib.import_module(name)
         except ImportError as exc:
             raise RegistryError(f"cannot import plugin module '{name}': {exc}") from None
+
+
+def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
+            dynamic_batch: bool = True, keep_intermediate: bool = False) -> list:
+    """Convert a loaded graph and write the result atomically; returns the paths written."""
+    from .targets import load_target
+
+    target = load_target(to)
+    if to == "onnx":
+        converted = target.to_onnx(graph, opset=opset or target.DEFAULT_OPSET, dynamic_batch=dynamic_batch,
+                                   keep_intermediate=keep_intermediate)
+        return target.save_onnx(converted, output, force=force)
+    raise AssertionError(to)
+
+
+def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, reference_name: str = "reference",
+           tolerance: float | None = None, tolerances: Mapping[str, float] | None = None, device: str = "cpu"):
+    """Run the converted model and compare every Caffe blob with `reference` ("LAYER:TOP" -> array)."""
+    from .compare import DEFAULT_TOLERANCE
+    from .targets import load_target
+    from .verify import TARGET_RUNNERS, compare_blobs
+
+    load_target(to)
+    got = TARGET_RUNNERS.get(to)(graph, inputs, device)
+    return compare_blobs(graph, to, reference_name, got, reference,
+                         DEFAULT_TOLERANCE if tolerance is None else tolerance, tolerances)

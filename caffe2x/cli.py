@@ -19,6 +19,7 @@ from .errors import Caffe2xError, InputShapeError
 from .io.atomic import atomic_file
 from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
+from .verify import format_result, write_report
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -81,36 +82,47 @@ def inspect(net, weights, input_shapes, plugins, as_json):
     click.echo(json.dumps(summarize(graph), indent=1) if as_json else format_table(graph))
 
 
+inputs_option = click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False),
+                             help=".npz with the inputs (keys NAME or input:NAME); default: seeded random.")
+seed_option = click.option("--seed", default=0, show_default=True, help="Seed for random inputs and weights.")
+random_weights_option = click.option("--random-weights", is_flag=True,
+                                     help="No caffemodel: use random weights (seeded, shaped like a trained net).")
+force_option = click.option("--force", is_flag=True, help="Replace an existing output.")
+
+
+def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None):
+    """Load the net; inputs given as arrays set the input shapes unless --input-shape does."""
+    from .weights import fill_random
+
+    if not weights and not random_weights:
+        raise Caffe2xError("weights are needed: give -w W.caffemodel, or --random-weights.")
+    shapes = _shapes(input_shapes)
+    for name, array in (arrays or {}).items():
+        shapes.setdefault(name, array.shape)
+    graph = api.load_net(net, weights, shapes)
+    return graph if weights else fill_random(graph, seed)
+
+
 @main.command()
 @net_argument
 @weights_option
 @shape_option
 @plugin_option
-@click.option("--inputs", "inputs_path", type=click.Path(dir_okay=False),
-              help=".npz with the inputs (keys NAME or input:NAME); default: seeded random.")
-@click.option("--seed", default=0, show_default=True, help="Seed for random inputs (and weights).")
-@click.option("--random-weights", is_flag=True, help="Run without a caffemodel, on random weights.")
+@inputs_option
+@seed_option
+@random_weights_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write every blob to this .npz, keyed like the golden files (LAYER:TOP).")
-@click.option("--force", is_flag=True, help="Replace an existing output.")
+@force_option
 def run(net, weights, input_shapes, plugins, inputs_path, seed, random_weights, output, force):
     """Run the NumPy reference forward pass (Caffe's semantics, no Caffe needed)."""
     from .reference import as_golden_blobs
     from .reference import run as forward
-    from .weights import fill_random
 
     _plugins(plugins)
-    if not weights and not random_weights:
-        raise Caffe2xError("run needs weights: give -w W.caffemodel, or --random-weights.")
-    shapes = _shapes(input_shapes)
     arrays = _read_inputs(inputs_path) if inputs_path else {}
-    for name, array in arrays.items():
-        shapes.setdefault(name, array.shape)
-    graph = api.load_net(net, weights, shapes)
-    if not weights:
-        fill_random(graph, seed)
-    if not inputs_path:
-        arrays = random_inputs(graph, seed)
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
+    arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     for top, name in zip(graph.output_tops, graph.outputs):
         click.echo(_describe_output(top, values[name]))
@@ -119,6 +131,113 @@ def run(net, weights, input_shapes, plugins, inputs_path, seed, random_weights, 
             with open(temp, "wb") as handle:
                 np.savez(handle, **as_golden_blobs(graph, values))
         click.echo(f"wrote {output}")
+
+
+def _batch(value: str) -> int | None:
+    if value == "dynamic":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise InputShapeError(f"--batch must be 'dynamic' or a positive integer, not '{value}'.")
+    return int(value)
+
+
+def _with_batch(graph_shapes: dict, batch: int | None) -> dict:
+    return {name: (batch, *shape[1:]) for name, shape in graph_shapes.items()} if batch else graph_shapes
+
+
+@main.command()
+@net_argument
+@weights_option
+@shape_option
+@plugin_option
+@random_weights_option
+@seed_option
+@click.option("--to", "target", type=click.Choice(["onnx"]), required=True, help="The target format.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder).")
+@click.option("--opset", type=int, default=None, help="ONNX opset, 13 to 21 (default 17).")
+@click.option("--batch", default="dynamic", show_default=True, help="'dynamic' or a fixed batch size.")
+@click.option("--keep-intermediate", is_flag=True, help="Also expose every Caffe top as a model output.")
+@force_option
+def convert(net, weights, input_shapes, plugins, random_weights, seed, target, output, opset, batch,
+            keep_intermediate, force):
+    """Convert a Caffe model (prototxt + caffemodel) to another framework."""
+    _plugins(plugins)
+    fixed = _batch(batch)
+    graph = _load(net, weights, input_shapes, random_weights, seed)
+    if fixed:
+        shapes = {graph.values[v].top: graph.values[v].shape for v in graph.inputs}
+        graph = _load(net, weights, [f"{k}={','.join(map(str, s))}" for k, s in
+                                     _with_batch(shapes, fixed).items()], random_weights, seed)
+    written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
+                          keep_intermediate=keep_intermediate)
+    click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.nodes)} Caffe layers, "
+               f"{graph.total_params:,} parameters)")
+
+
+@main.command()
+@net_argument
+@weights_option
+@shape_option
+@plugin_option
+@random_weights_option
+@seed_option
+@inputs_option
+@click.option("--to", "target", type=click.Choice(["onnx"]), required=True, help="The target to verify.")
+@click.option("--reference", default="auto", show_default=True,
+              help="blobs.npz (golden format: input:NAME, LAYER:TOP), 'caffe' (pycaffe), 'builtin' "
+                   "(caffe2x's NumPy executor) or 'auto' (caffe if importable, else builtin).")
+@click.option("--tolerance", type=float, default=1e-4, show_default=True,
+              help="Largest normalized max error max|got-want|/max|want| a blob may have.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the table as JSON.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, target, reference,
+           tolerance, report_path, device):
+    """Convert, run, and compare every Caffe top with the reference, layer by layer.
+
+    Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input."""
+    from .reference import pycaffe
+
+    _plugins(plugins)
+    reference_blobs = _read_npz(reference) if reference.endswith(".npz") else None
+    arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
+    arrays = arrays or random_inputs(graph, seed)
+    if reference == "auto":
+        reference = "caffe" if pycaffe.available() and weights else "builtin"
+    if reference_blobs is None:
+        reference_blobs = _reference_blobs(reference, net, weights, graph, arrays)
+    result = api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
+                        tolerance=tolerance, device=device)
+    click.echo(format_result(result))
+    if report_path:
+        write_report(result, report_path)
+        click.echo(f"wrote {report_path}")
+    sys.exit(0 if result.passed else 1)
+
+
+def _reference_blobs(reference: str, net, weights, graph, arrays):
+    from .reference import as_golden_blobs, pycaffe
+    from .reference import run as forward
+
+    if reference == "builtin":
+        return as_golden_blobs(graph, forward(graph, arrays))
+    if reference == "caffe":
+        if not weights:
+            raise Caffe2xError("--reference caffe needs the caffemodel (-w).")
+        return pycaffe.caffe_blobs(net, weights, arrays)
+    raise Caffe2xError(f"--reference must be a .npz file, caffe, builtin or auto, not '{reference}'.")
+
+
+def _read_npz(path: str) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as exc:
+        raise Caffe2xError(f"{path}: cannot read the reference .npz: {exc}") from None
+
+
+def _inputs_of(blobs: dict | None) -> dict[str, np.ndarray]:
+    return {k.removeprefix("input:"): v for k, v in (blobs or {}).items() if k.startswith("input:")}
 
 
 def random_inputs(graph, seed: int) -> dict[str, np.ndarray]:

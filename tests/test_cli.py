@@ -45,7 +45,7 @@ def test_inspect_table_lists_layers_and_totals():
     (["inspect", LENET.prototxt, "--input-shape", "data=1,x"], "is not NAME=D0,D1"),
     (["inspect", LENET.prototxt, "-w", LENET.prototxt], "text prototxt"),
     (["inspect", LENET.prototxt, "-w", golden_case("eltwise").caffemodel], "is it for another net"),
-    (["run", LENET.prototxt], "run needs weights"),
+    (["run", LENET.prototxt], "weights are needed"),
     (["inspect", LENET.prototxt, "--plugin", "no_such_module_x"], "cannot import plugin"),
 ])
 def test_bad_input_exits_2_with_one_clear_message(args, message):

@@ -29,6 +29,7 @@ class _Builder:
         self.versions: list[_Version] = []
         self.producer_of: dict[str, str] = {}  # top -> first layer that wrote it
         self.last_def = _last_definitions(layers)
+        self.input_tops = set(input_shapes)
 
     def run(self) -> Graph:
         for index, layer in enumerate(self.layers):
@@ -44,8 +45,13 @@ class _Builder:
         self._set_outputs()
         return self.graph
 
-    def _value_name(self, top: str, index: int, layer_name: str) -> str:
-        name = top if self.last_def.get(top) == index else f"{top}@{layer_name}"
+    def _value_name(self, top: str, index: int, layer_name: str, is_input: bool = False) -> str:
+        # Net inputs always keep their name (runtimes feed them by it); otherwise the
+        # last writer of a top gets the plain name and earlier ones "top@layer".
+        if is_input or (self.last_def.get(top) == index and top not in self.input_tops):
+            name = top
+        else:
+            name = f"{top}@{layer_name}"
         while name in self.graph.values:  # only if a top is literally named "x@y"
             name += "'"
         return name
@@ -64,7 +70,7 @@ class _Builder:
         for top, shape in zip(tops, shapes):
             self._check_new_top(layer, top, 0)
             _check_size(layer, top, shape)
-            value = Value(self._value_name(top, index, layer.name), shape, top, None)
+            value = Value(self._value_name(top, index, layer.name, is_input=True), shape, top, None)
             self._define(top, value)
             node.outputs.append(value.name)
             self.graph.inputs.append(value.name)

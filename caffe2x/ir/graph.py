@@ -37,6 +37,14 @@ class Node:
     tops: list[str]
     weights: list[np.ndarray] = field(default_factory=list)
     weight_shapes: list[Shape] = field(default_factory=list)
+    # After a pass folds layers into this node: the Caffe layers it absorbed,
+    # in order. Its outputs are then the last absorbed layer's tops.
+    fused: list[str] = field(default_factory=list)
+
+    @property
+    def key_layer(self) -> str:
+        """The Caffe layer whose tops this node's outputs hold."""
+        return self.fused[-1] if self.fused else self.name
 
     @property
     def num_params(self) -> int:
@@ -100,7 +108,7 @@ class Graph:
             if node.type == "Input":  # already keyed "input:NAME", as Caffe's tools do
                 continue
             for top, value in zip(node.tops, node.outputs):
-                keys[f"{node.name}:{top}"] = value
+                keys[f"{node.key_layer}:{top}"] = value
         for (layer, top), value in self.aliases.items():
             keys[f"{layer}:{top}"] = value
         return keys

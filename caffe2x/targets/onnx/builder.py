@@ -1,0 +1,64 @@
+"""State shared by the ONNX emitters while one graph is converted."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import Caffe2xError
+from ...ir.graph import Graph, Node
+
+DYNAMIC_BATCH = "N"
+
+
+class OnnxBuilder:
+    """Collects ONNX nodes and initializers. Emitters call `op` and `const`;
+    names of helper tensors are derived from the Caffe layer name."""
+
+    def __init__(self, graph: Graph, opset: int):
+        from onnx import helper, numpy_helper
+
+        self._helper, self._numpy_helper = helper, numpy_helper
+        self.graph = graph
+        self.opset = opset
+        self.nodes: list = []
+        self.initializers: list = []
+        self._names: set[str] = set(graph.values)
+
+    def shape(self, value: str) -> tuple[int, ...]:
+        """The IR shape of a Caffe value (batch as built; emitted graphs keep it dynamic)."""
+        return self.graph.values[value].shape
+
+    def fresh(self, base: str) -> str:
+        name, index = base, 1
+        while name in self._names:
+            index += 1
+            name = f"{base}_{index}"
+        self._names.add(name)
+        return name
+
+    def const(self, layer: str, what: str, array, dtype=np.float32) -> str:
+        name = self.fresh(f"{layer}/{what}")
+        tensor = self._numpy_helper.from_array(np.ascontiguousarray(array, dtype=dtype), name)
+        self.initializers.append(tensor)
+        return name
+
+    def ints(self, layer: str, what: str, values) -> str:
+        return self.const(layer, what, np.asarray(values, dtype=np.int64), dtype=np.int64)
+
+    def op(self, op_type: str, inputs: list[str], layer: str, *, output: str | None = None,
+           outputs: list[str] | None = None, **attrs) -> str | list[str]:
+        """Add one node; returns its output name (or names when `outputs` is given)."""
+        names = outputs if outputs is not None else [output or self.fresh(f"{layer}/{op_type}")]
+        self.nodes.append(self._helper.make_node(op_type, inputs, names, name=self.fresh(layer), **attrs))
+        return names if outputs is not None else names[0]
+
+    def reduce(self, op_type: str, x: str, axes: list[int], layer: str, keepdims: bool,
+               output: str | None = None) -> str:
+        """Reduce* with `axes` as an input where the opset wants one (ReduceSum from 13, the rest from 18)."""
+        if op_type == "ReduceSum" or self.opset >= 18:
+            return self.op(op_type, [x, self.ints(layer, "axes", axes)], layer, output=output,
+                           keepdims=int(keepdims))
+        return self.op(op_type, [x], layer, output=output, axes=axes, keepdims=int(keepdims))
+
+    def unsupported(self, node: Node, why: str) -> Caffe2xError:
+        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in ONNX: {why}.")

@@ -1,0 +1,65 @@
+"""LRN, BatchNorm (batch statistics; global ones are folded by the passes) and MVN."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...layers.normalization import LRNParams
+from .registry import ONNX_EMITTERS
+
+
+@ONNX_EMITTERS.register("LRN")
+def lrn(node, inputs, out, b):
+    p: LRNParams = node.params
+    x = inputs[0]
+    if p.across_channels:  # ONNX LRN is Caffe's formula: x / (k + alpha/size * sum x^2)^beta
+        return [b.op("LRN", [x], node.name, output=out[0], size=p.local_size, alpha=float(p.alpha),
+                     beta=float(p.beta), bias=float(p.k))]
+    # WITHIN_CHANNEL, as Caffe composes it: x * (1 + alpha * avgpool_size^2(x^2))^-beta
+    half = (p.local_size - 1) // 2
+    squared = b.op("Mul", [x, x], node.name)
+    mean = b.op("AveragePool", [squared], node.name, kernel_shape=[p.local_size] * 2,
+                strides=[1, 1], pads=[half] * 4, count_include_pad=1)
+    scaled = b.op("Mul", [mean, b.const(node.name, "alpha", np.float32(p.alpha))], node.name)
+    base = b.op("Add", [scaled, b.const(node.name, "one", np.float32(1.0))], node.name)
+    factor = b.op("Pow", [base, b.const(node.name, "neg_beta", np.float32(-p.beta))], node.name)
+    return [b.op("Mul", [x, factor], node.name, output=out[0])]
+
+
+def _normalize(node, b, x: str, axes: list[int], eps: float, out: str, eps_inside_sqrt: bool) -> str:
+    mean = b.reduce("ReduceMean", x, axes, node.name, keepdims=True)
+    centred = b.op("Sub", [x, mean], node.name)
+    variance = b.reduce("ReduceMean", b.op("Mul", [centred, centred], node.name), axes, node.name, keepdims=True)
+    epsilon = b.const(node.name, "eps", np.float32(eps))
+    if eps_inside_sqrt:
+        std = b.op("Sqrt", [b.op("Add", [variance, epsilon], node.name)], node.name)
+    else:
+        std = b.op("Add", [b.op("Sqrt", [variance], node.name), epsilon], node.name)
+    return b.op("Div", [centred, std], node.name, output=out)
+
+
+@ONNX_EMITTERS.register("BatchNorm")
+def batch_norm(node, inputs, out, b):
+    rank = len(b.shape(node.inputs[0]))
+    if node.params.use_global_stats:  # only reached when passes are turned off
+        mean, var, factor = (np.asarray(w, np.float64) for w in node.weights)
+        stored = float(factor.reshape(-1)[0])
+        scale = 0.0 if stored == 0 else 1.0 / stored
+        channels = mean.size
+        return [b.op("BatchNormalization", [
+            inputs[0], b.const(node.name, "gamma", np.ones(channels)), b.const(node.name, "beta", np.zeros(channels)),
+            b.const(node.name, "mean", mean * scale), b.const(node.name, "var", var * scale)],
+            node.name, output=out[0], epsilon=float(node.params.eps))]
+    axes = [a for a in range(rank) if a != 1]
+    return [_normalize(node, b, inputs[0], axes, node.params.eps, out[0], eps_inside_sqrt=True)]
+
+
+@ONNX_EMITTERS.register("MVN")
+def mvn(node, inputs, out, b):
+    p = node.params
+    rank = len(b.shape(node.inputs[0]))
+    axes = list(range(1 if p.across_channels else 2, rank))
+    if not p.normalize_variance:
+        mean = b.reduce("ReduceMean", inputs[0], axes, node.name, keepdims=True)
+        return [b.op("Sub", [inputs[0], mean], node.name, output=out[0])]
+    return [_normalize(node, b, inputs[0], axes, p.eps, out[0], eps_inside_sqrt=False)]
