@@ -74,6 +74,8 @@ def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, ops
         converted = target.to_onnx(graph, opset=opset or target.DEFAULT_OPSET, dynamic_batch=dynamic_batch,
                                    keep_intermediate=keep_intermediate)
         return target.save_onnx(converted, output, force=force)
+    if to == "pytorch":
+        return target.write_folder(target.generate(graph), output, force=force)
     raise AssertionError(to)
 
 

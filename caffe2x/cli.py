@@ -152,7 +152,8 @@ def _with_batch(graph_shapes: dict, batch: int | None) -> dict:
 @plugin_option
 @random_weights_option
 @seed_option
-@click.option("--to", "target", type=click.Choice(["onnx"]), required=True, help="The target format.")
+@click.option("--to", "target", type=click.Choice(["onnx", "pytorch"]), required=True,
+              help="The target: onnx (a .onnx file) or pytorch (a folder).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder).")
 @click.option("--opset", type=int, default=None, help="ONNX opset, 13 to 21 (default 17).")
 @click.option("--batch", default="dynamic", show_default=True, help="'dynamic' or a fixed batch size.")
@@ -182,7 +183,8 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @random_weights_option
 @seed_option
 @inputs_option
-@click.option("--to", "target", type=click.Choice(["onnx"]), required=True, help="The target to verify.")
+@click.option("--to", "target", type=click.Choice(["onnx", "pytorch"]), required=True,
+              help="The target to verify.")
 @click.option("--reference", default="auto", show_default=True,
               help="blobs.npz (golden format: input:NAME, LAYER:TOP), 'caffe' (pycaffe), 'builtin' "
                    "(caffe2x's NumPy executor) or 'auto' (caffe if importable, else builtin).")

@@ -78,3 +78,22 @@ def test_standalone_scale_and_batchnorm_on_inner_product():
 
 def test_default_pass_list_is_what_run_passes_uses():
     assert DEFAULT_PASSES == [remove_dropout, fold_batchnorm_scale, fold_into_convolution]
+
+
+@pytest.mark.parametrize("name", ["resnet50_thin", "bn_scale"])
+def test_merge_scale_into_batchnorm_is_exact(name):
+    from caffe2x.passes import merge_scale_into_batchnorm
+
+    case = golden_case(name)
+    original = case.load()
+    merged = merge_scale_into_batchnorm(original)
+    affine = [n for n in merged.nodes if n.type == "BatchNorm" and n.params.affine]
+    assert affine and all(len(n.weights) == 5 for n in affine)
+    assert _check_isolated(original, merged, case.inputs, tolerance=1e-6) > 0
+    # ... and the ONNX emitter handles an affine BatchNorm when folding is off
+    pytest.importorskip("onnx")
+    from caffe2x import api
+    from caffe2x.targets.onnx import to_onnx
+
+    to_onnx(merged, passes=[])  # emits BatchNormalization with gamma/beta
+    assert api.verify(merged, "onnx", case.inputs, case.blobs, tolerance=3e-4).passed

@@ -20,6 +20,10 @@ class LRNParams:
 class BatchNormParams:
     eps: float
     use_global_stats: bool  # Caffe's TEST-phase default is True
+    momentum: float = 0.001  # 1 - moving_average_fraction: what frameworks call momentum
+    # Set by passes.merge_scale_into_batchnorm: then weights are
+    # [mean, variance, factor, gamma, beta] and y = gamma * normalized + beta.
+    affine: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ def lrn_flops(params: LRNParams, bottoms, tops):
 def parse_batch_norm(layer) -> BatchNormParams:
     p = layer.batch_norm_param
     use_global = p.use_global_stats if p.HasField("use_global_stats") else True
-    return BatchNormParams(p.eps, use_global)
+    return BatchNormParams(p.eps, use_global, 1.0 - p.moving_average_fraction)
 
 
 def batch_norm_weights(params: BatchNormParams, bottoms):

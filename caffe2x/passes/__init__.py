@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ..ir.graph import Graph
 from .dropout import remove_dropout
-from .fold import fold_batchnorm_scale, fold_into_convolution
+from .fold import fold_batchnorm_scale, fold_into_convolution, merge_scale_into_batchnorm
 
 Pass = Callable[[Graph], Graph]
 
@@ -22,5 +22,8 @@ def run_passes(graph: Graph, passes: list[Pass] | None = None) -> Graph:
     return graph
 
 
-__all__ = ["DEFAULT_PASSES", "Pass", "fold_batchnorm_scale", "fold_into_convolution",
-           "remove_dropout", "run_passes"]
+# For trainable targets (PyTorch, Keras): keep Dropout and BatchNorm, give BatchNorm its Scale.
+TRAINABLE_PASSES: list[Pass] = [merge_scale_into_batchnorm]
+
+__all__ = ["DEFAULT_PASSES", "Pass", "TRAINABLE_PASSES", "fold_batchnorm_scale", "fold_into_convolution",
+           "merge_scale_into_batchnorm", "remove_dropout", "run_passes"]

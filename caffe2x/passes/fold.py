@@ -9,6 +9,8 @@ InnerProduct is then folded into its weights: W' = a*W, b' = a*bias + b.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..ir.graph import Graph, Node
@@ -24,12 +26,36 @@ def _per_channel_scale(graph: Graph, node: Node | None) -> bool:
     return axis == 1 and len(shape) >= 2 and operand == (shape[1],)
 
 
+def merge_scale_into_batchnorm(graph: Graph) -> Graph:
+    """BatchNorm followed by a per-channel Scale becomes one affine BatchNorm
+    (gamma, beta), as frameworks with trainable BatchNorm layers have it."""
+    graph = clone(graph)
+    for bn in [n for n in graph.nodes if n.type == "BatchNorm" and not n.params.affine]:
+        follower = sole_reader(graph, bn.outputs[0])
+        if not _per_channel_scale(graph, follower) or len(graph.shape(bn.inputs[0])) < 2:
+            continue
+        gamma, beta = (a.astype(np.float32) for a in _scale_affine(follower))
+        merged = Node(bn.name, "BatchNorm", replace(bn.params, affine=True), list(bn.inputs),
+                      list(follower.outputs), list(bn.bottoms), list(follower.tops),
+                      weights=[*bn.weights, gamma, beta],
+                      weight_shapes=[*bn.weight_shapes, gamma.shape, beta.shape],
+                      fused=[*bn.fused, follower.name, *follower.fused])
+        graph.values.pop(bn.outputs[0], None)
+        graph.nodes[graph.nodes.index(bn)] = merged
+        graph.nodes.remove(follower)
+    return graph
+
+
 def _bn_affine(node: Node) -> tuple[np.ndarray, np.ndarray]:
-    mean, var, factor = (np.asarray(w, np.float64) for w in node.weights)
+    mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
     stored = float(factor.reshape(-1)[0])
     factor = 0.0 if stored == 0 else 1.0 / stored
     scale = 1.0 / np.sqrt(var * factor + node.params.eps)
-    return scale, -mean * factor * scale
+    shift = -mean * factor * scale
+    if node.params.affine:
+        gamma, beta = (np.asarray(w, np.float64) for w in node.weights[3:5])
+        scale, shift = scale * gamma, shift * gamma + beta
+    return scale, shift
 
 
 def _scale_affine(node: Node) -> tuple[np.ndarray, np.ndarray]:

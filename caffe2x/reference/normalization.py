@@ -49,7 +49,10 @@ def batch_norm(node, inputs):
         axes = tuple(a for a in range(x.ndim) if a != 1)
         mean = x.mean(axis=axes, keepdims=True)
         var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-    return [(x - mean) / np.sqrt(var + p.eps)]
+    y = (x - mean) / np.sqrt(var + p.eps)
+    if p.affine:
+        y = y * channel_view(f64(node.weights[3]), x.ndim) + channel_view(f64(node.weights[4]), x.ndim)
+    return [y]
 
 
 @REFERENCE.register("MVN")

@@ -8,7 +8,7 @@ import importlib
 from ..errors import Caffe2xError
 
 # target name -> (module, pip extra that provides its framework)
-TARGETS = {"onnx": ("caffe2x.targets.onnx", "onnx")}
+TARGETS = {"onnx": ("caffe2x.targets.onnx", "onnx"), "pytorch": ("caffe2x.targets.torch", "torch")}
 
 
 def load_target(name: str):

@@ -42,12 +42,13 @@ def _normalize(node, b, x: str, axes: list[int], eps: float, out: str, eps_insid
 def batch_norm(node, inputs, out, b):
     rank = len(b.shape(node.inputs[0]))
     if node.params.use_global_stats:  # only reached when passes are turned off
-        mean, var, factor = (np.asarray(w, np.float64) for w in node.weights)
+        mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
         stored = float(factor.reshape(-1)[0])
         scale = 0.0 if stored == 0 else 1.0 / stored
         channels = mean.size
+        gamma, beta = node.weights[3:5] if node.params.affine else (np.ones(channels), np.zeros(channels))
         return [b.op("BatchNormalization", [
-            inputs[0], b.const(node.name, "gamma", np.ones(channels)), b.const(node.name, "beta", np.zeros(channels)),
+            inputs[0], b.const(node.name, "gamma", gamma), b.const(node.name, "beta", beta),
             b.const(node.name, "mean", mean * scale), b.const(node.name, "var", var * scale)],
             node.name, output=out[0], epsilon=float(node.params.eps))]
     axes = [a for a in range(rank) if a != 1]

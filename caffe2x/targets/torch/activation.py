@@ -1,0 +1,64 @@
+"""Element-wise activations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import TORCH_EMITTERS, TorchLayer, num
+
+
+@TORCH_EMITTERS.register("ReLU")
+def relu(node, ctx):
+    slope = node.params.negative_slope
+    return TorchLayer("nn.ReLU()" if slope == 0 else f"nn.LeakyReLU({num(slope)})")
+
+
+@TORCH_EMITTERS.register("PReLU")
+def prelu(node, ctx):
+    slope = np.asarray(node.weights[0]).reshape(-1)
+    return TorchLayer(f"nn.PReLU({slope.size})", {"weight": slope})
+
+
+@TORCH_EMITTERS.register("ELU")
+def elu(node, ctx):
+    return TorchLayer(f"nn.ELU({num(node.params.alpha)})")
+
+
+def _ln(base: float) -> float:
+    return 1.0 if base == -1 else math.log(base)
+
+
+@TORCH_EMITTERS.register("Power")
+def power(node, ctx):
+    p = node.params
+    return TorchLayer(f"Power({num(p.power)}, {num(p.scale)}, {num(p.shift)})", helpers=("Power",))
+
+
+@TORCH_EMITTERS.register("Exp")
+def exp(node, ctx):
+    p = node.params
+    return TorchLayer(f"Exp({_ln(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Exp",))
+
+
+@TORCH_EMITTERS.register("Log")
+def log(node, ctx):
+    p = node.params
+    return TorchLayer(f"Log({_ln(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Log",))
+
+
+@TORCH_EMITTERS.register("Threshold")
+def threshold(node, ctx):
+    return TorchLayer(f"Threshold({num(node.params.threshold)})", helpers=("Threshold",))
+
+
+@TORCH_EMITTERS.register("Dropout")
+def dropout(node, ctx):
+    return TorchLayer(f"nn.Dropout({num(node.params.ratio)})")
+
+
+_FIXED = {"Sigmoid": "nn.Sigmoid()", "TanH": "nn.Tanh()", "BNLL": "nn.Softplus()"}
+for _type, _source in _FIXED.items():
+    TORCH_EMITTERS.register(_type, lambda node, ctx, _source=_source: TorchLayer(_source))
+TORCH_EMITTERS.register("AbsVal", lambda node, ctx: TorchLayer("AbsVal()", helpers=("AbsVal",)))

@@ -1,0 +1,44 @@
+"""What a PyTorch emitter returns, and source formatting helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...registry import Registry
+
+
+@dataclass
+class TorchLayer:
+    """One Caffe layer as a module attribute of the generated nn.Module.
+
+    module: constructor source, e.g. "nn.Conv2d(3, 64, 7, stride=2, padding=3)"
+    state:  its parameters and buffers by name (numpy), as its state_dict keys
+    helpers: helper classes (helpers.HELPERS) the source needs
+    call:   how forward calls it; {self} is the attribute, {0}, {1}, ... the inputs,
+            {args} all inputs comma-separated
+    """
+
+    module: str
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+    helpers: tuple[str, ...] = ()
+    call: str = "{self}({args})"
+
+
+TORCH_EMITTERS: Registry = Registry("PyTorch")
+
+
+def num(value: float) -> str:
+    """A float32 parameter as the shortest literal that round-trips in float32."""
+    return repr(float(str(np.float32(value))))
+
+
+def hw(pair) -> str:
+    """(3, 3) -> "3", (5, 3) -> "(5, 3)"."""
+    a, b = pair
+    return str(a) if a == b else f"({a}, {b})"
+
+
+def kwargs(**items) -> str:
+    return ", ".join(f"{k}={v}" for k, v in items.items() if v is not None)

@@ -1,0 +1,174 @@
+"""Graph -> readable, standalone PyTorch source (model.py) and its state dict.
+
+Every Caffe layer is one module attribute named after it, so forward hooks
+see every Caffe top. Forward variables are named after the Caffe tops: an
+in-place layer reassigns its variable, as a person would write it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ...ir.graph import Graph, Node
+from ...naming import Namer, sanitize
+from ...passes import TRAINABLE_PASSES, Pass, run_passes
+from .base import TORCH_EMITTERS, TorchLayer
+from .helpers import HELPERS
+
+RESERVED_VARIABLES = {"self", "torch", "nn", "F"}
+# Attribute names nn.Module itself uses (forward, training, state_dict, ...).
+_MODULE_ATTRIBUTES = frozenset({
+    "forward", "training", "train", "eval", "to", "cuda", "cpu", "type", "float", "double", "half",
+    "state_dict", "load_state_dict", "parameters", "named_parameters", "buffers", "named_buffers",
+    "children", "named_children", "modules", "named_modules", "apply", "register_buffer",
+    "register_parameter", "add_module", "register_module", "get_submodule", "zero_grad", "requires_grad_",
+    "extra_repr", "call_super_init", "dump_patches", "bfloat16", "ipu", "xpu", "mtia", "share_memory",
+    "get_parameter", "get_buffer", "set_submodule", "compile", "T_destination",
+})
+
+
+@dataclass
+class TorchModel:
+    source: str
+    class_name: str
+    state: dict[str, np.ndarray]
+    graph: Graph  # after the passes, as emitted
+    attributes: dict[str, str]  # Caffe layer (node name) -> module attribute
+    input_names: list[str]  # forward parameters, in Caffe input order
+    layers: dict[str, TorchLayer] = field(default_factory=dict)
+
+
+class _Context:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def shape(self, value: str):
+        return self.graph.values[value].shape
+
+    def unsupported(self, node: Node, why: str) -> Caffe2xError:
+        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in PyTorch: {why}.")
+
+
+def _check(graph: Graph) -> None:
+    missing = TORCH_EMITTERS.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
+    if missing:
+        raise UnsupportedLayerError(missing, "the PyTorch target")
+    unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
+    if unweighted:
+        raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")
+
+
+def class_name_for(net_name: str) -> str:
+    name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", net_name) if part)
+    name = sanitize(name) if name else "CaffeNet"
+    return name + "Net" if name in HELPERS or name in RESERVED_VARIABLES or name == "CAFFE_LAYERS" else name
+
+
+def block_of(layer: str) -> str | None:
+    """The block a layer belongs to, for comments: inception_3a/1x1 -> inception_3a,
+    res2a_branch2b / bn2a_branch2b / scale2a_branch2b -> res2a."""
+    match = re.match(r"^(?:res|bn|scale)(\d+[a-z])(?:_|$)", layer)
+    if match:
+        return f"res{match.group(1)}"
+    if "/" in layer:
+        return layer.split("/")[0]
+    return None
+
+
+def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
+    graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
+    _check(graph)
+    context = _Context(graph)
+    attributes = Namer(_MODULE_ATTRIBUTES)
+    nodes = [n for n in graph.nodes if n.type != "Input"]
+    layers = {n.name: TORCH_EMITTERS.get(n.type)(n, context) for n in nodes}
+    class_name = class_name_for(graph.name)
+    helpers = [h for h in HELPERS if any(h in layer.helpers for layer in layers.values())]
+    variables = Namer(RESERVED_VARIABLES | set(HELPERS) | {class_name})
+    inputs = [variables(("value", v), graph.values[v].top) for v in graph.inputs]
+    forward = _forward_lines(graph, nodes, layers, attributes, variables)
+    state = {f"{attributes(n.name)}.{key}": np.asarray(array) for n in nodes
+             for key, array in layers[n.name].state.items()}
+    source = _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward)
+    return TorchModel(source, class_name, state, graph, {n.name: attributes(n.name) for n in nodes}, inputs,
+                      layers)
+
+
+def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, variables: Namer) -> list[str]:
+    last_use = {v: i for i, node in enumerate(nodes) for v in node.inputs}
+    var_of = {v: variables(("value", v)) for v in graph.inputs}
+    holder: dict[str, str] = {}  # variable -> the value it holds now
+    for v in graph.inputs:
+        holder[var_of[v]] = v
+    lines, block = [], None
+    for index, node in enumerate(nodes):
+        new_block = block_of(node.name)
+        if new_block != block and new_block and re.fullmatch(r"[A-Za-z0-9_\-]+", new_block):
+            lines.append("")
+            lines.append(f"# {new_block}")
+        block = new_block
+        args = [var_of[v] for v in node.inputs]
+        targets = []
+        for value in node.outputs:
+            top = graph.values[value].top
+            name = variables(("top", top), top)
+            previous = holder.get(name)
+            if previous is not None and last_use.get(previous, -1) > index:
+                name = variables(("value", value), top)  # the old value is still needed
+            var_of[value] = holder_set(holder, name, value)
+            targets.append(name)
+        call = layers[node.name].call.format(*args, self=f"self.{attributes(node.name)}", args=", ".join(args))
+        lines.append(f"{', '.join(targets)} = {call}")
+    results = [var_of[v] for v in graph.outputs]
+    lines.append("return " + (results[0] if len(results) == 1 else "(" + ", ".join(results) + ")"))
+    return lines
+
+
+def holder_set(holder: dict[str, str], name: str, value: str) -> str:
+    holder[name] = value
+    return name
+
+
+def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward) -> str:
+    uses_functional = any("F." in HELPERS[h] for h in helpers)
+    mapping = "\n".join(f"    {attributes(n.name)!r}: {n.name!r}," for n in nodes)
+    init = "\n".join(f"        self.{attributes(n.name)} = {layers[n.name].module}" for n in nodes)
+    body = "\n".join(f"        {line}" if line else "" for line in forward)
+    parts = [
+        f'"""PyTorch model of the Caffe net {graph.name!r}, generated by caffe2x.\n\n'
+        "Standalone: needs only torch. Load the weights with\n"
+        f"    model = {class_name}()\n"
+        '    model.load_state_dict(torch.load("model.pt", weights_only=True))\n'
+        '"""\n',
+        "import torch\n" + ("import torch.nn.functional as F\n" if uses_functional else "") + "from torch import nn\n",
+        "# Module attribute -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n",
+        *[HELPERS[h] + "\n" for h in helpers],
+        f"class {class_name}(nn.Module):\n"
+        f'    """Caffe net {graph.name!r}: inputs {", ".join(inputs)}."""\n\n'
+        "    def __init__(self):\n        super().__init__()\n" + init + "\n\n"
+        f"    def forward(self, {', '.join(inputs)}):\n" + body + "\n",
+        _main_block(graph, class_name, inputs),
+    ]
+    # One blank line after the imports (before a statement), two around classes.
+    return "\n".join([parts[0], parts[1], parts[2]]) + "\n\n" + "\n\n".join(
+        part.rstrip("\n") + "\n" for part in parts[3:])
+
+
+def _main_block(graph, class_name, inputs) -> str:
+    shapes = ", ".join(f"torch.randn({list(graph.values[v].shape)})" for v in graph.inputs)
+    return (
+        'if __name__ == "__main__":\n'
+        "    from pathlib import Path\n\n"
+        f"    model = {class_name}().eval()\n"
+        '    weights = Path(__file__).with_name("model.pt")\n'
+        "    if weights.exists():\n"
+        "        model.load_state_dict(torch.load(weights, weights_only=True))\n"
+        "    with torch.no_grad():\n"
+        f"        outputs = model({shapes})\n"
+        "    for output in outputs if isinstance(outputs, tuple) else (outputs,):\n"
+        "        print(tuple(output.shape))\n"
+    )

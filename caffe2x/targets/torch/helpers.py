@@ -1,0 +1,317 @@
+"""Source of the small nn.Module classes a generated model.py may need, for
+Caffe layers PyTorch has no module for. Only those a net uses are emitted."""
+
+from __future__ import annotations
+
+HELPERS: dict[str, str] = {}
+
+
+def helper(name: str, source: str) -> None:
+    HELPERS[name] = source.strip("\n")
+
+
+helper("Scale", '''
+class Scale(nn.Module):
+    """Caffe Scale: x * weight (+ bias), the operand spanning `shape` from its axis."""
+
+    def __init__(self, shape, trailing, bias):
+        super().__init__()
+        self.view = tuple(shape) + (1,) * trailing
+        self.weight = nn.Parameter(torch.ones(shape))
+        self.bias = nn.Parameter(torch.zeros(shape)) if bias else None
+
+    def forward(self, x):
+        y = x * self.weight.view(self.view)
+        return y if self.bias is None else y + self.bias.view(self.view)
+''')
+
+helper("ScaleBy", '''
+class ScaleBy(nn.Module):
+    """Caffe Scale with two bottoms: x * s (+ bias), s aligned with x from its axis."""
+
+    def __init__(self, trailing, bias_shape=None):
+        super().__init__()
+        self.trailing = trailing
+        self.bias = nn.Parameter(torch.zeros(bias_shape)) if bias_shape is not None else None
+
+    def forward(self, x, s):
+        view = tuple(s.shape) + (1,) * self.trailing
+        y = x * s.reshape(view)
+        return y if self.bias is None else y + self.bias.reshape(view)
+''')
+
+helper("Bias", '''
+class Bias(nn.Module):
+    """Caffe Bias: x + bias, the operand spanning `shape` from its axis."""
+
+    def __init__(self, shape, trailing):
+        super().__init__()
+        self.view = tuple(shape) + (1,) * trailing
+        self.bias = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, x):
+        return x + self.bias.view(self.view)
+''')
+
+helper("BiasBy", '''
+class BiasBy(nn.Module):
+    """Caffe Bias with two bottoms: x + b, b aligned with x from its axis."""
+
+    def __init__(self, trailing):
+        super().__init__()
+        self.trailing = trailing
+
+    def forward(self, x, b):
+        return x + b.reshape(tuple(b.shape) + (1,) * self.trailing)
+''')
+
+helper("Eltwise", '''
+class Eltwise(nn.Module):
+    """Caffe Eltwise: SUM (with coefficients), PROD or MAX of its inputs."""
+
+    def __init__(self, operation, coeffs=None):
+        super().__init__()
+        self.operation = operation
+        self.coeffs = coeffs
+
+    def forward(self, *xs):
+        if self.operation == "PROD":
+            y = xs[0]
+            for x in xs[1:]:
+                y = y * x
+            return y
+        if self.operation == "MAX":
+            y = xs[0]
+            for x in xs[1:]:
+                y = torch.maximum(y, x)
+            return y
+        if self.coeffs is None:
+            y = xs[0]
+            for x in xs[1:]:
+                y = y + x
+            return y
+        y = xs[0] * self.coeffs[0]
+        for x, c in zip(xs[1:], self.coeffs[1:]):
+            y = y + x * c
+        return y
+''')
+
+helper("Concat", '''
+class Concat(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs):
+        return torch.cat(xs, self.dim)
+''')
+
+helper("Slice", '''
+class Slice(nn.Module):
+    """Caffe Slice: split `dim` into pieces of the given sizes."""
+
+    def __init__(self, dim, sizes):
+        super().__init__()
+        self.dim = dim
+        self.sizes = sizes
+
+    def forward(self, x):
+        return tuple(torch.split(x, self.sizes, self.dim))
+''')
+
+helper("Crop", '''
+class Crop(nn.Module):
+    """Caffe Crop: from axis `axis` on, take `sizes` elements starting at `offsets`."""
+
+    def __init__(self, axis, offsets, sizes):
+        super().__init__()
+        self.axis = axis
+        self.offsets = offsets
+        self.sizes = sizes
+
+    def forward(self, x, like=None):
+        for i, (offset, size) in enumerate(zip(self.offsets, self.sizes)):
+            x = x.narrow(self.axis + i, offset, size)
+        return x
+''')
+
+helper("Reshape", '''
+class Reshape(nn.Module):
+    """Caffe Reshape/Flatten with a dynamic batch: `shape` is the static target;
+    its first entry becomes the batch (keep_batch) or -1 goes at `free`."""
+
+    def __init__(self, shape, keep_batch, free=None):
+        super().__init__()
+        self.shape = list(shape)
+        self.keep_batch = keep_batch
+        self.free = free
+
+    def forward(self, x):
+        shape = list(self.shape)
+        if self.keep_batch:
+            shape[0] = x.shape[0]
+        elif self.free is not None:
+            shape[self.free] = -1
+        return x.reshape(shape)
+''')
+
+helper("Tile", '''
+class Tile(nn.Module):
+    def __init__(self, repeats):
+        super().__init__()
+        self.repeats = repeats
+
+    def forward(self, x):
+        return x.repeat(self.repeats)
+''')
+
+helper("AbsVal", '''
+class AbsVal(nn.Module):
+    def forward(self, x):
+        return torch.abs(x)
+''')
+
+helper("Power", '''
+class Power(nn.Module):
+    """Caffe Power: (shift + scale * x) ** power."""
+
+    def __init__(self, power, scale, shift):
+        super().__init__()
+        self.power, self.scale, self.shift = power, scale, shift
+
+    def forward(self, x):
+        return torch.pow(self.shift + self.scale * x, self.power)
+''')
+
+helper("Exp", '''
+class Exp(nn.Module):
+    """Caffe Exp: base ** (shift + scale * x), with ln_base = ln(base)."""
+
+    def __init__(self, ln_base, scale, shift):
+        super().__init__()
+        self.ln_base, self.scale, self.shift = ln_base, scale, shift
+
+    def forward(self, x):
+        return torch.exp(self.ln_base * (self.shift + self.scale * x))
+''')
+
+helper("Log", '''
+class Log(nn.Module):
+    """Caffe Log: log_base(shift + scale * x), with ln_base = ln(base)."""
+
+    def __init__(self, ln_base, scale, shift):
+        super().__init__()
+        self.ln_base, self.scale, self.shift = ln_base, scale, shift
+
+    def forward(self, x):
+        return torch.log(self.shift + self.scale * x) / self.ln_base
+''')
+
+helper("Threshold", '''
+class Threshold(nn.Module):
+    """Caffe Threshold: 1 where x > threshold, else 0."""
+
+    def __init__(self, threshold):
+        super().__init__()
+        self.threshold = threshold
+
+    def forward(self, x):
+        return (x > self.threshold).to(x.dtype)
+''')
+
+helper("LRNWithinChannel", '''
+class LRNWithinChannel(nn.Module):
+    """Caffe LRN WITHIN_CHANNEL: x * (1 + alpha * mean of x^2 over size x size) ** -beta."""
+
+    def __init__(self, size, alpha, beta):
+        super().__init__()
+        self.size, self.alpha, self.beta = size, alpha, beta
+
+    def forward(self, x):
+        mean = F.avg_pool2d(x * x, self.size, 1, (self.size - 1) // 2, count_include_pad=True)
+        return x * torch.pow(1.0 + self.alpha * mean, -self.beta)
+''')
+
+helper("CaffePool", '''
+class CaffePool(nn.Module):
+    """Caffe pooling where PyTorch's own cannot express it (pad over half the
+    kernel): explicit padding, then AVE divided by Caffe's window divisor."""
+
+    def __init__(self, method, kernel, stride, pad, in_hw, out_hw):
+        super().__init__()
+        self.method, self.kernel, self.stride = method, kernel, stride
+        tails = [max(0, (o - 1) * s + k - i - p) for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad)]
+        self.pads = (pad[1], tails[1], pad[0], tails[0])
+        sizes = []
+        for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad):
+            start = torch.arange(o) * s - p
+            sizes.append((torch.clamp(start + k, max=i + p) - start).float())
+        self.register_buffer("divisor", torch.outer(sizes[0], sizes[1]), persistent=False)
+
+    def forward(self, x):
+        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        x = F.pad(x, self.pads, value=fill)
+        if self.method == "MAX":
+            return F.max_pool2d(x, self.kernel, self.stride)
+        summed = F.avg_pool2d(x, self.kernel, self.stride) * (self.kernel[0] * self.kernel[1])
+        return summed / self.divisor
+''')
+
+helper("ArgMax", '''
+class ArgMax(nn.Module):
+    """Caffe ArgMax: top_k indices (as float) or values along `axis`; ties go to
+    the larger index, as in Caffe. axis None: over each item, (N, 1 or 2, top_k)."""
+
+    def __init__(self, top_k, out_max_val, axis, out_shape=None):
+        super().__init__()
+        self.top_k, self.out_max_val, self.axis, self.out_shape = top_k, out_max_val, axis, out_shape
+
+    def forward(self, x):
+        axis = 1 if self.axis is None else self.axis
+        if self.axis is None:
+            x = x.flatten(1)
+        flipped = torch.flip(x, (axis,))
+        values, order = torch.sort(flipped, dim=axis, descending=True, stable=True)
+        values = values.narrow(axis, 0, self.top_k)
+        indices = (x.shape[axis] - 1 - order.narrow(axis, 0, self.top_k)).to(x.dtype)
+        if self.axis is not None:
+            return values if self.out_max_val else indices
+        y = torch.stack([indices, values], 1) if self.out_max_val else indices.unsqueeze(1)
+        return y.reshape([x.shape[0]] + list(self.out_shape[1:]))
+''')
+
+helper("Reduction", '''
+class Reduction(nn.Module):
+    """Caffe Reduction over every axis from `axis` on: SUM, ASUM, SUMSQ or MEAN, times coeff."""
+
+    def __init__(self, operation, axis, coeff):
+        super().__init__()
+        self.operation, self.axis, self.coeff = operation, axis, coeff
+
+    def forward(self, x):
+        dims = tuple(range(self.axis, x.dim()))
+        if self.operation == "ASUM":
+            x = torch.abs(x)
+        elif self.operation == "SUMSQ":
+            x = x * x
+        y = x.mean(dims) if self.operation == "MEAN" else x.sum(dims)
+        return y * self.coeff
+''')
+
+helper("MVN", '''
+class MVN(nn.Module):
+    """Caffe MVN: subtract the mean (and divide by std + eps) per item and channel,
+    or per item across channels."""
+
+    def __init__(self, normalize_variance, across_channels, eps):
+        super().__init__()
+        self.normalize_variance, self.across_channels, self.eps = normalize_variance, across_channels, eps
+
+    def forward(self, x):
+        dims = tuple(range(1 if self.across_channels else 2, x.dim()))
+        centred = x - x.mean(dims, keepdim=True)
+        if not self.normalize_variance:
+            return centred
+        std = torch.sqrt((centred * centred).mean(dims, keepdim=True))
+        return centred / (std + self.eps)
+''')
