@@ -65,7 +65,7 @@ def load_plugins(modules: Iterable[str]) -> None:
 
 
 def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
-            dynamic_batch: bool = True, keep_intermediate: bool = False) -> list:
+            dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc") -> list:
     """Convert a loaded graph and write the result atomically; returns the paths written."""
     from .targets import load_target
 
@@ -76,6 +76,10 @@ def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, ops
         return target.save_onnx(converted, output, force=force)
     if to == "pytorch":
         return target.write_folder(target.generate(graph), output, force=force)
+    if to == "tensorflow":
+        return target.write_saved_model(target.generate(graph, layout), output, force=force)
+    if to == "tflite":
+        return target.write_tflite(target.generate(graph, layout), output, force=force)
     raise AssertionError(to)
 
 

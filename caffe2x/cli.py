@@ -22,6 +22,7 @@ from .summary import format_table, summarize
 from .verify import format_result, write_report
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
+TARGET_NAMES = ["onnx", "pytorch", "tensorflow", "tflite"]
 
 
 class _Group(click.Group):
@@ -152,15 +153,17 @@ def _with_batch(graph_shapes: dict, batch: int | None) -> dict:
 @plugin_option
 @random_weights_option
 @seed_option
-@click.option("--to", "target", type=click.Choice(["onnx", "pytorch"]), required=True,
-              help="The target: onnx (a .onnx file) or pytorch (a folder).")
+@click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
+              help="onnx (a .onnx file), pytorch (a folder), tensorflow (a SavedModel folder) or tflite (a file).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder).")
 @click.option("--opset", type=int, default=None, help="ONNX opset, 13 to 21 (default 17).")
 @click.option("--batch", default="dynamic", show_default=True, help="'dynamic' or a fixed batch size.")
-@click.option("--keep-intermediate", is_flag=True, help="Also expose every Caffe top as a model output.")
+@click.option("--keep-intermediate", is_flag=True, help="ONNX: also expose every Caffe top as an output.")
+@click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
+              help="TensorFlow/TFLite: layout of 4-D inputs and outputs.")
 @force_option
 def convert(net, weights, input_shapes, plugins, random_weights, seed, target, output, opset, batch,
-            keep_intermediate, force):
+            keep_intermediate, layout, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework."""
     _plugins(plugins)
     fixed = _batch(batch)
@@ -170,8 +173,8 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
         graph = _load(net, weights, [f"{k}={','.join(map(str, s))}" for k, s in
                                      _with_batch(shapes, fixed).items()], random_weights, seed)
     written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
-                          keep_intermediate=keep_intermediate)
-    click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.nodes)} Caffe layers, "
+                          keep_intermediate=keep_intermediate, layout=layout)
+    click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
                f"{graph.total_params:,} parameters)")
 
 
@@ -183,8 +186,8 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @random_weights_option
 @seed_option
 @inputs_option
-@click.option("--to", "target", type=click.Choice(["onnx", "pytorch"]), required=True,
-              help="The target to verify.")
+@click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
+              help="The target to verify (tflite: final outputs only).")
 @click.option("--reference", default="auto", show_default=True,
               help="blobs.npz (golden format: input:NAME, LAYER:TOP), 'caffe' (pycaffe), 'builtin' "
                    "(caffe2x's NumPy executor) or 'auto' (caffe if importable, else builtin).")

@@ -25,8 +25,9 @@ def sanitize(name: str) -> str:
 class Namer:
     """Stable unique identifiers for keys (first come, first served)."""
 
-    def __init__(self, reserved: set[str] | frozenset[str] = frozenset()):
+    def __init__(self, reserved: set[str] | frozenset[str] = frozenset(), avoid_keywords: bool = True):
         self._reserved = set(reserved)
+        self._avoid_keywords = avoid_keywords
         self._used: set[str] = set()
         self._names: dict[object, str] = {}
 
@@ -34,8 +35,8 @@ class Namer:
         if key not in self._names:
             base = sanitize(str(key) if raw is None else raw)
             name, index = base, 1
-            while name in self._used or name in self._reserved or keyword.iskeyword(name) \
-                    or keyword.issoftkeyword(name):
+            while name in self._used or name in self._reserved or (self._avoid_keywords and (
+                    keyword.iskeyword(name) or keyword.issoftkeyword(name))):
                 index += 1
                 name = f"{base}_{index}"
             self._used.add(name)

@@ -12,6 +12,7 @@ while a descriptor loads on every protobuf from 4.x to 7.x.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,16 +23,18 @@ TARGET = ROOT / "caffe2x" / "schema" / "caffe.desc"
 
 
 def compile_descriptor(proto_dir: Path, proto_name: str = "caffe.proto") -> bytes:
-    """Run the protoc bundled with grpcio-tools and return the descriptor set."""
-    from grpc_tools import protoc
+    """Run the protoc bundled with grpcio-tools and return the descriptor set.
 
+    protoc runs in its own process: in a process that already loaded torch or
+    TensorFlow, their protobuf libraries clash with grpc_tools' and crash it.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.desc"
-        status = protoc.main(
-            ["protoc", f"-I{proto_dir}", f"--descriptor_set_out={out}", proto_name]
-        )
-        if status != 0:
-            raise SystemExit(f"protoc failed with status {status}")
+        command = [sys.executable, "-m", "grpc_tools.protoc", f"-I{proto_dir}",
+                   f"--descriptor_set_out={out}", proto_name]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"protoc failed: {result.stderr.strip()}")
         return out.read_bytes()
 
 

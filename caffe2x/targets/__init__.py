@@ -8,7 +8,12 @@ import importlib
 from ..errors import Caffe2xError
 
 # target name -> (module, pip extra that provides its framework)
-TARGETS = {"onnx": ("caffe2x.targets.onnx", "onnx"), "pytorch": ("caffe2x.targets.torch", "torch")}
+TARGETS = {
+    "onnx": ("caffe2x.targets.onnx", "onnx"),
+    "pytorch": ("caffe2x.targets.torch", "torch"),
+    "tensorflow": ("caffe2x.targets.tensorflow", "tensorflow"),
+    "tflite": ("caffe2x.targets.tensorflow", "tensorflow"),
+}
 
 
 def load_target(name: str):

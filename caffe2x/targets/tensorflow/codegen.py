@@ -1,0 +1,232 @@
+"""Graph -> readable Keras source (model.py, functional API, one line per Caffe
+layer) and the weights of every Keras layer.
+
+Keys: every net input and output gets a key by the documented rule (see
+caffe2x.naming): it names the Keras Input, the SavedModel signature's inputs and
+outputs, and the TFLite signature's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ...ir.graph import Graph, Node
+from ...naming import Namer
+from ...passes import TRAINABLE_PASSES, Pass, run_passes
+from ..torch.codegen import block_of, class_name_for
+from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
+from .custom import CUSTOM
+
+LAYOUTS = ("nhwc", "nchw")
+RESERVED = {"np", "tf", "keras", "layers", "build_model", "model", "Path", "CAFFE_LAYERS", "INPUTS", "OUTPUTS"}
+
+
+@dataclass
+class KerasModel:
+    source: str
+    weights: dict[str, list[np.ndarray]]  # Keras layer name -> weights
+    graph: Graph  # after passes, as emitted
+    layout: str
+    input_keys: dict[str, str]  # Caffe input name -> key
+    output_keys: dict[str, str]  # Caffe output name -> key
+    layer_names: dict[str, str]  # Caffe layer -> its (outermost) Keras layer name
+    layouts: dict[str, str]  # IR value -> layout of its tensor
+    flat_sources: dict[str, tuple[int, int, int]]
+
+
+class _Context:
+    def __init__(self, graph: Graph, names: Namer):
+        self.graph = graph
+        self._names = names
+        self._layouts: dict[str, str] = {}
+        self._flat: dict[str, tuple[int, int, int]] = {}
+        self._readers = {v: [n for n in graph.nodes if v in n.inputs] for v in graph.values}
+
+    def shape(self, value: str):
+        return self.graph.values[value].shape
+
+    def layout(self, value: str) -> str:
+        return self._layouts[value]
+
+    def flat_source(self, value: str):
+        return self._flat[value]
+
+    def raw_name(self, node: Node, suffix: str | None = None) -> str:
+        key = (node.name, suffix)
+        return self._names(key, node.name if suffix is None else f"{node.name}__{suffix}")
+
+    def name(self, node: Node, suffix: str | None = None) -> str:
+        return repr(self.raw_name(node, suffix))
+
+    def to_caffe(self, node: Node, arg: str, value: str) -> str:
+        if self._layouts[value] == NHWC:
+            return f"layers.Permute({TO_NCHW}, name={self.name(node, 'to_nchw')})({arg})"
+        if self._layouts[value] == FLAT_NHWC:
+            raise AssertionError("a flat NHWC blob only feeds InnerProduct layers")
+        return arg
+
+    def to_nhwc_final(self, node: Node, expr: str) -> str:
+        return f"layers.Permute({TO_NHWC}, name={self.name(node)})({expr})"
+
+    def only_dense_readers(self, value: str) -> bool:
+        readers = self._readers.get(value, [])
+        return bool(readers) and value not in self.graph.outputs and all(
+            r.type == "InnerProduct" and r.params.axis in (1, -1) for r in readers)
+
+    def set_layouts(self, node: Node, layer: KerasLayer) -> None:
+        layouts = layer.layouts or [CAFFE] * len(node.outputs)
+        for value, layout in zip(node.outputs, layouts):
+            rank = len(self.shape(value))
+            self._layouts[value] = layout if (layout != NHWC or rank == 4) else CAFFE
+            if layout == FLAT_NHWC:
+                self._flat[value] = layer.flat_source
+
+    def unsupported(self, node: Node, why: str) -> Caffe2xError:
+        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in TensorFlow: {why}.")
+
+
+def _check(graph: Graph, layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise Caffe2xError(f"layout must be nhwc or nchw, not '{layout}'.")
+    missing = KERAS_EMITTERS.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
+    if missing:
+        raise UnsupportedLayerError(missing, "the TensorFlow target")
+    unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
+    if unweighted:
+        raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")
+
+
+def blob_keys(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:
+    """Signature keys of the net inputs and outputs, by the documented rule, in net order."""
+    keys = Namer(reserved=frozenset(), avoid_keywords=False)
+    inputs = {graph.values[v].top: keys(("in", graph.values[v].top), graph.values[v].top) for v in graph.inputs}
+    outputs = {top: keys(("out", top), top) for top in graph.output_tops}
+    return inputs, outputs
+
+
+def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = None) -> KerasModel:
+    graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
+    _check(graph, layout)
+    input_keys, output_keys = blob_keys(graph)
+    names = Namer(frozenset(input_keys.values()))
+    ctx = _Context(graph, names)
+    variables = Namer(RESERVED | set(CUSTOM))
+    lines, weights, custom = [], {}, []
+    var_of, input_vars = {}, []
+    for v in graph.inputs:
+        var_of[v], input_var = _input_lines(graph, v, input_keys[graph.values[v].top], layout, ctx, variables,
+                                            lines)
+        input_vars.append(input_var)
+    block = None
+    nodes = [n for n in graph.nodes if n.type != "Input"]
+    last_use = {v: i for i, node in enumerate(nodes) for v in node.inputs}
+    holder: dict[str, str] = {var: v for v, var in var_of.items()}
+    for index, node in enumerate(nodes):
+        block = _block_comment(node, block, lines)
+        layer = KERAS_EMITTERS.get(node.type)(node, [var_of[v] for v in node.inputs], ctx)
+        ctx.set_layouts(node, layer)
+        weights.update(layer.weights)
+        custom += [c for c in layer.custom if c not in custom]
+        targets = [_target(graph, value, index, variables, holder, last_use) for value in node.outputs]
+        var_of.update(zip(node.outputs, targets))
+        lines.append(f"{', '.join(targets)} = {layer.expr}")
+    outputs = _output_lines(graph, output_keys, layout, ctx, var_of, lines)
+    source = _source(graph, layout, [c for c in CUSTOM if c in custom], lines, outputs, input_vars, input_keys,
+                     output_keys, names, nodes)
+    layer_names = {n.name: ctx.raw_name(n) for n in nodes}
+    return KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
+                      dict(ctx._layouts), dict(ctx._flat))
+
+
+def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str, str]:
+    shape = graph.values[value].shape
+    var = variables(("value", value), graph.values[value].top)
+    if len(shape) == 4 and layout == "nhwc":
+        lines.append(f"{var} = keras.Input({(shape[2], shape[3], shape[1])}, name={key!r})")
+    elif len(shape) == 4:
+        raw = variables(("raw", value), f"{graph.values[value].top}_nchw")
+        lines.append(f"{raw} = keras.Input({tuple(shape[1:])}, name={key!r})")
+        lines.append(f"{var} = layers.Permute({TO_NHWC}, name={ctx._names(('in', key), key + '_nhwc')!r})({raw})")
+        ctx._layouts[value] = NHWC
+        return var, raw
+    else:
+        lines.append(f"{var} = keras.Input({tuple(shape[1:])}, name={key!r})")
+    ctx._layouts[value] = NHWC if len(shape) == 4 else CAFFE
+    return var, var
+
+
+def _target(graph, value, index, variables, holder, last_use) -> str:
+    top = graph.values[value].top
+    name = variables(("top", top), top)
+    previous = holder.get(name)
+    if previous is not None and last_use.get(previous, -1) > index:
+        name = variables(("value", value), top)
+    holder[name] = value
+    return name
+
+
+def _block_comment(node, block, lines):
+    new_block = block_of(node.name)
+    if new_block != block and new_block and re.fullmatch(r"[A-Za-z0-9_\-]+", new_block):
+        lines += ["", f"# {new_block}"]
+    return new_block
+
+
+def _output_lines(graph, output_keys, layout, ctx, var_of, lines) -> dict[str, str]:
+    """Output key -> variable; 4-D outputs go back to NCHW when the layout is nchw."""
+    outputs = {}
+    for value, top in zip(graph.outputs, graph.output_tops):
+        key, var = output_keys[top], var_of[value]
+        if layout == "nchw" and ctx.layout(value) == NHWC:
+            name = ctx._names(("out", key), f"{key}_nchw")
+            lines.append(f"{var}_nchw = layers.Permute({TO_NCHW}, name={name!r})({var})")
+            var = f"{var}_nchw"
+        outputs[key] = var
+    return outputs
+
+
+def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, output_keys, names, nodes) -> str:
+    mapping = "\n".join(f"    {names((n.name, None), n.name)!r}: {n.name!r}," for n in nodes)
+    body = "\n".join(f"    {line}" if line else "" for line in lines)
+    inputs = ", ".join(input_vars)
+    result = "{" + ", ".join(f"{k!r}: {v}" for k, v in outputs.items()) + "}"
+    name = class_name_for(graph.name)
+    parts = [
+        f'"""Keras model of the Caffe net {graph.name!r}, generated by caffe2x ({layout.upper()} layout).\n\n'
+        "Needs only TensorFlow. Rebuild it and load its weights with\n"
+        "    model = build_model()\n"
+        '    model.load_weights("model.weights.h5")\n'
+        '"""\n',
+        "from pathlib import Path\n\n"
+        "import keras\nimport numpy as np\nimport tensorflow as tf\nfrom keras import layers\n",
+        "# Keras layer -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n"
+        f"# Caffe net input and output names -> Keras/SavedModel keys.\nINPUTS = {input_keys!r}\n"
+        f"OUTPUTS = {output_keys!r}\n",
+        *[CUSTOM[c] + "\n" for c in custom],
+        "def build_model():\n" + body + f"\n    return keras.Model([{inputs}], {result}, name={name!r})\n",
+        _main_block(graph, layout),
+    ]
+    return "\n".join(parts[:3]) + "\n\n" + "\n\n".join(p.rstrip("\n") + "\n" for p in parts[3:])
+
+
+def _main_block(graph, layout) -> str:
+    shapes = []
+    for v in graph.inputs:
+        shape = list(graph.values[v].shape)
+        if len(shape) == 4 and layout == "nhwc":
+            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shapes.append(f"np.random.default_rng(0).standard_normal({shape}).astype('float32')")
+    return (
+        'if __name__ == "__main__":\n'
+        "    model = build_model()\n"
+        '    weights = Path(__file__).with_name("model.weights.h5")\n'
+        "    if weights.exists():\n"
+        "        model.load_weights(weights)\n"
+        f"    outputs = model([{', '.join(shapes)}])\n"
+        "    for key, value in outputs.items():\n"
+        "        print(key, tuple(value.shape))\n"
+    )

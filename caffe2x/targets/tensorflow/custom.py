@@ -1,0 +1,363 @@
+"""Source of the custom Keras layers a generated model.py may need (only those
+used are emitted). Each is registered for serialization under "caffe2x"."""
+
+from __future__ import annotations
+
+CUSTOM: dict[str, str] = {}
+
+
+def custom(name: str, source: str) -> None:
+    CUSTOM[name] = "@keras.saving.register_keras_serializable(package=\"caffe2x\")\n" + source.strip("\n")
+
+
+custom("CaffePooling2D", '''
+class CaffePooling2D(layers.Layer):
+    """Caffe pooling, NHWC: explicit padding (MAX pads with the lowest float, so
+    padding never wins), VALID pooling, and for AVE Caffe's divisor, which counts
+    the pad but not the ceil-mode overhang past it."""
+
+    def __init__(self, method, kernel, strides, pads, in_hw, out_hw, **kwargs):
+        super().__init__(**kwargs)
+        self.method, self.kernel, self.strides = method, tuple(kernel), tuple(strides)
+        self.pads, self.in_hw, self.out_hw = [tuple(p) for p in pads], tuple(in_hw), tuple(out_hw)
+        sizes = []
+        for size, out, k, s, (pad, _) in zip(self.in_hw, self.out_hw, self.kernel, self.strides, self.pads):
+            start = np.arange(out) * s - pad
+            sizes.append((np.minimum(start + k, size + pad) - start).astype("float32"))
+        area = float(self.kernel[0] * self.kernel[1])
+        self.correction = (area / np.outer(sizes[0], sizes[1]))[None, :, :, None].astype("float32")
+
+    def call(self, x):
+        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        x = tf.pad(x, [[0, 0], list(self.pads[0]), list(self.pads[1]), [0, 0]], constant_values=fill)
+        if self.method == "MAX":
+            return tf.nn.max_pool2d(x, self.kernel, self.strides, "VALID")
+        return tf.nn.avg_pool2d(x, self.kernel, self.strides, "VALID") * self.correction
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method, "kernel": self.kernel, "strides": self.strides,
+                "pads": self.pads, "in_hw": self.in_hw, "out_hw": self.out_hw}
+''')
+
+custom("CaffeConv2D", '''
+class CaffeConv2D(layers.Layer):
+    """A convolution Keras' Conv2D refuses: dilation together with stride."""
+
+    def __init__(self, filters, kernel, strides, dilation, groups, use_bias, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel, self.strides = filters, tuple(kernel), tuple(strides)
+        self.dilation, self.groups, self.use_bias = tuple(dilation), groups, use_bias
+
+    def build(self, input_shape):
+        shape = (*self.kernel, input_shape[-1] // self.groups, self.filters)
+        self.kernel_weight = self.add_weight(name="kernel", shape=shape)
+        self.bias = self.add_weight(name="bias", shape=(self.filters,)) if self.use_bias else None
+
+    def call(self, x):
+        y = tf.nn.conv2d(x, self.kernel_weight, self.strides, "VALID", dilations=self.dilation)
+        return y if self.bias is None else y + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
+                "dilation": self.dilation, "groups": self.groups, "use_bias": self.use_bias}
+''')
+
+custom("CaffeDeconv2D", '''
+class CaffeDeconv2D(layers.Layer):
+    """Caffe Deconvolution with groups (and dilation with stride), NHWC: one
+    transposed convolution per group, then Caffe's pad cropped away."""
+
+    def __init__(self, filters, kernel, strides, dilation, groups, crop, use_bias, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel, self.strides = filters, tuple(kernel), tuple(strides)
+        self.dilation, self.groups, self.crop, self.use_bias = tuple(dilation), groups, tuple(crop), use_bias
+
+    def build(self, input_shape):
+        shape = (*self.kernel, self.filters // self.groups, input_shape[-1])
+        self.kernel_weight = self.add_weight(name="kernel", shape=shape)
+        self.bias = self.add_weight(name="bias", shape=(self.filters,)) if self.use_bias else None
+
+    def _dilated(self, kernel):
+        """Zeros between the kernel taps: a dilated kernel TFLite's TRANSPOSE_CONV can run."""
+        for axis, rate in ((0, self.dilation[0]), (1, self.dilation[1])):
+            if rate > 1:
+                size = kernel.shape[axis]
+                spread = tf.concat([tf.expand_dims(kernel, axis + 1)] +
+                                   [tf.zeros_like(tf.expand_dims(kernel, axis + 1))] * (rate - 1), axis + 1)
+                shape = [*kernel.shape[:axis], size * rate, *kernel.shape[axis + 1:]]
+                kernel = tf.reshape(spread, shape)[:(size - 1) * rate + 1] if axis == 0 else \
+                    tf.reshape(spread, shape)[:, :(size - 1) * rate + 1]
+        return kernel
+
+    def call(self, x):
+        height, width = x.shape[1], x.shape[2]
+        full = [(i - 1) * s + d * (k - 1) + 1 for i, s, d, k in
+                zip((height, width), self.strides, self.dilation, self.kernel)]
+        out_shape = tf.stack([tf.shape(x)[0], full[0], full[1], self.filters // self.groups])
+        kernels = tf.split(self._dilated(self.kernel_weight), self.groups, axis=-1)
+        pieces = []
+        for part, kernel in zip(tf.split(x, self.groups, axis=-1), kernels):
+            pieces.append(tf.nn.conv2d_transpose(part, kernel, out_shape, self.strides, "VALID"))
+        y = tf.concat(pieces, -1) if self.groups > 1 else pieces[0]
+        (ph, pw) = self.crop
+        y = y[:, ph:full[0] - ph, pw:full[1] - pw, :]
+        return y if self.bias is None else y + self.bias
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
+                "dilation": self.dilation, "groups": self.groups, "crop": self.crop, "use_bias": self.use_bias}
+''')
+
+custom("LRN", '''
+class LRN(layers.Layer):
+    """Caffe LRN, ACROSS_CHANNELS (NHWC): x / (k + alpha/size * sum over size channels of x^2)^beta."""
+
+    def __init__(self, size, alpha, beta, k, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def call(self, x):
+        return tf.nn.local_response_normalization(x, (self.size - 1) // 2, self.k, self.alpha / self.size,
+                                                  self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
+''')
+
+custom("LRNWithinChannel", '''
+class LRNWithinChannel(layers.Layer):
+    """Caffe LRN, WITHIN_CHANNEL (NHWC): x * (1 + alpha * mean of x^2 over size x size)^-beta."""
+
+    def __init__(self, size, alpha, beta, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta = size, alpha, beta
+
+    def call(self, x):
+        half = (self.size - 1) // 2
+        squares = tf.pad(x * x, [[0, 0], [half, half], [half, half], [0, 0]])
+        mean = tf.nn.avg_pool2d(squares, self.size, 1, "VALID")
+        return x * tf.pow(1.0 + self.alpha * mean, -self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta}
+''')
+
+custom("Scale", '''
+class Scale(layers.Layer):
+    """Caffe Scale/Bias with learned operands of a broadcastable `shape`."""
+
+    def __init__(self, shape, use_scale=True, use_bias=False, **kwargs):
+        super().__init__(**kwargs)
+        self.shape, self.use_scale, self.use_bias = tuple(shape), use_scale, use_bias
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=self.shape, initializer="ones") if self.use_scale else None
+        self.bias = self.add_weight(name="bias", shape=self.shape, initializer="zeros") if self.use_bias else None
+
+    def call(self, x):
+        y = x * self.scale if self.scale is not None else x
+        return y + self.bias if self.bias is not None else y
+
+    def get_config(self):
+        return {**super().get_config(), "shape": self.shape, "use_scale": self.use_scale, "use_bias": self.use_bias}
+''')
+
+custom("ScaleBy", '''
+class ScaleBy(layers.Layer):
+    """Caffe Scale/Bias by a second input: the operand gets `trailing` unit axes
+    (and is moved to NHWC when the first input is NHWC and it became 4-D)."""
+
+    def __init__(self, trailing, to_nhwc, multiply=True, bias_shape=None, **kwargs):
+        super().__init__(**kwargs)
+        self.trailing, self.to_nhwc, self.multiply = trailing, to_nhwc, multiply
+        self.bias_shape = None if bias_shape is None else tuple(bias_shape)
+
+    def build(self, input_shape):
+        shape = self.bias_shape
+        self.bias = None if shape is None else self.add_weight(name="bias", shape=shape, initializer="zeros")
+
+    def _shape(self, t):
+        t = tf.reshape(t, tf.concat([tf.shape(t), tf.ones([self.trailing], tf.int32)], 0))
+        return tf.transpose(t, (0, 2, 3, 1)) if self.to_nhwc else t
+
+    def call(self, x, operand):
+        y = x * self._shape(operand) if self.multiply else x + self._shape(operand)
+        return y if self.bias is None else y + self._shape(self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "trailing": self.trailing, "to_nhwc": self.to_nhwc,
+                "multiply": self.multiply, "bias_shape": self.bias_shape}
+''')
+
+custom("WeightedSum", '''
+class WeightedSum(layers.Layer):
+    """Caffe Eltwise SUM with coefficients."""
+
+    def __init__(self, coeffs, **kwargs):
+        super().__init__(**kwargs)
+        self.coeffs = list(coeffs)
+
+    def call(self, inputs):
+        y = inputs[0] * self.coeffs[0]
+        for x, c in zip(inputs[1:], self.coeffs[1:]):
+            y = y + x * c
+        return y
+
+    def get_config(self):
+        return {**super().get_config(), "coeffs": self.coeffs}
+''')
+
+custom("Split", '''
+class Split(layers.Layer):
+    """Caffe Slice: pieces of the given sizes along `axis`."""
+
+    def __init__(self, axis, sizes, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.sizes = axis, list(sizes)
+
+    def call(self, x):
+        return tf.split(x, self.sizes, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "sizes": self.sizes}
+''')
+
+custom("Crop", '''
+class Crop(layers.Layer):
+    """Caffe Crop: static begin and size per axis (the batch axis kept whole)."""
+
+    def __init__(self, begin, size, **kwargs):
+        super().__init__(**kwargs)
+        self.begin, self.size = list(begin), list(size)
+
+    def call(self, x, like=None):
+        return tf.slice(x, [0, *self.begin], [-1, *self.size])
+
+    def get_config(self):
+        return {**super().get_config(), "begin": self.begin, "size": self.size}
+''')
+
+custom("Reshape", '''
+class Reshape(layers.Layer):
+    """Reshape that may merge the batch axis (a -1 at `free` absorbs it)."""
+
+    def __init__(self, shape, **kwargs):
+        super().__init__(**kwargs)
+        self.shape = list(shape)
+
+    def call(self, x):
+        return tf.reshape(x, self.shape)
+
+    def get_config(self):
+        return {**super().get_config(), "shape": self.shape}
+''')
+
+custom("Tile", '''
+class Tile(layers.Layer):
+    def __init__(self, repeats, **kwargs):
+        super().__init__(**kwargs)
+        self.repeats = list(repeats)
+
+    def call(self, x):
+        return tf.tile(x, self.repeats)
+
+    def get_config(self):
+        return {**super().get_config(), "repeats": self.repeats}
+''')
+
+custom("ArgMax", '''
+class ArgMax(layers.Layer):
+    """Caffe ArgMax along `axis`: top_k indices (as float) or values; ties go to the
+    larger index, as in Caffe (top_k on the reversed axis keeps its lowest index)."""
+
+    def __init__(self, top_k, out_max_val, axis, flat_shape=None, **kwargs):
+        super().__init__(**kwargs)
+        self.top_k, self.out_max_val, self.axis = top_k, out_max_val, axis
+        self.flat_shape = None if flat_shape is None else list(flat_shape)
+
+    def call(self, x):
+        if self.flat_shape is not None:  # no axis: over each item, in Caffe's order
+            x = tf.reshape(x, [-1, int(np.prod(x.shape[1:]))])
+        axis = self.axis if self.flat_shape is None else 1
+        last = x.shape.rank - 1
+        perm = list(range(x.shape.rank))
+        perm[axis], perm[last] = perm[last], perm[axis]
+        moved = tf.transpose(x, perm) if axis != last else x
+        values, order = tf.math.top_k(tf.reverse(moved, [-1]), self.top_k)
+        indices = tf.cast(moved.shape[-1] - 1 - order, x.dtype)
+        if self.flat_shape is not None:
+            y = tf.stack([indices, values], 1) if self.out_max_val else indices[:, None]
+            return tf.reshape(y, [-1, *self.flat_shape[1:]])
+        y = values if self.out_max_val else indices
+        return tf.transpose(y, perm) if axis != last else y
+
+    def get_config(self):
+        return {**super().get_config(), "top_k": self.top_k, "out_max_val": self.out_max_val, "axis": self.axis,
+                "flat_shape": self.flat_shape}
+''')
+
+custom("Reduction", '''
+class Reduction(layers.Layer):
+    """Caffe Reduction over `axes`: SUM, ASUM, SUMSQ or MEAN, times coeff."""
+
+    def __init__(self, operation, axes, coeff, **kwargs):
+        super().__init__(**kwargs)
+        self.operation, self.axes, self.coeff = operation, list(axes), coeff
+
+    def call(self, x):
+        if self.operation == "ASUM":
+            x = tf.abs(x)
+        elif self.operation == "SUMSQ":
+            x = x * x
+        reduce = tf.reduce_mean if self.operation == "MEAN" else tf.reduce_sum
+        return reduce(x, self.axes) * self.coeff
+
+    def get_config(self):
+        return {**super().get_config(), "operation": self.operation, "axes": self.axes, "coeff": self.coeff}
+''')
+
+custom("MVN", '''
+class MVN(layers.Layer):
+    """Caffe MVN over `axes`: x - mean, divided by (std + eps) if normalize_variance."""
+
+    def __init__(self, normalize_variance, axes, eps, **kwargs):
+        super().__init__(**kwargs)
+        self.normalize_variance, self.axes, self.eps = normalize_variance, list(axes), eps
+
+    def call(self, x):
+        centred = x - tf.reduce_mean(x, self.axes, keepdims=True)
+        if not self.normalize_variance:
+            return centred
+        return centred / (tf.sqrt(tf.reduce_mean(centred * centred, self.axes, keepdims=True)) + self.eps)
+
+    def get_config(self):
+        return {**super().get_config(), "normalize_variance": self.normalize_variance, "axes": self.axes,
+                "eps": self.eps}
+''')
+
+custom("Elementwise", '''
+class Elementwise(layers.Layer):
+    """Caffe Power, Exp, Log, Threshold and AbsVal:
+    power: (shift + scale*x)^p; exp: e^(ln_base*(shift + scale*x)); log: ln(shift + scale*x)/ln_base;
+    threshold: 1 where x > t else 0; abs: |x|."""
+
+    def __init__(self, function, a=1.0, scale=1.0, shift=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.function, self.a, self.scale, self.shift = function, a, scale, shift
+
+    def call(self, x):
+        if self.function == "abs":
+            return tf.abs(x)
+        if self.function == "threshold":
+            return tf.cast(x > self.a, x.dtype)
+        base = self.shift + self.scale * x
+        if self.function == "power":
+            return tf.pow(base, self.a)
+        if self.function == "exp":
+            return tf.exp(self.a * base)
+        return tf.math.log(base) / self.a
+
+    def get_config(self):
+        return {**super().get_config(), "function": self.function, "a": self.a, "scale": self.scale,
+                "shift": self.shift}
+''')

@@ -1,0 +1,87 @@
+"""Build the Keras model from its generated source, and write the target files."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import types
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ...io.atomic import atomic_dir, atomic_file
+from .codegen import KerasModel
+
+
+def build(model: KerasModel):
+    """Execute model.py's source and return its Keras model with the Caffe weights set."""
+    module = types.ModuleType(f"caffe2x_keras_{uuid.uuid4().hex}")
+    module.__file__ = "<caffe2x generated model.py>"
+    exec(compile(model.source, module.__file__, "exec"), module.__dict__)  # our own generated code
+    keras_model = module.build_model()
+    for name, weights in model.weights.items():
+        layer = keras_model.get_layer(name)
+        expected = [tuple(w.shape) for w in layer.get_weights()]
+        arrays = [np.asarray(w, np.float32).reshape(shape) for w, shape in zip(weights, expected)]
+        layer.set_weights(arrays)
+    return keras_model
+
+
+def _input_specs(model: KerasModel):
+    import tensorflow as tf
+
+    specs = []
+    graph = model.graph
+    for value in graph.inputs:
+        shape = list(graph.values[value].shape)
+        if len(shape) == 4 and model.layout == "nhwc":
+            shape = [shape[0], shape[2], shape[3], shape[1]]
+        specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
+    return specs
+
+
+def save_serving(model: KerasModel, keras_model, folder: str) -> None:
+    """A SavedModel whose serving_default takes and returns tensors keyed by the documented keys."""
+    import keras
+
+    archive = keras.export.ExportArchive()
+    archive.track(keras_model)
+    archive.add_endpoint(name="serve", fn=lambda *inputs: dict(keras_model(list(inputs), training=False)),
+                         input_signature=_input_specs(model))
+    archive.write_out(folder, verbose=False)
+
+
+def manifest(model: KerasModel) -> dict:
+    return {"inputs": model.input_keys, "outputs": model.output_keys, "layout": model.layout,
+            "layers": model.layer_names}
+
+
+def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool = False) -> list[Path]:
+    keras_model = build(model)
+    target = Path(folder)
+    with atomic_dir(target, force) as staging:
+        save_serving(model, keras_model, str(staging))
+        (staging / "model.py").write_text(model.source, encoding="utf-8")
+        keras_model.save_weights(staging / "model.weights.h5")
+        keras_model.save(staging / "model.keras")
+        (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
+    return [target]
+
+
+def tflite_bytes(model: KerasModel) -> bytes:
+    import tensorflow as tf
+
+    keras_model = build(model)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_serving(model, keras_model, tmp)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        return converter.convert()
+
+
+def write_tflite(model: KerasModel, path: str | os.PathLike, force: bool = False) -> list[Path]:
+    content = tflite_bytes(model)
+    with atomic_file(path, force) as temp:
+        temp.write_bytes(content)
+    return [Path(path)]

@@ -1,0 +1,76 @@
+"""verify --to tensorflow / tflite."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ...ir.graph import Graph
+from ...verify import TARGET_RUNNERS
+from .base import FLAT_NHWC, NHWC
+from .codegen import KerasModel, generate
+from .export import build, tflite_bytes
+
+
+def feeds(model: KerasModel, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Caffe (NCHW) inputs -> arrays keyed like the model's inputs, in its layout."""
+    result = {}
+    for value in model.graph.inputs:
+        top = model.graph.values[value].top
+        array = np.ascontiguousarray(inputs[top], np.float32)
+        if array.ndim == 4 and model.layout == "nhwc":
+            array = np.ascontiguousarray(array.transpose(0, 2, 3, 1))
+        result[model.input_keys[top]] = array
+    return result
+
+
+def to_caffe(array: np.ndarray, layout: str, flat_source=None) -> np.ndarray:
+    if layout == NHWC and array.ndim == 4:
+        return array.transpose(0, 3, 1, 2)
+    if layout == FLAT_NHWC:
+        c, h, w = flat_source
+        return array.reshape(-1, h, w, c).transpose(0, 3, 1, 2).reshape(array.shape[0], -1)
+    return array
+
+
+@TARGET_RUNNERS.register("tensorflow")
+def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
+    import keras
+
+    model = generate(graph)
+    keras_model = build(model)
+    taps, keys = [], []
+    for node in model.graph.nodes:
+        if node.type == "Input":
+            continue
+        outputs = keras_model.get_layer(model.layer_names[node.name]).output
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        for top, value, tensor in zip(node.tops, node.outputs, outputs):
+            taps.append(tensor)
+            keys.append((f"{node.key_layer}:{top}", value))
+    tapped = keras.Model(keras_model.inputs, taps)
+    ordered = feeds(model, inputs)
+    arrays = tapped([ordered[k] for k in model.input_keys.values()], training=False)
+    arrays = arrays if isinstance(arrays, (list, tuple)) else [arrays]
+    return {key: to_caffe(np.asarray(array), model.layouts[value], model.flat_sources.get(value))
+            for (key, value), array in zip(keys, arrays)}
+
+
+@TARGET_RUNNERS.register("tflite")
+def run_tflite(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
+    """Final outputs only: a TFLite model exposes its signature's outputs."""
+    import tensorflow as tf
+
+    model = generate(graph)
+    interpreter = tf.lite.Interpreter(model_content=tflite_bytes(model))
+    runner = interpreter.get_signature_runner("serving_default")
+    produced = runner(**feeds(model, inputs))
+    result = {}
+    for value, top in zip(model.graph.outputs, model.graph.output_tops):
+        layer = model.graph.values[value].producer
+        node = next((n for n in model.graph.nodes if value in n.outputs), None)
+        layer = node.key_layer if node is not None else layer
+        array = np.asarray(produced[model.output_keys[top]])
+        result[f"{layer}:{top}"] = to_caffe(array, model.layouts[value], model.flat_sources.get(value))
+    return result
