@@ -32,7 +32,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except Caffe2xError as exc:
-            click.echo(f"caffe2x: error: {exc}", err=True)
+            click.echo(f"caffe2x: error ({type(exc).__name__}): {exc}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("caffe2x: interrupted; no output was left behind.", err=True)

@@ -55,5 +55,8 @@ class UnsupportedLayerError(Caffe2xError):
 
 
 def layer_error(cls: type[Caffe2xError], layer: str, layer_type: str, message: str) -> Caffe2xError:
-    """An error that names the layer it comes from, in one consistent form."""
-    return cls(f"layer '{layer}' ({layer_type}): {message}")
+    """An error that names the layer it comes from, in one consistent form (names escaped,
+    so the message stays one paragraph whatever a hostile name holds)."""
+    from .display import shown
+
+    return cls(f"layer '{shown(layer)}' ({shown(layer_type)}): {shown(message)}")

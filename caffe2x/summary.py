@@ -7,6 +7,7 @@ element plus three, other layers one (or a few) per output element.
 
 from __future__ import annotations
 
+from .display import shown
 from .ir.graph import Graph
 
 
@@ -42,8 +43,8 @@ def format_table(graph: Graph) -> str:
     rows = [("layer", "type", "output shape", "params", "FLOPs")]
     for layer in graph.caffe_layers:
         shapes = [_dims(s) for s in layer.shapes] if len(layer.tops) == 1 else [
-            f"{t}: {_dims(s)}" for t, s in zip(layer.tops, layer.shapes)]
-        rows.append((layer.name, layer.type, ", ".join(shapes) or "-",
+            f"{shown(t)}: {_dims(s)}" for t, s in zip(layer.tops, layer.shapes)]
+        rows.append((shown(layer.name), shown(layer.type), ", ".join(shapes) or "-",
                      human(layer.params) if layer.params else "", human(layer.flops) if layer.flops else ""))
     widths = [min(max(len(r[i]) for r in rows), 48) for i in range(5)]
     lines = []
@@ -52,11 +53,11 @@ def format_table(graph: Graph) -> str:
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
-    inputs = ", ".join(f"{graph.values[v].top} {list(graph.values[v].shape)}" for v in graph.inputs)
+    inputs = ", ".join(f"{shown(graph.values[v].top)} {list(graph.values[v].shape)}" for v in graph.inputs)
     lines += [
         "",
-        f"net '{graph.name}': {len(graph.caffe_layers)} layers, inputs {inputs or 'none'}",
-        f"outputs: {', '.join(graph.output_tops) or 'none'}",
+        f"net '{shown(graph.name)}': {len(graph.caffe_layers)} layers, inputs {inputs or 'none'}",
+        f"outputs: {', '.join(map(shown, graph.output_tops)) or 'none'}",
         f"parameters: {graph.total_params:,} ({human(graph.total_params)}), "
         f"FLOPs: {graph.flops:,} ({human(graph.flops, 'FLOP')})",
     ]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .compare import DEFAULT_TOLERANCE, BlobError, compare
+from .display import shown
 from .errors import Caffe2xError
 from .ir.graph import Graph
 from .registry import Registry
@@ -92,8 +93,9 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
 def format_result(result: VerifyResult) -> str:
     rows = [("layer", "top", "shape", "norm max err", "max abs err", "cosine", "")]
     for r in result.records:
-        rows.append((r.layer, r.top, "x".join(map(str, r.shape)) or "scalar", f"{r.error.normalized_max:.3e}",
-                     f"{r.error.max_abs:.3e}", f"{r.error.cosine:.8f}", "ok" if r.passed else "FAIL"))
+        rows.append((shown(r.layer), shown(r.top), "x".join(map(str, r.shape)) or "scalar",
+                     f"{r.error.normalized_max:.3e}", f"{r.error.max_abs:.3e}", f"{r.error.cosine:.8f}",
+                     "ok" if r.passed else "FAIL"))
     widths = [max(len(row[i]) for row in rows) for i in range(7)]
     lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
              for row in rows]
@@ -101,11 +103,13 @@ def format_result(result: VerifyResult) -> str:
     first = result.first_divergence
     worst = max(result.records, key=lambda r: r.error.normalized_max, default=None)
     lines.append("")
-    lines.append(f"{result.target} vs {result.reference}: {len(result.records)} blobs compared, "
-                 f"{sum(not r.passed for r in result.records)} failed"
-                 + (f"; worst {worst.layer}:{worst.top} at {worst.error.normalized_max:.2e}" if worst else ""))
+    summary = (f"{result.target} vs {result.reference}: {len(result.records)} blobs compared, "
+               f"{sum(not r.passed for r in result.records)} failed")
+    if worst:
+        summary += f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}"
+    lines.append(summary)
     if first:
-        lines.append(f"first divergence: layer '{first.layer}' top '{first.top}' "
+        lines.append(f"first divergence: layer '{shown(first.layer)}' top '{shown(first.top)}' "
                      f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})")
     elif not result.records:
         lines.append("nothing compared: the reference and the model share no blob")

@@ -52,7 +52,7 @@ def test_bad_input_exits_2_with_one_clear_message(args, message):
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert message in result.output
-    assert result.output.count("caffe2x: error:") == 1
+    assert result.output.count("caffe2x: error (") == 1
 
 
 def test_unsupported_layers_exit_2_grouped(tmp_path):

@@ -186,6 +186,8 @@ def _check_size(layer, top: str, shape: Shape) -> None:
 
 def build_graph(name: str, layers: list, overrides: dict[str, Shape]) -> Graph:
     """Selected, supported layers -> checked SSA graph (without weights)."""
+    if not layers:
+        raise GraphError(f"net '{name}' has no layers (after choosing the TEST phase): nothing to convert.")
     used = {bottom for layer in layers if not is_input_layer(layer) for bottom in layer.bottom}
     input_layers = [layer for layer in layers if is_input_layer(layer)]
     shapes = resolve_input_shapes(input_layers, used, overrides)

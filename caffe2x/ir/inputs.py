@@ -39,7 +39,7 @@ def declared_shapes(layer) -> list[Shape | None]:
         shapes = []
     if len(shapes) == 1 and n > 1 and layer.type != "MemoryData":
         shapes = shapes * n
-    shapes = [s if s and min(s) > 0 else None for s in shapes]
+    shapes = [s if s else None for s in shapes]  # bad dims are reported by the shape checks
     return (shapes + [None] * n)[:n]
 
 

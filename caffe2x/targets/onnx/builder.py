@@ -22,7 +22,8 @@ class OnnxBuilder:
         self.opset = opset
         self.nodes: list = []
         self.initializers: list = []
-        self._names: set[str] = set(graph.values)
+        self._names: set[str] = set(graph.values)  # tensor names
+        self._node_names: set[str] = set()  # a namespace of its own in ONNX
 
     def shape(self, value: str) -> tuple[int, ...]:
         """The IR shape of a Caffe value (batch as built; emitted graphs keep it dynamic)."""
@@ -34,6 +35,15 @@ class OnnxBuilder:
             index += 1
             name = f"{base}_{index}"
         self._names.add(name)
+        return name
+
+    def _node_name(self, layer: str) -> str:
+        """The first node of a layer gets the Caffe layer name itself, helpers layer_2, layer_3, ..."""
+        name, index = layer, 1
+        while name in self._node_names:
+            index += 1
+            name = f"{layer}_{index}"
+        self._node_names.add(name)
         return name
 
     def const(self, layer: str, what: str, array, dtype=np.float32) -> str:
@@ -49,7 +59,7 @@ class OnnxBuilder:
            outputs: list[str] | None = None, **attrs) -> str | list[str]:
         """Add one node; returns its output name (or names when `outputs` is given)."""
         names = outputs if outputs is not None else [output or self.fresh(f"{layer}/{op_type}")]
-        self.nodes.append(self._helper.make_node(op_type, inputs, names, name=self.fresh(layer), **attrs))
+        self.nodes.append(self._helper.make_node(op_type, inputs, names, name=self._node_name(layer), **attrs))
         return names if outputs is not None else names[0]
 
     def reduce(self, op_type: str, x: str, axes: list[int], layer: str, keepdims: bool,
