@@ -6,8 +6,10 @@ Caffe2xError, or a usage error), 3 an internal error, 130 interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -15,7 +17,7 @@ import click
 import numpy as np
 
 from . import api
-from .errors import Caffe2xError, InputShapeError
+from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .io.atomic import atomic_file
 from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
@@ -195,14 +197,29 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
               help="Largest normalized max error max|got-want|/max|want| a blob may have.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the table as JSON.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Give up after this long (exit 124); checked between operations.")
 def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, target, reference,
-           tolerance, report_path, device):
+           tolerance, report_path, device, timeout):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
-    Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input."""
-    from .reference import pycaffe
+    Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
+    124 when --timeout ran out."""
 
     _plugins(plugins)
+    with _deadline(timeout):
+        result = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, target, reference,
+                         tolerance, device)
+    click.echo(format_result(result))
+    if report_path:
+        write_report(result, report_path)
+        click.echo(f"wrote {report_path}")
+    sys.exit(0 if result.passed else 1)
+
+
+def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, target, reference, tolerance, device):
+    from .reference import pycaffe
+
     reference_blobs = _read_npz(reference) if reference.endswith(".npz") else None
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
@@ -211,13 +228,29 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
         reference = "caffe" if pycaffe.available() and weights else "builtin"
     if reference_blobs is None:
         reference_blobs = _reference_blobs(reference, net, weights, graph, arrays)
-    result = api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
-                        tolerance=tolerance, device=device)
-    click.echo(format_result(result))
-    if report_path:
-        write_report(result, report_path)
-        click.echo(f"wrote {report_path}")
-    sys.exit(0 if result.passed else 1)
+    return api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
+                      tolerance=tolerance, device=device)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None):
+    """Raise VerificationTimeout in the main thread once `seconds` have passed."""
+    if seconds is None:
+        yield
+        return
+    if seconds <= 0:
+        raise Caffe2xError("--timeout must be positive.")
+
+    def expire(signum, frame):
+        raise VerificationTimeout(f"verification did not finish within --timeout {seconds:g} s.")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _reference_blobs(reference: str, net, weights, graph, arrays):

@@ -37,6 +37,12 @@ class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 
 
+class VerificationTimeout(Caffe2xError):
+    """verify --timeout ran out."""
+
+    exit_code = 124  # as timeout(1) reports it
+
+
 class UnsupportedLayerError(Caffe2xError):
     """Layers whose type has no handler; lists all of them, grouped by type."""
 

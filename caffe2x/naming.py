@@ -3,6 +3,8 @@
 Every character outside [A-Za-z0-9_] becomes "_", a leading digit (or an
 empty name) gets a "_" prefix, and a name that collides with an earlier one,
 a Python keyword or a reserved word gets "_2", "_3", ... in net order.
+Python identifiers (not signature keys) also never start with "__", which
+Python would name-mangle inside a class.
 Original names are only ever written into generated source as escaped
 string literals (repr), never as code or comments.
 """
@@ -34,6 +36,9 @@ class Namer:
     def __call__(self, key: object, raw: str | None = None) -> str:
         if key not in self._names:
             base = sanitize(str(key) if raw is None else raw)
+            if self._avoid_keywords and base.startswith("__"):
+                base = "_" + base.lstrip("_")  # "__x" would be name-mangled inside a class
+                base = base if base != "_" else "_layer"
             name, index = base, 1
             while name in self._used or name in self._reserved or (self._avoid_keywords and (
                     keyword.iskeyword(name) or keyword.issoftkeyword(name))):

@@ -81,3 +81,56 @@ def test_name_injection_converts_and_executes_nothing(target, tmp_path):
         layer_nodes = {n.name for n in model.graph.node}
         assert "print" in layer_nodes and "conv\n1 = __import__('os').system('touch /tmp/caffe2x_pwned')  #" in layer_nodes
         assert all(n.rsplit("_", 1)[0] in originals or n in originals for n in layer_nodes)
+
+
+def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, monkeypatch):
+    pytest.importorskip("onnx")
+    import onnx
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnx, "save_model", interrupted)
+    from conftest import golden_case
+
+    case = golden_case("lenet_mnist_trained")
+    result = CliRunner().invoke(main, ["convert", str(case.prototxt), "-w", str(case.caffemodel), "--to", "onnx",
+                                       "-o", str(tmp_path / "lenet.onnx")])
+    assert result.exit_code == 130 and "interrupted" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_kept_without_force(tmp_path):
+    pytest.importorskip("onnx")
+    from conftest import golden_case
+
+    case = golden_case("lenet_mnist_trained")
+    target = tmp_path / "lenet.onnx"
+    target.write_bytes(b"precious")
+    command = ["convert", str(case.prototxt), "-w", str(case.caffemodel), "--to", "onnx", "-o", str(target)]
+    result = CliRunner().invoke(main, command)
+    assert result.exit_code == 2 and "--force" in result.output
+    assert target.read_bytes() == b"precious"
+    assert CliRunner().invoke(main, [*command, "--force"]).exit_code == 0
+    assert target.read_bytes() != b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.onnx"]
+
+
+def test_inputs_are_never_modified(tmp_path):
+    pytest.importorskip("onnx")
+    from conftest import golden_case
+
+    case = golden_case("legacy_v1")
+    before = {p: p.read_bytes() for p in (case.prototxt, case.caffemodel)}
+    CliRunner().invoke(main, ["convert", str(case.prototxt), "-w", str(case.caffemodel), "--to", "onnx",
+                              "-o", str(tmp_path / "m.onnx")])
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_verify_timeout_exits_124():
+    from conftest import MODELS
+
+    result = CliRunner().invoke(main, ["verify", str(MODELS / "bvlc_alexnet" / "deploy.prototxt"), "--random-weights",
+                                       "--to", "onnx", "--reference", "builtin", "--timeout", "0.05"])
+    assert result.exit_code == 124, result.output
+    assert "did not finish within --timeout 0.05 s" in result.output

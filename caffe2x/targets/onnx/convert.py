@@ -73,8 +73,8 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
     dims = _batch_dim(graph, dynamic_batch)
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(graph.values[v].shape)) for v in graph.inputs]
-    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, dims(graph.values[v].shape))
-               for v, name in exposed]
+    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(graph.values[v].shape))
+               for v, _ in exposed]
     onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs,
                                    initializer=builder.initializers)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
@@ -91,6 +91,8 @@ def _name_outputs(builder: OnnxBuilder, env: dict, exposed: list[tuple[str, str]
     tensor exposed under two names)."""
     named: dict[str, str] = {}
     for value, name in exposed:
+        if name in inputs and value not in inputs:
+            name = value  # a net input rewritten in place: its output keeps the unique SSA name
         tensor = env[value]
         if tensor != name and (tensor in inputs or tensor in named.values()):
             layer = builder.graph.values[value].producer or name
