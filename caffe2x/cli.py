@@ -21,7 +21,6 @@ from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .io.atomic import atomic_file
 from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
-from .verify import format_result, write_report
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 TARGET_NAMES = ["onnx", "pytorch", "tensorflow", "tflite"]
@@ -188,37 +187,104 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @random_weights_option
 @seed_option
 @inputs_option
-@click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
-              help="The target to verify (tflite: final outputs only).")
+@click.option("--to", "targets", type=click.Choice(TARGET_NAMES), required=True, multiple=True,
+              help="The target to verify (repeatable; tflite: final outputs only).")
 @click.option("--reference", default="auto", show_default=True,
               help="blobs.npz (golden format: input:NAME, LAYER:TOP), 'caffe' (pycaffe), 'builtin' "
                    "(caffe2x's NumPy executor) or 'auto' (caffe if importable, else builtin).")
 @click.option("--tolerance", type=float, default=1e-4, show_default=True,
               help="Largest normalized max error max|got-want|/max|want| a blob may have.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the table as JSON.")
+@click.option("--layer-tolerance", "layer_tolerances", multiple=True, metavar="LAYER=TOL",
+              help="A tolerance for one Caffe layer's tops (repeatable).")
+@click.option("--report", "report_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Write the results to FILE: .json, .md, .xml (JUnit) or .html (repeatable).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
               help="Give up after this long (exit 124); checked between operations.")
-def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, target, reference,
-           tolerance, report_path, device, timeout):
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, targets, reference,
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
     124 when --timeout ran out."""
+    from .report import render_json, write_report_files
+    from .report.terminal import console, print_verify
 
     _plugins(plugins)
+    settings = {"tolerance": tolerance, "tolerances": parse_tolerances(layer_tolerances), "device": device}
     with _deadline(timeout):
-        result = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, target, reference,
-                         tolerance, device)
-    click.echo(format_result(result))
-    if report_path:
-        write_report(result, report_path)
-        click.echo(f"wrote {report_path}")
-    sys.exit(0 if result.passed else 1)
+        report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
+                         settings, quiet or as_json)
+    if as_json:
+        click.echo(render_json(report))
+    elif not quiet:
+        print_verify(report, console())
+    for path in write_report_files(report, report_paths):
+        if not (quiet or as_json):
+            click.echo(f"wrote {path}")
+    sys.exit(0 if report.passed else 1)
 
 
-def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, target, reference, tolerance, device):
+@main.command("convert-all")
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Folder for every model's outputs, results and the summary reports.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Models converted in parallel.")
+@click.option("--tolerance", type=float, default=None, help="Default tolerance (a model's own wins).")
+@click.option("--layer-tolerance", "layer_tolerances", multiple=True, metavar="LAYER=TOL",
+              help="A tolerance for a layer of any model (repeatable; a model's own wins).")
+@click.option("--report", "report_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Also write the summary to FILE (.json, .md, .xml, .html; repeatable).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary report as JSON on stdout.")
+def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json):
+    """Convert and verify every model of MANIFEST.yaml; exit 1 if any fails.
+
+    Writes OUTDIR/report.{json,md,xml,html}. Models whose files and settings are
+    unchanged since the last run are not run again."""
+    from pathlib import Path
+
+    from .batch import load_manifest as read_manifest
+    from .batch import run_batch
+    from .report import render_json, write_report_files
+    from .report.terminal import console, print_batch, progress
+
+    if jobs < 1:
+        raise Caffe2xError("--jobs must be at least 1.")
+    specs = read_manifest(manifest, tolerance, parse_tolerances(layer_tolerances))
+    with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as advance:
+        report = run_batch(specs, outdir, jobs, on_done=advance)
+    summary = [Path(outdir) / f"report.{ext}" for ext in ("json", "md", "xml", "html")]
+    write_report_files(report, [*summary, *report_paths])
+    if as_json:
+        click.echo(render_json(report))
+    elif not quiet:
+        print_batch(report, console())
+        click.echo(f"reports: {', '.join(str(p) for p in summary)}")
+    sys.exit(0 if report.passed else 1)
+
+
+def parse_tolerances(values) -> dict[str, float]:
+    tolerances = {}
+    for value in values:
+        layer, sep, number = value.rpartition("=")
+        try:
+            tolerances[layer] = float(number)
+        except ValueError:
+            sep = ""
+        if not sep or not layer:
+            raise Caffe2xError(f"--layer-tolerance '{value}' is not LAYER=NUMBER.")
+    return tolerances
+
+
+def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet):
+    import time
+
     from .reference import pycaffe
+    from .report import ERROR, ModelResult, Report, TargetResult, target_result
+    from .report.terminal import console, progress
 
     reference_blobs = _read_npz(reference) if reference.endswith(".npz") else None
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
@@ -226,10 +292,25 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     arrays = arrays or random_inputs(graph, seed)
     if reference == "auto":
         reference = "caffe" if pycaffe.available() and weights else "builtin"
-    if reference_blobs is None:
-        reference_blobs = _reference_blobs(reference, net, weights, graph, arrays)
-    return api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
-                      tolerance=tolerance, device=device)
+    model = ModelResult(graph.name or str(net), str(net), str(weights) if weights else None)
+    with progress(console(stderr=True), len(targets) + 1, "verifying", enabled=not quiet) as advance:
+        if reference_blobs is None:
+            reference_blobs = _reference_blobs(reference, net, weights, graph, arrays)
+        advance("reference")
+        for target in dict.fromkeys(targets):
+            started = time.perf_counter()
+            try:
+                result = api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
+                                    tolerance=settings["tolerance"], tolerances=settings["tolerances"],
+                                    device=settings["device"])
+                model.targets.append(target_result(result, time.perf_counter() - started))
+            except Caffe2xError as exc:
+                if len(targets) == 1:
+                    raise
+                model.targets.append(TargetResult(target, ERROR, error=str(exc),
+                                                  seconds=time.perf_counter() - started))
+            advance(target)
+    return Report([model])
 
 
 @contextlib.contextmanager

@@ -7,14 +7,12 @@ order; the first failing blob is the first divergence.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .compare import DEFAULT_TOLERANCE, BlobError, compare
-from .display import shown
 from .errors import Caffe2xError
 from .ir.graph import Graph
 from .registry import Registry
@@ -32,14 +30,19 @@ class BlobRecord:
     shape: list[int]
     error: BlobError
     tolerance: float
+    # On classifier outputs (N x classes): the share of items whose top-1 class
+    # agrees, and the mean overlap of the top-5 sets; None elsewhere.
+    top1: float | None = None
+    top5: float | None = None
+    index: int = 0  # the blob's position in the net's blob order (the same for every target)
 
     @property
     def passed(self) -> bool:
         return self.error.within(self.tolerance)
 
     def as_dict(self) -> dict:
-        return {"layer": self.layer, "top": self.top, "shape": self.shape, **asdict(self.error),
-                "tolerance": self.tolerance, "passed": self.passed}
+        return {"layer": self.layer, "top": self.top, "index": self.index, "shape": self.shape, **asdict(self.error),
+                "top1": self.top1, "top5": self.top5, "tolerance": self.tolerance, "passed": self.passed}
 
 
 @dataclass
@@ -72,12 +75,26 @@ def blob_order(graph: Graph) -> list[tuple[str, str]]:
             for top in layer.tops]
 
 
+def classifier_agreement(got: np.ndarray, want: np.ndarray) -> tuple[float | None, float | None]:
+    """Top-1 and top-5 agreement of (N, classes[, 1, 1]) scores; None if not a classifier output."""
+    if got.ndim < 2 or got.shape[1] < 2 or int(np.prod(got.shape[2:], dtype=np.int64)) != 1:
+        return None, None
+    got, want = got.reshape(got.shape[0], -1), want.reshape(want.shape[0], -1)
+    top1 = float(np.mean(got.argmax(1) == want.argmax(1)))
+    if got.shape[1] < 5:
+        return top1, None
+    best_got, best_want = np.argsort(-got, 1)[:, :5], np.argsort(-want, 1)[:, :5]
+    overlap = [len(set(a) & set(b)) / 5 for a, b in zip(best_got, best_want)]
+    return top1, float(np.mean(overlap))
+
+
 def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[str, np.ndarray],
                   want: Mapping[str, np.ndarray], tolerance: float = DEFAULT_TOLERANCE,
                   tolerances: Mapping[str, float] | None = None) -> VerifyResult:
     """Compare every blob both sides have; `tolerances` overrides per layer name."""
     result = VerifyResult(graph.name, target, reference_name)
-    for layer, top in blob_order(graph):
+    outputs = {key for key, value in graph.blob_keys().items() if value in graph.outputs}
+    for index, (layer, top) in enumerate(blob_order(graph)):
         key = f"{layer}:{top}"
         if key not in got or key not in want:
             result.skipped.append(key)
@@ -86,40 +103,9 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
         if got[key].shape != want[key].shape:
             raise Caffe2xError(f"blob {key}: the {target} model gives shape {list(got[key].shape)}, "
                                f"the reference {list(want[key].shape)}.")
-        result.records.append(BlobRecord(layer, top, list(want[key].shape), compare(got[key], want[key]), limit))
+        top1 = top5 = None
+        if key in outputs:
+            top1, top5 = classifier_agreement(np.asarray(got[key]), np.asarray(want[key]))
+        result.records.append(BlobRecord(layer, top, list(want[key].shape), compare(got[key], want[key]), limit,
+                                         top1, top5, index))
     return result
-
-
-def format_result(result: VerifyResult) -> str:
-    rows = [("layer", "top", "shape", "norm max err", "max abs err", "cosine", "")]
-    for r in result.records:
-        rows.append((shown(r.layer), shown(r.top), "x".join(map(str, r.shape)) or "scalar",
-                     f"{r.error.normalized_max:.3e}", f"{r.error.max_abs:.3e}", f"{r.error.cosine:.8f}",
-                     "ok" if r.passed else "FAIL"))
-    widths = [max(len(row[i]) for row in rows) for i in range(7)]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-             for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    first = result.first_divergence
-    worst = max(result.records, key=lambda r: r.error.normalized_max, default=None)
-    lines.append("")
-    summary = (f"{result.target} vs {result.reference}: {len(result.records)} blobs compared, "
-               f"{sum(not r.passed for r in result.records)} failed")
-    if worst:
-        summary += f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}"
-    lines.append(summary)
-    if first:
-        lines.append(f"first divergence: layer '{shown(first.layer)}' top '{shown(first.top)}' "
-                     f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})")
-    elif not result.records:
-        lines.append("nothing compared: the reference and the model share no blob")
-    else:
-        lines.append("PASS: every blob within tolerance")
-    return "\n".join(lines)
-
-
-def write_report(result: VerifyResult, path: str, force: bool = True) -> None:
-    from .io.atomic import atomic_file
-
-    with atomic_file(path, force) as temp:
-        temp.write_text(json.dumps(result.as_dict(), indent=1))

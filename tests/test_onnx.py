@@ -163,9 +163,12 @@ def test_cli_convert_then_verify(tmp_path):
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output and "norm max err" in result.output
     doc = json.loads(report.read_text())
+    target = doc["models"][0]["targets"][0]
     # 23 layer blobs, less the two Dropout blobs that the converted model no longer has.
-    assert doc["version"] == 1 and doc["passed"] and doc["compared"] == len(doc["blobs"]) == 21
-    assert doc["skipped"] == ["drop6:fc6", "drop7:fc7"]
+    assert doc["version"] == 1 and doc["passed"] and target["compared"] == len(target["blobs"]) == 21
+    assert target["skipped"] == ["drop6:fc6", "drop7:fc7"] and target["target"] == "onnx"
+    prob = target["blobs"][-1]
+    assert prob["layer"] == "prob" and prob["top1"] == 1.0 and prob["top5"] == 1.0
 
 
 def test_cli_verify_fails_with_first_divergence(tmp_path):

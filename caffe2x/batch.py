@@ -1,0 +1,175 @@
+"""convert-all: convert and verify many models from a manifest, in parallel.
+
+Each model runs in its own Python process (so a crash in one framework cannot
+take the others down), writes its outputs under OUTDIR/<name>/ and its result
+to OUTDIR/<name>/result.json together with a hash of everything it depends on:
+an unchanged model is not run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import Caffe2xError
+from .naming import sanitize
+
+ALL_TARGETS = ["onnx", "pytorch", "tensorflow", "tflite"]
+MODEL_KEYS = {"name", "prototxt", "weights", "random_weights", "input_shapes", "targets", "tolerance",
+              "layer_tolerances", "reference", "inputs", "seed"}
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    prototxt: str
+    weights: str | None = None
+    random_weights: bool = False
+    input_shapes: dict[str, list[int]] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=lambda: list(ALL_TARGETS))
+    tolerance: float = 1e-4
+    layer_tolerances: dict[str, float] = field(default_factory=dict)
+    reference: str = "builtin"  # a golden-format .npz, builtin, caffe or auto
+    inputs: str | None = None
+    seed: int = 0
+
+    @property
+    def folder(self) -> str:
+        return sanitize(self.name)
+
+
+def load_manifest(path: str | Path, default_tolerance: float | None = None,
+                  layer_tolerances: dict[str, float] | None = None) -> list[ModelSpec]:
+    """Read and check a manifest; relative paths are relative to the manifest."""
+    import yaml
+
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Caffe2xError(f"{path}: cannot read the manifest: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise Caffe2xError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(document, dict) or not isinstance(document.get("models"), list) or not document["models"]:
+        raise Caffe2xError(f"{path}: a manifest is a mapping with a non-empty list 'models'.")
+    defaults = document.get("defaults") or {}
+    specs, names = [], set()
+    for index, entry in enumerate(document["models"]):
+        specs.append(_spec(path, index, {**defaults, **(entry or {})}, default_tolerance, layer_tolerances))
+        if specs[-1].folder in names:
+            raise Caffe2xError(f"{path}: model {index + 1}: two models are named '{specs[-1].name}'.")
+        names.add(specs[-1].folder)
+    return specs
+
+
+def _spec(path: Path, index: int, entry: dict, tolerance: float | None, layer_tolerances) -> ModelSpec:
+    where = f"{path}: model {index + 1}"
+    unknown = sorted(set(entry) - MODEL_KEYS)
+    if unknown:
+        raise Caffe2xError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(MODEL_KEYS))}.")
+    if "prototxt" not in entry:
+        raise Caffe2xError(f"{where}: needs 'prototxt'.")
+    if not entry.get("weights") and not entry.get("random_weights"):
+        raise Caffe2xError(f"{where}: needs 'weights' (or 'random_weights: true').")
+    base = path.parent
+
+    def resolve(value):
+        return str((base / value).resolve()) if value else None
+
+    targets = entry.get("targets", ALL_TARGETS)
+    bad = [t for t in targets if t not in ALL_TARGETS]
+    if bad or not targets:
+        raise Caffe2xError(f"{where}: unknown target(s) {bad}; choose from {ALL_TARGETS}.")
+    reference = entry.get("reference", "builtin")
+    if str(reference).endswith(".npz"):
+        reference = resolve(reference)
+    spec = ModelSpec(
+        name=str(entry.get("name") or Path(entry["prototxt"]).parent.name), prototxt=resolve(entry["prototxt"]),
+        weights=resolve(entry.get("weights")), random_weights=bool(entry.get("random_weights", False)),
+        input_shapes={k: list(v) for k, v in (entry.get("input_shapes") or {}).items()}, targets=list(targets),
+        tolerance=float(entry.get("tolerance", tolerance if tolerance is not None else 1e-4)),
+        layer_tolerances={**(layer_tolerances or {}), **{k: float(v) for k, v in
+                                                          (entry.get("layer_tolerances") or {}).items()}},
+        reference=str(reference), inputs=resolve(entry.get("inputs")), seed=int(entry.get("seed", 0)))
+    return spec
+
+
+def _file_hash(path: str | None) -> str | None:
+    if not path:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return "missing"
+    return digest.hexdigest()
+
+
+def spec_hash(spec: ModelSpec) -> str:
+    from . import __version__
+
+    files = {key: _file_hash(getattr(spec, key)) for key in ("prototxt", "weights", "inputs")}
+    files["reference"] = _file_hash(spec.reference) if spec.reference.endswith(".npz") else spec.reference
+    payload = json.dumps({"spec": asdict(spec), "files": files, "caffe2x": __version__}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _cached(spec: ModelSpec, folder: Path, digest: str):
+    from .report.load import model_from_dict
+
+    try:
+        saved = json.loads((folder / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if saved.get("hash") != digest:
+        return None
+    model = model_from_dict(saved["result"])
+    model.cached = True
+    return model
+
+
+def run_one(spec: ModelSpec, outdir: Path):
+    """Run one model in a child process; returns its ModelResult (never raises)."""
+    from .report import ModelResult
+    from .report.load import model_from_dict
+
+    folder = outdir / spec.folder
+    digest = spec_hash(spec)
+    cached = _cached(spec, folder, digest)
+    if cached is not None:
+        return cached
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "spec.json").write_text(json.dumps(asdict(spec), indent=1))
+    command = [sys.executable, "-m", "caffe2x.batch_worker", str(folder / "spec.json"), str(folder)]
+    started = time.perf_counter()
+    process = subprocess.run(command, capture_output=True, text=True)
+    try:
+        result = json.loads((folder / "result.json").read_text())["result"]
+        return model_from_dict(result)
+    except (OSError, ValueError, KeyError):
+        tail = (process.stderr or process.stdout).strip().splitlines()[-3:]
+        reason = f"the worker process died (exit {process.returncode}) after {time.perf_counter() - started:.1f}s"
+        return ModelResult(spec.name, spec.prototxt, spec.weights, error=f"{reason}: {' '.join(tail)}")
+
+
+def run_batch(specs: list[ModelSpec], outdir: str | Path, jobs: int = 1, on_done=None):
+    from .report import Report
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(run_one, spec, outdir): spec for spec in specs}
+        for future, spec in futures.items():
+            results[spec.name] = future.result()
+            if on_done:
+                on_done(spec.name)
+    return Report([results[spec.name] for spec in specs])
