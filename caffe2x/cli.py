@@ -266,6 +266,28 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     sys.exit(0 if report.passed else 1)
 
 
+@main.command("synth-weights")
+@net_argument
+@shape_option
+@plugin_option
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .caffemodel to write.")
+@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@force_option
+def synth_weights(net, input_shapes, plugins, output, seed, force):
+    """Write a caffemodel with realistic random weights for NET (no download needed).
+
+    Convolution and InnerProduct weights are He-scaled, BatchNorm statistics and
+    Scale keep activations in range, so deep nets behave like trained ones."""
+    from .io.caffemodel_writer import write_caffemodel
+    from .weights import fill_random
+
+    _plugins(plugins)
+    graph = fill_random(api.load_net(net, None, _shapes(input_shapes)), seed)
+    write_caffemodel(graph, output, force)
+    click.echo(f"wrote {output}: {graph.total_params:,} parameters in "
+               f"{sum(1 for n in graph.nodes if n.weights)} layers")
+
+
 def parse_tolerances(values) -> dict[str, float]:
     tolerances = {}
     for value in values:

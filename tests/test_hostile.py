@@ -85,12 +85,13 @@ def test_name_injection_converts_and_executes_nothing(target, tmp_path):
 
 def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, monkeypatch):
     pytest.importorskip("onnx")
-    import onnx
+    from caffe2x.io.wire_writer import Chunks
 
-    def interrupted(*args, **kwargs):
+    def interrupted(self, handle):  # Ctrl-C halfway through writing the model
+        handle.write(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(onnx, "save_model", interrupted)
+    monkeypatch.setattr(Chunks, "write_to", interrupted)
     from conftest import golden_case
 
     case = golden_case("lenet_mnist_trained")

@@ -106,7 +106,7 @@ def test_legacy_v1_nets_convert_and_verify(model):
 
 def test_dynamic_batch_runs_any_batch():
     case = golden_case("bvlc_googlenet_thin")
-    sess = session(to_onnx(case.load()).model)
+    sess = session(to_onnx(case.load()))
     assert sess.get_inputs()[0].shape[0] == "N"
     big = np.concatenate([case.inputs["data"]] * 3)
     graph = caffe2x.load_net(case.prototxt, case.caffemodel, {"data": big.shape})

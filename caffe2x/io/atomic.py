@@ -26,6 +26,17 @@ def check_target(path: str | os.PathLike, force: bool) -> Path:
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(temp: Path, mode: int) -> None:
+    """Temporary files are private (0600/0700); the result gets the usual permissions."""
+    os.chmod(temp, mode & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; it replaces `path` only if the block succeeds."""
@@ -34,6 +45,7 @@ def atomic_file(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     os.close(handle)
     try:
         yield Path(temp)
+        _publish(Path(temp), 0o666)
         os.replace(temp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -48,6 +60,7 @@ def atomic_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
     try:
         yield temp
+        _publish(temp, 0o777)
         if target.exists():
             shutil.rmtree(target)
         os.replace(temp, target)

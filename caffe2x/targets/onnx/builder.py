@@ -21,7 +21,9 @@ class OnnxBuilder:
         self.graph = graph
         self.opset = opset
         self.nodes: list = []
-        self.initializers: list = []
+        # (name, array): kept as numpy and turned into TensorProtos (or streamed to
+        # the file) only when the model is written, so weights are not copied early.
+        self.tensors: list[tuple[str, np.ndarray]] = []
         self._names: set[str] = set(graph.values)  # tensor names
         self._node_names: set[str] = set()  # a namespace of its own in ONNX
 
@@ -48,8 +50,7 @@ class OnnxBuilder:
 
     def const(self, layer: str, what: str, array, dtype=np.float32) -> str:
         name = self.fresh(f"{layer}/{what}")
-        tensor = self._numpy_helper.from_array(np.ascontiguousarray(array, dtype=dtype), name)
-        self.initializers.append(tensor)
+        self.tensors.append((name, np.ascontiguousarray(array, dtype=dtype)))
         return name
 
     def ints(self, layer: str, what: str, values) -> str:

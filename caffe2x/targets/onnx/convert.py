@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,26 @@ EXTERNAL_DATA_BYTES = 1_800_000_000
 
 @dataclass
 class OnnxModel:
-    model: object  # onnx.ModelProto
+    skeleton: object  # onnx.ModelProto without initializers
+    tensors: list  # (name, numpy array): the initializers
     graph: Graph  # the graph after passes, as emitted
     tensor_of: dict[str, str]  # IR value -> ONNX tensor name, for every exposed value
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(array.nbytes for _, array in self.tensors)
+
+    @property
+    def model(self):
+        """The complete onnx.ModelProto (weights copied in; built once, on first use)."""
+        if getattr(self, "_model", None) is None:
+            from onnx import numpy_helper
+
+            model = type(self.skeleton)()
+            model.CopyFrom(self.skeleton)
+            model.graph.initializer.extend(numpy_helper.from_array(array, name) for name, array in self.tensors)
+            self._model = model
+        return self._model
 
     def blob_tensors(self) -> dict[str, str]:
         """Caffe blob key ("LAYER:TOP") -> ONNX output name, for the exposed blobs."""
@@ -75,14 +93,13 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(graph.values[v].shape)) for v in graph.inputs]
     outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(graph.values[v].shape))
                for v, _ in exposed]
-    onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs,
-                                   initializer=builder.initializers)
+    onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="caffe2x", producer_version=_version())
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     blob_map = {key: tensor_of[v] for key, v in graph.blob_keys().items() if v in tensor_of}
     helper.set_model_props(model, {"caffe2x.blobs": json.dumps(blob_map)})
-    return OnnxModel(model, graph, tensor_of)
+    return OnnxModel(model, builder.tensors, graph, tensor_of)
 
 
 def _name_outputs(builder: OnnxBuilder, env: dict, exposed: list[tuple[str, str]], inputs: set[str]) -> dict:
@@ -119,34 +136,23 @@ def _version() -> str:
 
 
 def save_onnx(converted: OnnxModel, path: str | os.PathLike, force: bool = False) -> list[Path]:
-    """Check and write the model atomically; weights over ~1.8 GB go to `<name>.data` beside it."""
+    """Write the model atomically, weights streamed from their arrays; over ~1.8 GB they go
+    to `<name>.data` beside it. The written file passes onnx.checker's full check before it
+    is moved into place."""
     import onnx
 
-    model = converted.model
+    from .stream import write_model
+
     target = check_target(path, force)
-    weight_bytes = sum(len(t.raw_data) for t in model.graph.initializer)
-    external = weight_bytes > EXTERNAL_DATA_BYTES
+    external = converted.weight_bytes > EXTERNAL_DATA_BYTES
     data_name = f"{target.name}.data"
+    if external:
+        check_target(target.parent / data_name, force)
     with atomic_dir(target.parent / f".{target.name}.staging", force=True) as staging:
-        staged = staging / target.name
+        write_model(converted, staging / target.name, data_name if external else None)
+        onnx.checker.check_model(str(staging / target.name), full_check=True)
         if external:
-            onnx.save_model(model, staged, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=data_name, size_threshold=1024)
-            onnx.checker.check_model(str(staged), full_check=True)
-        else:
-            onnx.checker.check_model(model, full_check=True)
-            onnx.save_model(model, staged)
-        written = [target]
-        if external:
-            check_target(target.parent / data_name, force)
             os.replace(staging / data_name, target.parent / data_name)
-            written.append(target.parent / data_name)
-        os.replace(staged, target)
-    (target.parent / f".{target.name}.staging").exists() and _cleanup(target.parent / f".{target.name}.staging")
-    return written
-
-
-def _cleanup(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+        os.replace(staging / target.name, target)
+    shutil.rmtree(target.parent / f".{target.name}.staging", ignore_errors=True)
+    return [target, target.parent / data_name] if external else [target]
