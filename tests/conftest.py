@@ -63,3 +63,17 @@ def normalized_error(got: np.ndarray, want: np.ndarray) -> float:
     from caffe2x.compare import compare
 
     return compare(got, want).normalized_max
+
+
+def random_model(path, batch: int = 1, seed: int = 1):
+    """A net with seeded random weights and inputs at `batch`, and its reference blobs."""
+    import caffe2x
+    from caffe2x.cli import random_inputs
+    from caffe2x.reference import as_golden_blobs, run
+    from caffe2x.weights import fill_random
+
+    declared = caffe2x.load_net(path)
+    shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
+    graph = fill_random(caffe2x.load_net(path, input_shapes=shapes), seed=seed)
+    inputs = random_inputs(graph, seed)
+    return graph, inputs, as_golden_blobs(graph, run(graph, inputs))

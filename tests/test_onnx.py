@@ -7,13 +7,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case
+from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case, random_model
 
 import caffe2x
 from caffe2x import api
-from caffe2x.cli import main, random_inputs
-from caffe2x.reference import as_golden_blobs, run
-from caffe2x.weights import fill_random
+from caffe2x.cli import main
+from caffe2x.reference import run
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -83,24 +82,15 @@ def test_passes_fold_resnet_into_plain_convolutions():
 
 @pytest.mark.parametrize("model", sorted(p.name for p in MODELS.iterdir() if p.is_dir()))
 def test_every_reference_model_converts_and_verifies_with_random_weights(model):
-    path = MODELS / model / "deploy.prototxt"
-    declared = caffe2x.load_net(path)
-    shapes = {declared.values[v].top: (1, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = fill_random(caffe2x.load_net(path, input_shapes=shapes), seed=1)
-    inputs = random_inputs(graph, 1)
-    reference = as_golden_blobs(graph, run(graph, inputs))
+    graph, inputs, reference = random_model(MODELS / model / "deploy.prototxt")
     result = api.verify(graph, "onnx", inputs, reference, reference_name="builtin")
     assert result.passed and len(result.records) > 5, result.first_divergence
 
 
 @pytest.mark.parametrize("model", sorted(p.stem for p in (FIXTURES / "legacy_v1").glob("*.prototxt")))
 def test_legacy_v1_nets_convert_and_verify(model):
-    path = FIXTURES / "legacy_v1" / f"{model}.prototxt"
-    declared = caffe2x.load_net(path)
-    shapes = {declared.values[v].top: (2, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = fill_random(caffe2x.load_net(path, input_shapes=shapes), seed=2)
-    inputs = random_inputs(graph, 2)
-    result = api.verify(graph, "onnx", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    graph, inputs, reference = random_model(FIXTURES / "legacy_v1" / f"{model}.prototxt", batch=2, seed=2)
+    result = api.verify(graph, "onnx", inputs, reference)
     assert result.passed, result.first_divergence
 
 

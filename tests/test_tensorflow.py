@@ -11,14 +11,13 @@ import textwrap
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import GOLDEN_CASES, MODELS, golden_case
+from conftest import GOLDEN_CASES, MODELS, golden_case, random_model
 
 import caffe2x
 from caffe2x import api
-from caffe2x.cli import main, random_inputs
+from caffe2x.cli import main
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import as_golden_blobs, run
-from caffe2x.weights import fill_random
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
@@ -51,12 +50,8 @@ def test_tflite_final_outputs_match_real_caffe(name):
 
 @pytest.mark.parametrize("model", sorted(p.name for p in MODELS.iterdir() if p.is_dir()))
 def test_every_reference_model_converts_and_verifies_with_random_weights(model):
-    path = MODELS / model / "deploy.prototxt"
-    declared = caffe2x.load_net(path)
-    shapes = {declared.values[v].top: (1, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = fill_random(caffe2x.load_net(path, input_shapes=shapes), seed=1)
-    inputs = random_inputs(graph, 1)
-    result = api.verify(graph, "tensorflow", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    graph, inputs, reference = random_model(MODELS / model / "deploy.prototxt")
+    result = api.verify(graph, "tensorflow", inputs, reference)
     assert result.passed and len(result.records) > 5, result.first_divergence
 
 

@@ -11,13 +11,11 @@ import textwrap
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case
+from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case, random_model
 
-import caffe2x
 from caffe2x import api
-from caffe2x.cli import main, random_inputs
-from caffe2x.reference import as_golden_blobs, run
-from caffe2x.weights import fill_random
+from caffe2x.cli import main
+from caffe2x.reference import run
 
 torch = pytest.importorskip("torch")
 from caffe2x.targets.torch import generate, instantiate, write_folder  # noqa: E402
@@ -37,17 +35,10 @@ def test_golden_case_matches_real_caffe_per_layer(name):
             assert record.error.max_abs == 0, record
 
 
-def _random_graph(path, batch=1, seed=1):
-    declared = caffe2x.load_net(path)
-    shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
-    return fill_random(caffe2x.load_net(path, input_shapes=shapes), seed=seed)
-
-
 @pytest.mark.parametrize("model", sorted(p.name for p in MODELS.iterdir() if p.is_dir()))
 def test_every_reference_model_converts_and_verifies_with_random_weights(model):
-    graph = _random_graph(MODELS / model / "deploy.prototxt")
-    inputs = random_inputs(graph, 1)
-    result = api.verify(graph, "pytorch", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    graph, inputs, reference = random_model(MODELS / model / "deploy.prototxt")
+    result = api.verify(graph, "pytorch", inputs, reference)
     assert result.passed and len(result.records) > 5, result.first_divergence
 
 
@@ -66,8 +57,7 @@ def converted(tmp_path_factory):
     root = tmp_path_factory.mktemp("torch_models")
     made = {}
     for name, path in STANDALONE.items():
-        graph = _random_graph(path, batch=2, seed=3)
-        inputs = random_inputs(graph, 3)
+        graph, inputs, _ = random_model(path, batch=2, seed=3)
         values = run(graph, inputs)
         folder = root / name
         write_folder(generate(graph), folder)

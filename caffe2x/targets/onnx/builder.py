@@ -6,6 +6,7 @@ import numpy as np
 
 from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
+from ..common import inexpressible
 
 DYNAMIC_BATCH = "N"
 
@@ -72,4 +73,4 @@ class OnnxBuilder:
         return self.op(op_type, [x], layer, output=output, axes=axes, keepdims=int(keepdims))
 
     def unsupported(self, node: Node, why: str) -> Caffe2xError:
-        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in ONNX: {why}.")
+        return inexpressible(node, "ONNX", why)

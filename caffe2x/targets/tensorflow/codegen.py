@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
+from ..common import check_convertible, inexpressible
 from ..torch.codegen import block_of, class_name_for
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 from .custom import CUSTOM
@@ -86,18 +87,13 @@ class _Context:
                 self._flat[value] = layer.flat_source
 
     def unsupported(self, node: Node, why: str) -> Caffe2xError:
-        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in TensorFlow: {why}.")
+        return inexpressible(node, "TensorFlow", why)
 
 
 def _check(graph: Graph, layout: str) -> None:
     if layout not in LAYOUTS:
         raise Caffe2xError(f"layout must be nhwc or nchw, not '{layout}'.")
-    missing = KERAS_EMITTERS.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
-    if missing:
-        raise UnsupportedLayerError(missing, "the TensorFlow target")
-    unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
-    if unweighted:
-        raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")
+    check_convertible(graph, KERAS_EMITTERS, "TensorFlow")
 
 
 def blob_keys(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:

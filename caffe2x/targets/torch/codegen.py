@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer, sanitize
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
+from ..common import check_convertible, inexpressible
 from .base import TORCH_EMITTERS, TorchLayer
 from .helpers import HELPERS
 
@@ -50,16 +51,7 @@ class _Context:
         return self.graph.values[value].shape
 
     def unsupported(self, node: Node, why: str) -> Caffe2xError:
-        return Caffe2xError(f"layer '{node.name}' ({node.type}) cannot be expressed in PyTorch: {why}.")
-
-
-def _check(graph: Graph) -> None:
-    missing = TORCH_EMITTERS.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
-    if missing:
-        raise UnsupportedLayerError(missing, "the PyTorch target")
-    unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
-    if unweighted:
-        raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")
+        return inexpressible(node, "PyTorch", why)
 
 
 def class_name_for(net_name: str) -> str:
@@ -81,7 +73,7 @@ def block_of(layer: str) -> str | None:
 
 def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
-    _check(graph)
+    check_convertible(graph, TORCH_EMITTERS, "PyTorch")
     context = _Context(graph)
     attributes = Namer(_MODULE_ATTRIBUTES)
     nodes = [n for n in graph.nodes if n.type != "Input"]

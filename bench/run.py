@@ -1,0 +1,128 @@
+"""caffe2x benchmarks: conversion cost against the read-and-parse floor, and
+converted-model speed against hand-written models and OpenCV's DNN module.
+
+    .venv/bin/python bench/run.py [--models alexnet,googlenet,vgg16,resnet50] [--repeats 3]
+
+Every figure is a median of --repeats runs, and every ratio compares two numbers
+taken side by side in the same run. Writes bench/results.json and bench/RESULTS.md.
+Weights come from `caffe2x synth-weights` (cached in bench/.cache); nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / ".cache"
+MODELS = {
+    "alexnet": (ROOT / "fixtures/models/bvlc_alexnet/deploy.prototxt", (3, 227, 227)),
+    "googlenet": (ROOT / "fixtures/models/bvlc_googlenet/deploy.prototxt", (3, 224, 224)),
+    "vgg16": (HERE / "models/vgg16_deploy.prototxt", (3, 224, 224)),
+    "resnet50": (ROOT / "fixtures/models/resnet50/deploy.prototxt", (3, 224, 224)),
+}
+THREADS = os.cpu_count() or 1
+FLOOR = ("import sys; from caffe2x.schema import NetParameter; "
+         "NetParameter.FromString(open(sys.argv[1], 'rb').read())")
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def median_of(command: list[str], repeats: int) -> dict:
+    runs = [measure(command) for _ in range(repeats)]
+    return {"seconds": statistics.median(r[0] for r in runs), "peak_rss_mb": statistics.median(r[1] for r in runs)}
+
+
+def weights_for(name: str) -> Path:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"{name}.caffemodel"
+    if not path.exists():
+        prototxt, shape = MODELS[name]
+        subprocess.run([sys.executable, "-m", "caffe2x.cli", "synth-weights", str(prototxt), "-o", str(path),
+                        "--input-shape", "data=1," + ",".join(map(str, shape))], check=True, cwd=ROOT)
+    return path
+
+
+def conversion(name: str, repeats: int) -> dict:
+    prototxt, shape = MODELS[name]
+    weights = weights_for(name)
+    shape_arg = ["--input-shape", "data=1," + ",".join(map(str, shape))]
+    result = {"caffemodel_mb": weights.stat().st_size / 2**20,
+              "floor": median_of([sys.executable, "-c", FLOOR, str(weights)], repeats)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for target, out in (("onnx", "m.onnx"), ("pytorch", "pt"), ("tensorflow", "tf")):
+            command = [sys.executable, "-m", "caffe2x.cli", "convert", str(prototxt), "-w", str(weights), "--to",
+                       target, "-o", str(Path(tmp) / out), "--force", *shape_arg]
+            result[target] = median_of(command, repeats)
+    result["tensorflow_import"] = median_of([sys.executable, "-c", "import tensorflow"], repeats)
+    result["python_start"] = median_of([sys.executable, "-c", "pass"], repeats)
+    return result
+
+
+def speed(name: str, framework: str, repeats: int) -> dict:
+    """Run bench/speed.py in a fresh process (one framework per process, threads fixed)."""
+    prototxt, shape = MODELS[name]
+    command = [sys.executable, str(HERE / "speed.py"), framework, name, str(prototxt), str(weights_for(name)),
+               ",".join(map(str, shape)), str(repeats), str(THREADS)]
+    output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if output.returncode != 0:
+        return {"error": output.stderr.strip().splitlines()[-1] if output.stderr.strip() else "failed"}
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) // 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    versions = {}
+    for module in ("numpy", "onnx", "onnxruntime", "torch", "tensorflow", "cv2"):
+        code = f"import {module}; print({module}.__version__)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        versions[module] = out.stdout.strip() or "not installed"
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": memory, "python": platform.python_version(),
+            "platform": platform.platform(), "threads": THREADS, "versions": versions}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", default="alexnet,googlenet,vgg16,resnet50")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    results = {"machine": machine(), "repeats": args.repeats, "date": time.strftime("%Y-%m-%d"), "models": {}}
+    for name in args.models.split(","):
+        print(f"{name}: conversion", file=sys.stderr)
+        entry = {"conversion": conversion(name, args.repeats), "speed": {}}
+        for framework in ("onnx", "opencv", "pytorch", "tensorflow"):
+            print(f"{name}: speed {framework}", file=sys.stderr)
+            entry["speed"][framework] = speed(name, framework, max(args.repeats, 5))
+        results["models"][name] = entry
+        (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    from report import write_markdown
+
+    write_markdown(results, HERE / "RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""One framework's inference speed on one net:
+
+    python bench/speed.py FRAMEWORK NAME PROTOTXT WEIGHTS C,H,W REPEATS THREADS
+
+Prints one JSON line: median milliseconds per batch, batch 1 and 16, for each
+implementation measured (caffe2x's conversion and the comparison point)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+BATCHES = (1, 16)
+
+
+def timed(run, repeats: int) -> float:
+    run()
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+def load(prototxt, weights, shape, batch):
+    import caffe2x
+
+    return caffe2x.load_net(prototxt, weights, {"data": (batch, *shape)})
+
+
+def bench_onnx(prototxt, weights, shape, repeats, threads):
+    from caffe2x.targets.onnx import to_onnx
+    from caffe2x.targets.onnx.runner import session
+
+    sess = session(to_onnx(load(prototxt, weights, shape, 1)), threads=threads)
+    out = {}
+    for batch in BATCHES:
+        x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
+        out[f"caffe2x_b{batch}"] = timed(lambda x=x: sess.run(None, {"data": x}), repeats)
+    return out
+
+
+def bench_opencv(prototxt, weights, shape, repeats, threads):
+    import cv2
+
+    cv2.setNumThreads(threads)
+    net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
+    out = {}
+    for batch in BATCHES:
+        x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
+
+        def run(x=x):
+            net.setInput(x)
+            return net.forward()
+
+        out[f"opencv_b{batch}"] = timed(run, repeats)
+    return out
+
+
+def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
+    import torch
+
+    from caffe2x.targets.torch import generate, instantiate, write_folder
+
+    torch.set_num_threads(threads)
+    graph = load(prototxt, weights, shape, 2)
+    model = generate(graph)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        write_folder(model, Path(tmp) / "m")
+        eager = instantiate(model, Path(tmp) / "m")
+        exported = torch.export.load(Path(tmp) / "m" / "model.pt2").module()
+        hand = None
+        try:
+            import handwritten_torch
+
+            hand = handwritten_torch.build(name, graph)
+        except KeyError:
+            pass
+        with torch.inference_mode():
+            for batch in BATCHES:
+                x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32))
+                out[f"caffe2x_eager_b{batch}"] = timed(lambda x=x: eager(x), repeats)
+                out[f"caffe2x_exported_b{batch}"] = timed(lambda x=x: exported(x), repeats)
+                if hand is not None:
+                    out[f"handwritten_b{batch}"] = timed(lambda x=x: hand(x), repeats)
+    return out
+
+
+def bench_tensorflow(prototxt, weights, shape, repeats, threads):
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    from caffe2x.targets.tensorflow import build, generate
+
+    keras_model = build(generate(load(prototxt, weights, shape, 1)))
+    call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
+    out = {}
+    for batch in BATCHES:
+        x = tf.constant(np.random.default_rng(0).standard_normal((batch, shape[1], shape[2], shape[0]))
+                        .astype(np.float32))
+        out[f"caffe2x_b{batch}"] = timed(lambda x=x: call(x), repeats)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    framework, name, prototxt, weights, shape, repeats, threads = argv
+    shape, repeats, threads = tuple(int(d) for d in shape.split(",")), int(repeats), int(threads)
+    if framework == "onnx":
+        result = bench_onnx(prototxt, weights, shape, repeats, threads)
+    elif framework == "opencv":
+        result = bench_opencv(prototxt, weights, shape, repeats, threads)
+    elif framework == "pytorch":
+        result = bench_pytorch(name, prototxt, weights, shape, repeats, threads)
+    else:
+        result = bench_tensorflow(prototxt, weights, shape, repeats, threads)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""Checks every target runs before it emits anything."""
+
+from __future__ import annotations
+
+from ..errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ..ir.graph import Graph, Node
+from ..registry import Registry
+
+
+def check_convertible(graph: Graph, emitters: Registry, target: str) -> None:
+    """Every layer has an emitter (else one error listing them all), every weighted layer weights."""
+    missing = emitters.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
+    if missing:
+        raise UnsupportedLayerError(missing, f"the {target} target")
+    unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
+    if unweighted:
+        raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")
+
+
+def inexpressible(node: Node, target: str, why: str) -> Caffe2xError:
+    from ..display import shown
+
+    return Caffe2xError(f"layer '{shown(node.name)}' ({node.type}) cannot be expressed in {target}: {why}.")
