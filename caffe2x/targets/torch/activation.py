@@ -12,7 +12,12 @@ from .base import TORCH_EMITTERS, TorchLayer, num
 @TORCH_EMITTERS.register("ReLU")
 def relu(node, ctx):
     slope = node.params.negative_slope
-    return TorchLayer("nn.ReLU()" if slope == 0 else f"nn.LeakyReLU({num(slope)})")
+    # In place when Caffe's layer is (and nothing reads its input later): no new
+    # activation-sized tensor per ReLU, which matters at large batches.
+    inplace = "inplace=True" if ctx.may_overwrite_input(node) else ""
+    if slope == 0:
+        return TorchLayer(f"nn.ReLU({inplace})")
+    return TorchLayer(f"nn.LeakyReLU({num(slope)}{', ' + inplace if inplace else ''})")
 
 
 @TORCH_EMITTERS.register("PReLU")

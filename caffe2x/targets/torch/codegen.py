@@ -46,6 +46,16 @@ class TorchModel:
 class _Context:
     def __init__(self, graph: Graph):
         self.graph = graph
+        nodes = [n for n in graph.nodes if n.type != "Input"]
+        self._index = {n.name: i for i, n in enumerate(nodes)}
+        self._last_use = {v: i for i, n in enumerate(nodes) for v in n.inputs}
+
+    def may_overwrite_input(self, node: Node) -> bool:
+        """True when a Caffe in-place layer's input has no later reader (nor is a net output
+        or input), so the module may write its result into it, as hand-written code does."""
+        value = node.inputs[0]
+        return (node.tops[:1] == node.bottoms[:1] and self._last_use.get(value) == self._index[node.name]
+                and value not in self.graph.outputs and value not in self.graph.inputs)
 
     def shape(self, value: str):
         return self.graph.values[value].shape

@@ -37,7 +37,8 @@ def run_module(module, model, inputs: Mapping[str, np.ndarray], device: str = "c
         def hook(_module, _args, output, node=node):
             outputs = output if isinstance(output, tuple) else (output,)
             for top, tensor in zip(node.tops, outputs):
-                captured[f"{node.key_layer}:{top}"] = tensor.detach().cpu().numpy()
+                # A copy: an in-place layer later overwrites this very tensor.
+                captured[f"{node.key_layer}:{top}"] = tensor.detach().cpu().numpy().copy()
 
         handles.append(getattr(module, model.attributes[node.name]).register_forward_hook(hook))
     target = _device(device)
