@@ -57,7 +57,8 @@ def write_markdown(results: dict, path: Path) -> None:
         "# caffe2x benchmark results", "",
         f"Measured {results['date']} by `bench/run.py` on {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_mb']} MB, Python {m['python']} ({m['platform']}); {versions}. "
-        f"Every figure is a median of {results['repeats']} runs (speed: at least 5, after 2 warm-ups), "
+        f"Every figure is a median of {results['repeats']} runs (speed: at least 5, after 2 warm-ups; the "
+        "PyTorch implementations are timed in turns, run by run), "
         f"frameworks limited to {m['threads']} threads; ratios compare numbers taken side by side in this run. "
         "Weights from `caffe2x synth-weights`. Raw numbers: `bench/results.json`.", "",
         "## Conversion cost", "",

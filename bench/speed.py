@@ -20,6 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 BATCHES = (1, 16)
 
 
+def interleaved(runs: dict, repeats: int) -> dict:
+    """Median ms of each callable, timed in turns (A, B, C, A, B, C, ...) after two warm-ups
+    each, so no implementation pays alone for the process's first allocations."""
+    for run in runs.values():
+        run()
+        run()
+    times = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: 1000 * statistics.median(values) for name, values in times.items()}
+
+
 def timed(run, repeats: int) -> float:
     run()
     run()
@@ -67,16 +82,22 @@ def bench_opencv(prototxt, weights, shape, repeats, threads):
 
 
 def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
+    import subprocess
+
     import torch
 
-    from caffe2x.targets.torch import generate, instantiate, write_folder
+    from caffe2x.targets.torch import generate, instantiate
 
     torch.set_num_threads(threads)
     graph = load(prototxt, weights, shape, 2)
     model = generate(graph)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        write_folder(model, Path(tmp) / "m")
+        # Converted by the CLI in its own process, as a user would: running torch.export in
+        # this process first was seen to slow the eager module instantiated after it.
+        subprocess.run([sys.executable, "-m", "caffe2x.cli", "convert", prototxt, "-w", weights, "--to", "pytorch",
+                        "-o", str(Path(tmp) / "m"), "--input-shape", "data=2," + ",".join(map(str, shape))],
+                       check=True, capture_output=True)
         eager = instantiate(model, Path(tmp) / "m")
         exported = torch.export.load(Path(tmp) / "m" / "model.pt2").module()
         hand = None
@@ -89,10 +110,10 @@ def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
         with torch.inference_mode():
             for batch in BATCHES:
                 x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32))
-                out[f"caffe2x_eager_b{batch}"] = timed(lambda x=x: eager(x), repeats)
-                out[f"caffe2x_exported_b{batch}"] = timed(lambda x=x: exported(x), repeats)
+                runs = {"caffe2x_eager": lambda x=x: eager(x), "caffe2x_exported": lambda x=x: exported(x)}
                 if hand is not None:
-                    out[f"handwritten_b{batch}"] = timed(lambda x=x: hand(x), repeats)
+                    runs["handwritten"] = lambda x=x: hand(x)
+                out.update({f"{name}_b{batch}": ms for name, ms in interleaved(runs, repeats).items()})
     return out
 
 
