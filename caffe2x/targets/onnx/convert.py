@@ -9,6 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ...errors import Caffe2xError
 from ...io.atomic import atomic_dir, check_target
 from ...ir.graph import Graph
@@ -21,6 +23,7 @@ DEFAULT_OPSET = 17
 OPSETS = range(13, 22)
 # protobuf cannot serialize one message over 2 GiB: larger weights go to external data.
 EXTERNAL_DATA_BYTES = 1_800_000_000
+SMALL_TENSOR_BYTES = 65536
 
 
 @dataclass
@@ -133,17 +136,21 @@ def _version() -> str:
 
 
 def check(converted: OnnxModel) -> None:
-    """onnx.checker's full check (with shape inference) without a copy of the weights: the
-    checker sees each initializer's name, type and dims, stored as external data in a
-    sparse file of the right size, which it checks exists but never reads. (The streamed
-    bytes themselves are what the tests load back and run.)"""
+    """onnx.checker's full check (with shape inference) without a copy of the weights.
+    Small tensors (shapes, axes, split sizes: what shape inference reads the values of)
+    go in whole; each large weight is only its name, type and dims, stored as external
+    data in a sparse file of the right size, which the checker checks exists but never
+    reads. (The streamed bytes themselves are what the tests load back and run.)"""
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper, numpy_helper
 
     model = type(converted.skeleton)()
     model.CopyFrom(converted.skeleton)
     offset = 0
     for name, array in converted.tensors:
+        if array.dtype == np.int64 or array.nbytes <= SMALL_TENSOR_BYTES:
+            model.graph.initializer.append(numpy_helper.from_array(array, name))
+            continue
         stub = TensorProto(name=name, data_type=helper.np_dtype_to_tensor_dtype(array.dtype), dims=array.shape,
                            data_location=TensorProto.EXTERNAL)
         for key, value in (("location", "weights.bin"), ("offset", str(offset)), ("length", str(array.nbytes))):
