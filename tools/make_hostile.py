@@ -198,15 +198,9 @@ def _net_blob(layer_name: str, shape: tuple[int, ...], count: int) -> bytes:
 
 def _oversized_field() -> bytes:
     """A NetParameter whose first layer claims 3 GB: more than protobuf can hold, and than the file has."""
-    length = 3_000_000_000
-    varint = bytearray()
-    while True:
-        byte = length & 0x7F
-        length >>= 7
-        varint.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return bytes([0xA2, 0x06]) + bytes(varint) + b"\x0a\x05conv1"  # field 100 (layer), wire type 2
+    from caffe2x.io.wire_writer import varint
+
+    return bytes([0xA2, 0x06]) + varint(3_000_000_000) + b"\x0a\x05conv1"  # field 100 (layer), wire type 2
 
 
 def main() -> int:

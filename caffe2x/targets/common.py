@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import Caffe2xError, UnsupportedLayerError, WeightsError
 from ..ir.graph import Graph, Node
 from ..registry import Registry
@@ -21,3 +23,14 @@ def inexpressible(node: Node, target: str, why: str) -> Caffe2xError:
     from ..display import shown
 
     return Caffe2xError(f"layer '{shown(node.name)}' ({node.type}) cannot be expressed in {target}: {why}.")
+
+
+def float_literal(value: float) -> str:
+    """A float32 Caffe parameter as the shortest Python literal that round-trips in float32."""
+    return repr(float(str(np.float32(value))))
+
+
+def pair_literal(values) -> str:
+    """(3, 3) -> "3", (5, 3) -> "(5, 3)": how people write square kernel sizes."""
+    a, b = values
+    return str(a) if a == b else f"({a}, {b})"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...registry import Registry
+from ..common import float_literal, pair_literal
 
 NHWC, CAFFE, FLAT_NHWC = "nhwc", "caffe", "flat_nhwc"
 # Caffe axis of a 4-D blob -> its axis in NHWC.
@@ -43,13 +44,8 @@ class KerasLayer:
 KERAS_EMITTERS: Registry = Registry("TensorFlow")
 
 
-def num(value: float) -> str:
-    return repr(float(str(np.float32(value))))
-
-
-def pair(values) -> str:
-    a, b = values
-    return str(a) if a == b else f"({a}, {b})"
+num = float_literal
+pair = pair_literal
 
 
 def nhwc_weight(array: np.ndarray) -> np.ndarray:

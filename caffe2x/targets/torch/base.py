@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...registry import Registry
+from ..common import float_literal, pair_literal
 
 
 @dataclass
@@ -29,15 +30,8 @@ class TorchLayer:
 TORCH_EMITTERS: Registry = Registry("PyTorch")
 
 
-def num(value: float) -> str:
-    """A float32 parameter as the shortest literal that round-trips in float32."""
-    return repr(float(str(np.float32(value))))
-
-
-def hw(pair) -> str:
-    """(3, 3) -> "3", (5, 3) -> "(5, 3)"."""
-    a, b = pair
-    return str(a) if a == b else f"({a}, {b})"
+num = float_literal
+hw = pair_literal
 
 
 def kwargs(**items) -> str:
