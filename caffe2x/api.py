@@ -94,3 +94,28 @@ def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, refere
     got = TARGET_RUNNERS.get(to)(graph, inputs, device)
     return compare_blobs(graph, to, reference_name, got, reference,
                          DEFAULT_TOLERANCE if tolerance is None else tolerance, tolerances)
+
+
+def random_inputs(graph: Graph, seed: int) -> dict:
+    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+            for v in graph.inputs}
+
+
+def reference_blobs(reference: str, net: PathLike, weights: PathLike | None, graph: Graph, inputs: Mapping) -> dict:
+    """Every blob of the net on `inputs`, keyed "LAYER:TOP": from caffe2x's NumPy executor
+    ("builtin") or the real Caffe ("caffe", needs pycaffe and the caffemodel)."""
+    from .errors import Caffe2xError
+    from .reference import as_golden_blobs, pycaffe
+    from .reference import run as forward
+
+    if reference == "builtin":
+        return as_golden_blobs(graph, forward(graph, inputs))
+    if reference == "caffe":
+        if not weights:
+            raise Caffe2xError("--reference caffe needs the caffemodel (-w).")
+        return pycaffe.caffe_blobs(net, weights, inputs)
+    raise Caffe2xError(f"--reference must be a .npz file, caffe, builtin or auto, not '{reference}'.")

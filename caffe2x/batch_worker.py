@@ -25,7 +25,6 @@ def _inputs(spec: ModelSpec, reference_blobs):
 
 
 def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
-    from .cli import _reference_blobs, random_inputs
     from .weights import fill_random
 
     model = ModelResult(spec.name, spec.prototxt, spec.weights)
@@ -42,10 +41,10 @@ def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
         graph = api.load_net(spec.prototxt, spec.weights, shapes)
         if not spec.weights:
             fill_random(graph, spec.seed)
-        arrays = arrays or random_inputs(graph, spec.seed)
+        arrays = arrays or api.random_inputs(graph, spec.seed)
         reference = spec.reference if not spec.reference.endswith(".npz") else "golden"
         if blobs is None:
-            blobs = _reference_blobs("builtin" if reference == "auto" else reference, spec.prototxt, spec.weights,
+            blobs = api.reference_blobs("builtin" if reference == "auto" else reference, spec.prototxt, spec.weights,
                                      graph, arrays)
     except Caffe2xError as exc:
         model.error = str(exc)

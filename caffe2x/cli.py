@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from . import api
+from .api import random_inputs
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .io.atomic import atomic_file
 from .ir.inputs import parse_input_shape
@@ -92,8 +93,10 @@ random_weights_option = click.option("--random-weights", is_flag=True,
 force_option = click.option("--force", is_flag=True, help="Replace an existing output.")
 
 
-def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None):
-    """Load the net; inputs given as arrays set the input shapes unless --input-shape does."""
+def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None,
+          batch: int | None = None):
+    """Load the net; inputs given as arrays set the input shapes unless --input-shape does,
+    and `batch` replaces every input's first dimension."""
     from .weights import fill_random
 
     if not weights and not random_weights:
@@ -101,6 +104,9 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
     shapes = _shapes(input_shapes)
     for name, array in (arrays or {}).items():
         shapes.setdefault(name, array.shape)
+    if batch:  # the declared shapes come from the prototxt alone: the weights are read once
+        declared = api.load_net(net, None, shapes)
+        shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
     graph = api.load_net(net, weights, shapes)
     return graph if weights else fill_random(graph, seed)
 
@@ -143,10 +149,6 @@ def _batch(value: str) -> int | None:
     return int(value)
 
 
-def _with_batch(graph_shapes: dict, batch: int | None) -> dict:
-    return {name: (batch, *shape[1:]) for name, shape in graph_shapes.items()} if batch else graph_shapes
-
-
 @main.command()
 @net_argument
 @weights_option
@@ -168,11 +170,7 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
     """Convert a Caffe model (prototxt + caffemodel) to another framework."""
     _plugins(plugins)
     fixed = _batch(batch)
-    graph = _load(net, weights, input_shapes, random_weights, seed)
-    if fixed:
-        shapes = {graph.values[v].top: graph.values[v].shape for v in graph.inputs}
-        graph = _load(net, weights, [f"{k}={','.join(map(str, s))}" for k, s in
-                                     _with_batch(shapes, fixed).items()], random_weights, seed)
+    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed)
     written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
                           keep_intermediate=keep_intermediate, layout=layout)
     click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
@@ -317,7 +315,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     model = ModelResult(graph.name or str(net), str(net), str(weights) if weights else None)
     with progress(console(stderr=True), len(targets) + 1, "verifying", enabled=not quiet) as advance:
         if reference_blobs is None:
-            reference_blobs = _reference_blobs(reference, net, weights, graph, arrays)
+            reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
         advance("reference")
         for target in dict.fromkeys(targets):
             started = time.perf_counter()
@@ -356,19 +354,6 @@ def _deadline(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _reference_blobs(reference: str, net, weights, graph, arrays):
-    from .reference import as_golden_blobs, pycaffe
-    from .reference import run as forward
-
-    if reference == "builtin":
-        return as_golden_blobs(graph, forward(graph, arrays))
-    if reference == "caffe":
-        if not weights:
-            raise Caffe2xError("--reference caffe needs the caffemodel (-w).")
-        return pycaffe.caffe_blobs(net, weights, arrays)
-    raise Caffe2xError(f"--reference must be a .npz file, caffe, builtin or auto, not '{reference}'.")
-
-
 def _read_npz(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -379,12 +364,6 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
 
 def _inputs_of(blobs: dict | None) -> dict[str, np.ndarray]:
     return {k.removeprefix("input:"): v for k, v in (blobs or {}).items() if k.startswith("input:")}
-
-
-def random_inputs(graph, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
-            for v in graph.inputs}
 
 
 def _read_inputs(path: str) -> dict[str, np.ndarray]:

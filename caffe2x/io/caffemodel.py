@@ -12,7 +12,6 @@ from __future__ import annotations
 import mmap
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -193,6 +192,3 @@ def _join(chunks: list[np.ndarray]) -> np.ndarray:
         return chunks[0]
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
-
-def file_size(path: str | os.PathLike) -> int:
-    return Path(path).stat().st_size

@@ -94,13 +94,6 @@ class Graph:
     def shape(self, value: str) -> Shape:
         return self.values[value].shape
 
-    def consumers(self) -> dict[str, list[Node]]:
-        users: dict[str, list[Node]] = {name: [] for name in self.values}
-        for node in self.nodes:
-            for name in node.inputs:
-                users[name].append(node)
-        return users
-
     def blob_keys(self) -> dict[str, str]:
         """Golden-format keys ("LAYER:TOP", "input:NAME") -> value name."""
         keys = {f"input:{self.values[name].top}": name for name in self.inputs}

@@ -34,3 +34,16 @@ def pair_literal(values) -> str:
     """(3, 3) -> "3", (5, 3) -> "(5, 3)": how people write square kernel sizes."""
     a, b = values
     return str(a) if a == b else f"({a}, {b})"
+
+
+def claim_variable(graph: Graph, value: str, index: int, variables, holder: dict[str, str],
+                   last_use: dict[str, int]) -> str:
+    """The source variable for an IR value: named after its Caffe top, so an in-place layer
+    reassigns it as a person would write, unless the value it holds is still read later."""
+    top = graph.values[value].top
+    name = variables(("top", top), top)
+    previous = holder.get(name)
+    if previous is not None and last_use.get(previous, -1) > index:
+        name = variables(("value", value), top)
+    holder[name] = value
+    return name

@@ -11,6 +11,15 @@ from ..common import inexpressible
 DYNAMIC_BATCH = "N"
 
 
+def _unique(base: str, used: set[str]) -> str:
+    name, index = base, 1
+    while name in used:
+        index += 1
+        name = f"{base}_{index}"
+    used.add(name)
+    return name
+
+
 class OnnxBuilder:
     """Collects ONNX nodes and initializers. Emitters call `op` and `const`;
     names of helper tensors are derived from the Caffe layer name."""
@@ -33,21 +42,12 @@ class OnnxBuilder:
         return self.graph.values[value].shape
 
     def fresh(self, base: str) -> str:
-        name, index = base, 1
-        while name in self._names:
-            index += 1
-            name = f"{base}_{index}"
-        self._names.add(name)
-        return name
+        """A new tensor name: base, else base_2, base_3, ..."""
+        return _unique(base, self._names)
 
     def _node_name(self, layer: str) -> str:
         """The first node of a layer gets the Caffe layer name itself, helpers layer_2, layer_3, ..."""
-        name, index = layer, 1
-        while name in self._node_names:
-            index += 1
-            name = f"{layer}_{index}"
-        self._node_names.add(name)
-        return name
+        return _unique(layer, self._node_names)
 
     def const(self, layer: str, what: str, array, dtype=np.float32) -> str:
         name = self.fresh(f"{layer}/{what}")

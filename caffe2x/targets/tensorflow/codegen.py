@@ -17,7 +17,7 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import check_convertible, inexpressible
+from ..common import check_convertible, claim_variable, inexpressible
 from ..torch.codegen import block_of, class_name_for
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 from .custom import CUSTOM
@@ -127,7 +127,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
         ctx.set_layouts(node, layer)
         weights.update(layer.weights)
         custom += [c for c in layer.custom if c not in custom]
-        targets = [_target(graph, value, index, variables, holder, last_use) for value in node.outputs]
+        targets = [claim_variable(graph, value, index, variables, holder, last_use) for value in node.outputs]
         var_of.update(zip(node.outputs, targets))
         lines.append(f"{', '.join(targets)} = {layer.expr}")
     outputs = _output_lines(graph, output_keys, layout, ctx, var_of, lines)
@@ -153,16 +153,6 @@ def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str,
         lines.append(f"{var} = keras.Input({tuple(shape[1:])}, name={key!r})")
     ctx._layouts[value] = NHWC if len(shape) == 4 else CAFFE
     return var, var
-
-
-def _target(graph, value, index, variables, holder, last_use) -> str:
-    top = graph.values[value].top
-    name = variables(("top", top), top)
-    previous = holder.get(name)
-    if previous is not None and last_use.get(previous, -1) > index:
-        name = variables(("value", value), top)
-    holder[name] = value
-    return name
 
 
 def _block_comment(node, block, lines):

@@ -66,11 +66,11 @@ def run_tflite(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cp
     interpreter = tf.lite.Interpreter(model_content=tflite_bytes(model))
     runner = interpreter.get_signature_runner("serving_default")
     produced = runner(**feeds(model, inputs))
+    outputs = dict(zip(model.graph.outputs, model.graph.output_tops))
     result = {}
-    for value, top in zip(model.graph.outputs, model.graph.output_tops):
-        layer = model.graph.values[value].producer
-        node = next((n for n in model.graph.nodes if value in n.outputs), None)
-        layer = node.key_layer if node is not None else layer
-        array = np.asarray(produced[model.output_keys[top]])
-        result[f"{layer}:{top}"] = to_caffe(array, model.layouts[value], model.flat_sources.get(value))
+    for key, value in model.graph.blob_keys().items():  # each output under its own Caffe key
+        top = outputs.get(value)
+        if top is not None and key.endswith(f":{top}") and not key.startswith("input:"):
+            array = np.asarray(produced[model.output_keys[top]])
+            result[key] = to_caffe(array, model.layouts[value], model.flat_sources.get(value))
     return result

@@ -16,7 +16,7 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer, sanitize
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import check_convertible, inexpressible
+from ..common import check_convertible, claim_variable, inexpressible
 from .base import TORCH_EMITTERS, TorchLayer
 from .helpers import HELPERS
 
@@ -114,25 +114,13 @@ def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, v
             lines.append(f"# {new_block}")
         block = new_block
         args = [var_of[v] for v in node.inputs]
-        targets = []
-        for value in node.outputs:
-            top = graph.values[value].top
-            name = variables(("top", top), top)
-            previous = holder.get(name)
-            if previous is not None and last_use.get(previous, -1) > index:
-                name = variables(("value", value), top)  # the old value is still needed
-            var_of[value] = holder_set(holder, name, value)
-            targets.append(name)
+        targets = [claim_variable(graph, value, index, variables, holder, last_use) for value in node.outputs]
+        var_of.update(zip(node.outputs, targets))
         call = layers[node.name].call.format(*args, self=f"self.{attributes(node.name)}", args=", ".join(args))
         lines.append(f"{', '.join(targets)} = {call}")
     results = [var_of[v] for v in graph.outputs]
     lines.append("return " + (results[0] if len(results) == 1 else "(" + ", ".join(results) + ")"))
     return lines
-
-
-def holder_set(holder: dict[str, str], name: str, value: str) -> str:
-    holder[name] = value
-    return name
 
 
 def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward) -> str:
