@@ -18,6 +18,7 @@ from caffe2x import api
 from caffe2x.cli import main
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import as_golden_blobs, run
+from caffe2x.weights import fill_random
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 tf = pytest.importorskip("tensorflow")
@@ -134,6 +135,17 @@ def test_nchw_layout_takes_and_returns_caffe_order(tmp_path):
         assert outputs[top].shape == want.shape
         assert np.abs(outputs[top].numpy() - want).max() / np.abs(want).max() < 1e-5
     assert json.loads((folder / "caffe2x.json").read_text())["layout"] == "nchw"
+
+
+def test_deconvolution_with_kernel_smaller_than_stride():
+    """Found by the fuzzer: Keras' Conv2DTranspose would make 8 rows of a 4-row input where Caffe makes 7."""
+    net = parse_prototxt_text('layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 1 dim: 2 dim: 4 dim: 5 } } }\n'
+                              'layer { name: "up" type: "Deconvolution" bottom: "data" top: "up" '
+                              'convolution_param { num_output: 3 kernel_h: 1 kernel_w: 2 stride_h: 2 stride_w: 3 } }')
+    graph = fill_random(caffe2x.graph_from_net(net), seed=4)
+    x = {"data": np.random.default_rng(4).standard_normal((1, 2, 4, 5)).astype(np.float32)}
+    result = api.verify(graph, "tensorflow", x, as_golden_blobs(graph, run(graph, x)))
+    assert result.passed and result.records[0].shape == [1, 3, 7, 14]
 
 
 def test_signature_keys_follow_the_documented_rule():

@@ -51,7 +51,10 @@ def deconvolution(node, args, ctx):
     p = node.params
     # Caffe (in, out/g, kh, kw) -> Keras transposed kernel (kh, kw, out/g, in)
     weight = np.transpose(np.asarray(node.weights[0]), (2, 3, 1, 0))
-    if p.group > 1 or (p.dilation != (1, 1) and p.stride != (1, 1)):
+    # Keras' Conv2DTranspose makes in * stride outputs when the kernel is smaller than the
+    # stride, Caffe (in - 1) * stride + kernel: CaffeDeconv2D sets the size explicitly.
+    narrow = any(p.extent(a) < p.stride[a] for a in (0, 1))
+    if p.group > 1 or narrow or (p.dilation != (1, 1) and p.stride != (1, 1)):
         return KerasLayer(f"CaffeDeconv2D({p.num_output}, {p.kernel}, {p.stride}, {p.dilation}, {p.group}, "
                           f"{p.pad}, {p.bias_term}, name={ctx.name(node)})({args[0]})",
                           {ctx.raw_name(node): [weight, *_bias(node)]}, custom=("CaffeDeconv2D",),
