@@ -274,13 +274,14 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
 def synth_weights(net, input_shapes, plugins, output, seed, force):
     """Write a caffemodel with realistic random weights for NET (no download needed).
 
-    Convolution and InnerProduct weights are He-scaled, BatchNorm statistics and
-    Scale keep activations in range, so deep nets behave like trained ones."""
+    Convolution and InnerProduct weights are He-scaled; BatchNorm statistics are
+    measured on a random forward pass, so every BatchNorm normalizes and deep nets
+    keep their activations in range, like trained ones."""
     from .io.caffemodel_writer import write_caffemodel
-    from .weights import fill_random
+    from .weights import calibrate_batchnorm, fill_random
 
     _plugins(plugins)
-    graph = fill_random(api.load_net(net, None, _shapes(input_shapes)), seed)
+    graph = calibrate_batchnorm(fill_random(api.load_net(net, None, _shapes(input_shapes)), seed), seed)
     write_caffemodel(graph, output, force)
     click.echo(f"wrote {output}: {graph.total_params:,} parameters in "
                f"{sum(1 for n in graph.nodes if n.weights)} layers")

@@ -2,7 +2,9 @@
 
 Convolution/InnerProduct weights are He-scaled, biases small, BatchNorm
 statistics near (0, 1) with a moving-average factor that is not 1, Scale
-near 1 and PReLU near 0.25, so activations stay in range through deep nets.
+near 1 and PReLU near 0.25. `calibrate_batchnorm` then measures each
+BatchNorm's statistics on a random forward pass (what `synth-weights` writes),
+so activations stay in range through deep residual nets.
 """
 
 from __future__ import annotations
@@ -45,3 +47,37 @@ def fill_random(graph: Graph, seed: int = 0) -> Graph:
             node.weights = [np.asarray(b, dtype=np.float32) for b in _blobs_for(node, rng)]
     graph.has_weights = True
     return graph
+
+
+def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
+    """Set each BatchNorm's statistics to those of its input on a random forward pass,
+    so the layer normalizes as a trained one does. Random statistics alone let
+    activations grow with depth (ResNet-50's logits reached 1.5e4, a one-hot softmax).
+    A channel seen only once keeps its random statistics."""
+    from .reference.executor import iter_forward
+
+    batchnorms = {}
+    for node in graph.nodes:
+        if node.type == "BatchNorm" and node.weights:
+            batchnorms.setdefault(node.inputs[0], []).append(node)
+    if not batchnorms:
+        return graph
+    rng = np.random.default_rng(seed)
+    inputs = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+              for v in graph.inputs}
+    for node, outputs in iter_forward(graph, inputs, keep=set()):
+        # The generator computes the next layer only when resumed: statistics set now are used.
+        for value, blob in zip(node.outputs, outputs):
+            for batchnorm in batchnorms.get(value, []):
+                _set_statistics(batchnorm, blob)
+    return graph
+
+
+def _set_statistics(node: Node, blob: np.ndarray) -> None:
+    axes = (0, *range(2, blob.ndim))
+    if blob.size // max(1, blob.shape[1]) < 2:
+        return
+    factor = float(node.weights[2].ravel()[0]) or 1.0
+    mean = blob.mean(axis=axes, dtype=np.float64)
+    var = np.maximum(blob.var(axis=axes, dtype=np.float64), 1e-4)
+    node.weights = [(mean * factor).astype(np.float32), (var * factor).astype(np.float32), node.weights[2]]

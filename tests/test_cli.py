@@ -97,3 +97,39 @@ def test_custom_layer_plugin_from_the_command_line(tmp_path, monkeypatch):
     result = invoke("run", net, "--random-weights", "--plugin", "plugins.hardswish_layer")
     assert result.exit_code == 0, result.output
     assert "hs: shape [1, 2, 3, 3]" in result.output
+
+
+def test_synth_weights_writes_a_caffemodel_whose_deep_activations_stay_in_range(tmp_path):
+    from caffe2x import api
+    from caffe2x.reference import run
+
+    prototxt = MODELS / "resnet50" / "deploy.prototxt"
+    out = tmp_path / "w.caffemodel"
+    result = invoke("synth-weights", prototxt, "-o", out, "--seed", 7)
+    assert result.exit_code == 0, result.output
+    # torchvision's 25,557,032 + BatchNorm mean, variance and factor blobs + conv1's bias.
+    assert "25,610,269 parameters" in result.output
+    graph = api.load_net(prototxt, out)
+    assert all(n.weights for n in graph.nodes if n.weight_shapes)
+    x = np.random.default_rng(11).standard_normal(graph.values[graph.inputs[0]].shape).astype(np.float32)
+    values = run(graph, {"data": x})
+    # Uncalibrated random statistics gave logits of 1.5e4 here and a one-hot softmax.
+    logits = values[next(n.outputs[0] for n in graph.nodes if n.name == "fc1000")]
+    assert 0.1 < logits.std() < 20
+    assert values[graph.outputs[0]].max() < 0.9
+
+
+def test_calibrated_batchnorm_normalizes_its_input():
+    from caffe2x import api
+    from caffe2x.reference import run
+    from caffe2x.weights import calibrate_batchnorm, fill_random
+
+    case = golden_case("resnet50_thin")
+    graph = calibrate_batchnorm(fill_random(api.load_net(case.prototxt, None, case.input_shapes), seed=1), seed=2)
+    x = np.random.default_rng(2).standard_normal(graph.values[graph.inputs[0]].shape).astype(np.float32)
+    values = run(graph, {graph.values[graph.inputs[0]].top: x})
+    for node in (n for n in graph.nodes if n.type == "BatchNorm"):
+        out = values[node.outputs[0]]
+        axes = (0, *range(2, out.ndim))
+        assert np.abs(out.mean(axis=axes)).max() < 1e-3, node.name
+        assert np.abs(out.var(axis=axes) - 1).max() < 2e-2, node.name

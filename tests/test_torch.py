@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case, random_model
 
 from caffe2x import api
 from caffe2x.cli import main
+from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import run
 
 torch = pytest.importorskip("torch")
@@ -192,3 +195,64 @@ def test_cli_convert_and_verify_pytorch(tmp_path):
                                        "--to", "pytorch", "--reference", str(case.path / "blobs.npz")])
     assert result.exit_code == 0, result.output
     shutil.rmtree(out)
+
+
+def test_saved_state_dict_is_a_zip_with_true_crcs_and_float32_weights(tmp_path):
+    case = golden_case("bn_scale")  # folded BatchNorm+Scale: computed, not mapped, weights
+    model = generate(case.load())
+    crc_option = torch.serialization.get_crc32_options()
+    write_folder(model, tmp_path / "m", exported=False)
+    assert torch.serialization.get_crc32_options() == crc_option
+    path = tmp_path / "m" / "model.pt"
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        assert all(info.CRC != 0 for info in archive.infolist() if info.file_size)
+        data = max((info for info in archive.infolist() if "/data/" in info.filename), key=lambda i: i.file_size)
+    state = torch.load(path, weights_only=True)
+    for key, value in model.state.items():
+        if value.dtype != np.int64:
+            assert state[key].dtype == torch.float32
+            assert np.array_equal(state[key].numpy(), value.astype(np.float32)), key
+    # The check can fail: one flipped byte of weights is caught.
+    raw = bytearray(path.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", raw, data.header_offset + 26)  # local header
+    raw[data.header_offset + 30 + name_length + extra_length] ^= 0x40
+    path.write_bytes(raw)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() == data.filename
+
+
+def test_module_with_a_tensor_outside_its_state_dict_is_built_for_real():
+    from caffe2x.targets.torch.export import with_weights
+
+    class Windowed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(3))
+            self.register_buffer("window", torch.arange(3.0), persistent=False)
+
+        def forward(self, x):
+            return x * self.weight * self.window
+
+    module = with_weights(Windowed, {"weight": torch.full((3,), 2.0)})
+    assert not module.training
+    assert torch.equal(module(torch.ones(3)), torch.tensor([0.0, 2.0, 4.0]))
+
+
+def test_caffe_pool_divisor_survives_meta_construction(tmp_path):
+    """CaffePool (pad over half the kernel) keeps its divisor as a non-persistent buffer."""
+    graph = api.graph_from_net(parse_prototxt_text(textwrap.dedent("""
+        name: "wide_pad"
+        input: "data" input_shape { dim: 1 dim: 2 dim: 5 dim: 5 }
+        layer { name: "pool" type: "Pooling" bottom: "data" top: "pool"
+                pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 2 } }
+        """)))
+    model = generate(graph)
+    assert "class CaffePool" in model.source
+    write_folder(model, tmp_path / "m", exported=False)
+    module = instantiate(model, tmp_path / "m")
+    assert not any(t.is_meta for t in module.buffers())
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    want = run(graph, {"data": x})[graph.outputs[0]]
+    got = module(torch.from_numpy(x)).detach().numpy()
+    assert np.abs(got - want).max() < 1e-6

@@ -244,7 +244,9 @@ class CaffePool(nn.Module):
         self.pads = (pad[1], tails[1], pad[0], tails[0])
         sizes = []
         for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad):
-            start = torch.arange(o) * s - p
+            # On the CPU even under `with torch.device("meta")`: a non-persistent
+            # buffer is not in the state dict, so loading could not fill it in.
+            start = torch.arange(o, device="cpu") * s - p
             sizes.append((torch.clamp(start + k, max=i + p) - start).float())
         self.register_buffer("divisor", torch.outer(sizes[0], sizes[1]), persistent=False)
 
