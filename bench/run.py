@@ -2,6 +2,7 @@
 converted-model speed against hand-written models and OpenCV's DNN module.
 
     .venv/bin/python bench/run.py [--models alexnet,googlenet,vgg16,resnet50] [--repeats 3]
+                                  [--speed-repeats 9] [--verify-model resnet50]
 
 Every figure is a median of --repeats runs, and every ratio compares two numbers
 taken side by side in the same run. Writes bench/results.json and bench/RESULTS.md.
@@ -32,6 +33,9 @@ MODELS = {
     "resnet50": (ROOT / "fixtures/models/resnet50/deploy.prototxt", (3, 224, 224)),
 }
 THREADS = os.cpu_count() or 1
+# The machinery every `torch.export` pays, whatever the net: import, trace a one-layer module, save.
+TORCH_EXPORT_FIXED = ("import sys, torch; torch.export.save(torch.export.export(torch.nn.ReLU(), "
+                      "(torch.randn(2, 3),)), sys.argv[1])")
 FLOOR = ("import sys; from caffe2x.schema import NetParameter; "
          "NetParameter.FromString(open(sys.argv[1], 'rb').read())")
 
@@ -75,7 +79,35 @@ def conversion(name: str, repeats: int) -> dict:
             result[target] = median_of(command, repeats)
     result["tensorflow_import"] = median_of([sys.executable, "-c", "import tensorflow"], repeats)
     result["python_start"] = median_of([sys.executable, "-c", "pass"], repeats)
+    result["torch_import"] = median_of([sys.executable, "-c", "import torch"], repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        result["torch_export_fixed"] = median_of([sys.executable, "-c", TORCH_EXPORT_FIXED, str(Path(tmp) / "r.pt2")],
+                                                 repeats)
     return result
+
+
+def verify_cost(name: str, targets: str, repeats: int) -> dict:
+    """Per-layer verify on every target, by phase (bench/verify_cost.py), and the same as one
+    `caffe2x verify` command."""
+    prototxt, shape = MODELS[name]
+    weights = weights_for(name)
+    command = [sys.executable, str(HERE / "verify_cost.py"), str(prototxt), str(weights),
+               ",".join(map(str, shape)), targets]
+    runs = []
+    for _ in range(repeats):
+        output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+        runs.append(json.loads(output.stdout.strip().splitlines()[-1])["phases"])
+    phases = []
+    for index, first in enumerate(runs[0]):
+        merged = dict(first)
+        for key in ("seconds", "rss_mb", "peak_rss_mb"):
+            merged[key] = statistics.median(run[index][key] for run in runs)
+        merged["alive_after"] = max(run[index].get("alive_after", 0) for run in runs)
+        phases.append(merged)
+    cli = [sys.executable, "-m", "caffe2x.cli", "verify", str(prototxt), "-w", str(weights), "--quiet",
+           "--tolerance", "3e-4", "--input-shape", "data=1," + ",".join(map(str, shape)),
+           *[arg for target in targets.split(",") for arg in ("--to", target)]]
+    return {"model": name, "targets": targets.split(","), "phases": phases, "cli": median_of(cli, repeats)}
 
 
 def speed(name: str, framework: str, repeats: int) -> dict:
@@ -107,6 +139,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="alexnet,googlenet,vgg16,resnet50")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--speed-repeats", type=int, default=9, help="timed runs per speed figure")
+    parser.add_argument("--verify-model", default="resnet50", help="net for the verify-cost benchmark ('' skips it)")
     args = parser.parse_args()
     results = {"machine": machine(), "repeats": args.repeats, "date": time.strftime("%Y-%m-%d"), "models": {}}
     for name in args.models.split(","):
@@ -114,8 +148,12 @@ def main() -> int:
         entry = {"conversion": conversion(name, args.repeats), "speed": {}}
         for framework in ("onnx", "opencv", "pytorch", "tensorflow"):
             print(f"{name}: speed {framework}", file=sys.stderr)
-            entry["speed"][framework] = speed(name, framework, max(args.repeats, 5))
+            entry["speed"][framework] = speed(name, framework, args.speed_repeats)
         results["models"][name] = entry
+        (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    if args.verify_model:
+        print(f"{args.verify_model}: verify cost", file=sys.stderr)
+        results["verify_cost"] = verify_cost(args.verify_model, "onnx,pytorch,tensorflow,tflite", args.repeats)
         (HERE / "results.json").write_text(json.dumps(results, indent=1))
     from report import write_markdown
 

@@ -52,15 +52,39 @@ def load(prototxt, weights, shape, batch):
     return caffe2x.load_net(prototxt, weights, {"data": (batch, *shape)})
 
 
-def bench_onnx(prototxt, weights, shape, repeats, threads):
+def agreement(ours, theirs, x) -> float:
+    """Normalized max difference of two implementations' outputs on x: the comparison
+    is only fair if they compute the same function."""
+    a, b = np.asarray(ours(x), np.float64), np.asarray(theirs(x), np.float64)
+    difference = float(np.abs(a - b).max() / max(np.abs(a).max(), 1e-30))
+    if difference > 1e-3:
+        raise AssertionError(f"the hand-written net disagrees with caffe2x's by {difference:.2e}")
+    return difference
+
+
+def bench_onnx(name, prototxt, weights, shape, repeats, threads):
+    import handwritten_onnx
+    import onnxruntime as ort
+
     from caffe2x.targets.onnx import to_onnx
     from caffe2x.targets.onnx.runner import session
 
-    sess = session(to_onnx(load(prototxt, weights, shape, 1)), threads=threads)
-    out = {}
+    graph = load(prototxt, weights, shape, 1)
+    ours = session(to_onnx(graph), threads=threads)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    hand = ort.InferenceSession(handwritten_onnx.export_bytes(name, graph, shape), options,
+                                providers=["CPUExecutionProvider"])
+    run_ours = lambda x: ours.run(None, {"data": x})[0]  # noqa: E731
+    run_hand = lambda x: hand.run(None, {"data": x})[0]  # noqa: E731
+    x = np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32)
+    out = {"handwritten_agreement": agreement(run_ours, run_hand, x)}
     for batch in BATCHES:
         x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
-        out[f"caffe2x_b{batch}"] = timed(lambda x=x: sess.run(None, {"data": x}), repeats)
+        # In blocks, not in turns: a session's idle threads spin for a while after each run
+        # and would take the other session's cores.
+        out[f"caffe2x_b{batch}"] = timed(lambda x=x: run_ours(x), repeats)
+        out[f"handwritten_b{batch}"] = timed(lambda x=x: run_hand(x), repeats)
     return out
 
 
@@ -108,6 +132,10 @@ def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
         except KeyError:
             pass
         with torch.inference_mode():
+            x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, *shape)).astype(np.float32))
+            if hand is not None:
+                out["handwritten_agreement"] = agreement(eager, hand, x)
+            out["exported_agreement"] = agreement(eager, exported, x)
             for batch in BATCHES:
                 x = torch.from_numpy(np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32))
                 runs = {"caffe2x_eager": lambda x=x: eager(x), "caffe2x_exported": lambda x=x: exported(x)}
@@ -117,20 +145,28 @@ def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
     return out
 
 
-def bench_tensorflow(prototxt, weights, shape, repeats, threads):
+def bench_tensorflow(name, prototxt, weights, shape, repeats, threads):
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    import handwritten_keras
+
     from caffe2x.targets.tensorflow import build, generate
 
-    keras_model = build(generate(load(prototxt, weights, shape, 1)))
-    call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
-    out = {}
+    graph = load(prototxt, weights, shape, 1)
+    ours, hand = build(generate(graph)), handwritten_keras.build(name, graph)
+    call_ours = tf.function(lambda x: ours(x, training=False), reduce_retracing=True)
+    call_hand = tf.function(lambda x: hand(x, training=False), reduce_retracing=True)
+    nhwc = (shape[1], shape[2], shape[0])
+    x = tf.constant(np.random.default_rng(0).standard_normal((1, *nhwc)).astype(np.float32))
+    # caffe2x's Keras model returns its outputs keyed by Caffe top; these nets have one.
+    first_output = lambda x: next(iter(call_ours(x).values()))  # noqa: E731
+    out = {"handwritten_agreement": agreement(first_output, call_hand, x)}
     for batch in BATCHES:
-        x = tf.constant(np.random.default_rng(0).standard_normal((batch, shape[1], shape[2], shape[0]))
-                        .astype(np.float32))
-        out[f"caffe2x_b{batch}"] = timed(lambda x=x: call(x), repeats)
+        x = tf.constant(np.random.default_rng(0).standard_normal((batch, *nhwc)).astype(np.float32))
+        out[f"caffe2x_b{batch}"] = timed(lambda x=x: call_ours(x), repeats)
+        out[f"handwritten_b{batch}"] = timed(lambda x=x: call_hand(x), repeats)
     return out
 
 
@@ -138,13 +174,13 @@ def main(argv: list[str]) -> int:
     framework, name, prototxt, weights, shape, repeats, threads = argv
     shape, repeats, threads = tuple(int(d) for d in shape.split(",")), int(repeats), int(threads)
     if framework == "onnx":
-        result = bench_onnx(prototxt, weights, shape, repeats, threads)
+        result = bench_onnx(name, prototxt, weights, shape, repeats, threads)
     elif framework == "opencv":
         result = bench_opencv(prototxt, weights, shape, repeats, threads)
     elif framework == "pytorch":
         result = bench_pytorch(name, prototxt, weights, shape, repeats, threads)
     else:
-        result = bench_tensorflow(prototxt, weights, shape, repeats, threads)
+        result = bench_tensorflow(name, prototxt, weights, shape, repeats, threads)
     print(json.dumps(result))
     return 0
 
