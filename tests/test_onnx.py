@@ -12,6 +12,7 @@ from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case, random_model
 import caffe2x
 from caffe2x import api
 from caffe2x.cli import main
+from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import run
 
 onnx = pytest.importorskip("onnx")
@@ -211,3 +212,24 @@ def test_failed_conversion_leaves_no_file(tmp_path):
     result = _cli("convert", net, "--random-weights", "--to", "onnx", "-o", out)
     assert result.exit_code == 2 and "STOCHASTIC" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.prototxt"]
+
+
+ARGMAX_TIES = [
+    "axis: 1 top_k: 3", "axis: 1 top_k: 3 out_max_val: true", "top_k: 2", "top_k: 1",
+    "top_k: 2 out_max_val: true", "axis: 0 top_k: 2",
+]
+
+
+@pytest.mark.parametrize("params", ARGMAX_TIES)
+def test_argmax_orders_exact_ties_as_caffe(params):
+    """Caffe sorts (value, index) pairs descending: among equal values the larger index first."""
+    net = caffe2x.graph_from_net(parse_prototxt_text(
+        'input: "data" input_shape { dim: 3 dim: 6 dim: 2 dim: 1 }\n'
+        f'layer {{ name: "top" type: "ArgMax" bottom: "data" top: "top" argmax_param {{ {params} }} }}'))
+    channels = np.array([1, 3, 3, 0, 3, 2], np.float32)
+    x = np.broadcast_to(channels[None, :, None, None], (3, 6, 2, 1)).copy()
+    want = run(net, {"data": x})[net.outputs[0]]
+    if params == "axis: 1 top_k: 3":
+        assert want[0, :, 0, 0].tolist() == [4, 2, 1]  # the reference itself follows Caffe
+    result = api.verify(net, "onnx", {"data": x}, {"top:top": want}, tolerance=0.0)
+    assert result.passed, result.records

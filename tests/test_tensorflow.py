@@ -180,3 +180,27 @@ def test_cli_convert_tensorflow_and_tflite(tmp_path):
         result = CliRunner().invoke(main, ["verify", str(case.prototxt), "-w", str(case.caffemodel), "--to", target,
                                            "--reference", str(case.path / "blobs.npz")])
         assert result.exit_code == 0, result.output
+
+
+POOLS = {  # pooling_param -> the Keras layer it must become (SAME/VALID only where exact)
+    "pool: MAX kernel_size: 3 stride: 2": "padding='same'",  # ceil mode, 1 extra at the end
+    "pool: MAX kernel_size: 3 stride: 1 pad: 1": "padding='same'",  # inception's pool
+    "pool: MAX kernel_size: 2 stride: 2": "padding='valid'",
+    "pool: AVE kernel_size: 3 stride: 2": "padding='same'",  # no pad: SAME's divisor is Caffe's
+    "pool: AVE kernel_size: 3 stride: 1 pad: 1": "CaffePooling2D",  # Caffe counts pad cells
+    "pool: MAX kernel_size: 3 stride: 2 pad: 1": "CaffePooling2D",  # Caffe has 6 windows, SAME 5
+    "pool: MAX kernel_size: 2 stride: 3": "padding='same'",  # ceil mode: 4 windows, the last one short
+    "pool: MAX kernel_size: 2 stride: 3 round_mode: FLOOR": "padding='valid'",  # the last row never read
+}
+
+
+@pytest.mark.parametrize("params", POOLS)
+def test_pooling_uses_keras_padding_only_where_exact(params):
+    net = caffe2x.graph_from_net(parse_prototxt_text(
+        'input: "data" input_shape { dim: 2 dim: 3 dim: 10 dim: 10 }\n'
+        f'layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool" pooling_param {{ {params} }} }}'))
+    line = next(line for line in generate(net).source.splitlines() if "name='pool'" in line)
+    assert POOLS[params].replace("padding=", "") in line, line
+    x = {"data": np.random.default_rng(5).standard_normal((2, 3, 10, 10)).astype(np.float32)}
+    result = api.verify(net, "tensorflow", x, as_golden_blobs(net, run(net, x)), tolerance=1e-6)
+    assert result.passed, result.records

@@ -27,22 +27,34 @@ def argmax(node, inputs, out, b):
             # select_last_index: Caffe's sort puts the larger index first among ties.
             index = b.op("ArgMax", [x], node.name, axis=axis, keepdims=1, select_last_index=1)
             return [b.op("Cast", [index], node.name, output=out[0], to=FLOAT)]
-        # TopK puts the lower index first among exact ties, Caffe the higher: only exact ties differ.
-        values_name = out[0] if p.out_max_val else b.fresh(f"{node.name}/values")
-        values, indices = b.op("TopK", [x, b.ints(node.name, "k", [p.top_k])], node.name,
-                               outputs=[values_name, b.fresh(f"{node.name}/indices")],
-                               axis=axis, largest=1, sorted=1)
+        values, indices = _top_k(node, b, x, axis, p.top_k, out[0] if p.out_max_val else None)
         if p.out_max_val:
             return [values]
         return [b.op("Cast", [indices], node.name, output=out[0], to=FLOAT)]
     flat = b.op("Flatten", [x], node.name, axis=1)
-    values, indices = b.op("TopK", [flat, b.ints(node.name, "k", [p.top_k])], node.name,
-                           outputs=[b.fresh(f"{node.name}/values"), b.fresh(f"{node.name}/indices")],
-                           axis=1, largest=1, sorted=1)
+    values, indices = _top_k(node, b, flat, 1, p.top_k, None)
     parts = [b.op("Cast", [indices], node.name, to=FLOAT)] + ([values] if p.out_max_val else [])
     stacked = b.op("Concat", parts, node.name, axis=1) if len(parts) == 2 else parts[0]
     target = [0, 2 if p.out_max_val else 1] + list(b.shape(node.outputs[0])[2:])
     return [b.op("Reshape", [stacked, b.ints(node.name, "shape", target)], node.name, output=out[0])]
+
+
+def _top_k(node, b, x: str, axis: int, k: int, values_name: str | None) -> tuple[str, str]:
+    """The k largest along axis in Caffe's order: among exact ties the larger index first.
+
+    TopK puts the lower index first, so it runs on x reversed along the axis and the
+    indices are mapped back (size - 1 - i).
+    """
+    reversed_x = b.op("Slice", [x, b.ints(node.name, "starts", [-1]), b.ints(node.name, "ends", [-(2**63)]),
+                                b.ints(node.name, "axes", [axis]), b.ints(node.name, "steps", [-1])], node.name)
+    values, reversed_indices = b.op(
+        "TopK", [reversed_x, b.ints(node.name, "k", [k])], node.name,
+        outputs=[values_name or b.fresh(f"{node.name}/values"), b.fresh(f"{node.name}/indices")],
+        axis=axis, largest=1, sorted=1)
+    # Read from the running shape: the axis may be the (dynamic) batch.
+    size = b.op("Gather", [b.op("Shape", [x], node.name), b.ints(node.name, "axis", [axis])], node.name)
+    last = b.op("Sub", [size, b.ints(node.name, "one", [1])], node.name)
+    return values, b.op("Sub", [last, reversed_indices], node.name)
 
 
 _REDUCE_OPS = {"SUM": "ReduceSum", "ASUM": "ReduceL1", "SUMSQ": "ReduceSumSquare", "MEAN": "ReduceMean"}

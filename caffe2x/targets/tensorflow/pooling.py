@@ -1,5 +1,5 @@
-"""Pooling with Caffe's output size: built-in VALID pooling where the windows
-tile the input exactly, else CaffePooling2D (explicit pads, AVE divisor)."""
+"""Pooling with Caffe's output size: Keras' own VALID or SAME pooling where its windows
+are Caffe's, else CaffePooling2D (explicit pads, AVE divisor)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,31 @@ def pooling(node, args, ctx):
                           layouts=[NHWC])
     in_hw = ctx.shape(node.inputs[0])[2:]
     out_hw = ctx.shape(node.outputs[0])[2:]
-    tails = [(o - 1) * s + k - i - pad for o, s, k, i, pad in zip(out_hw, p.stride, p.kernel, in_hw, p.pad)]
-    if p.pad == (0, 0) and tails == [0, 0]:
-        return KerasLayer(f"layers.{kind}Pooling2D({pair(p.kernel)}, {pair(p.stride)}, "
+    # Rows/columns the last window reaches past the input, before any padding.
+    overhang = [(o - 1) * s + k - i for o, s, k, i in zip(out_hw, p.stride, p.kernel, in_hw)]
+    padding = _builtin_padding(p, in_hw, out_hw, overhang)
+    if padding:
+        return KerasLayer(f"layers.{kind}Pooling2D({pair(p.kernel)}, {pair(p.stride)}, {padding!r}, "
                           f"name={ctx.name(node)})({args[0]})", layouts=[NHWC])
-    pads = [(p.pad[a], max(0, tails[a])) for a in (0, 1)]
+    pads = [(p.pad[a], max(0, overhang[a] - p.pad[a])) for a in (0, 1)]
     return KerasLayer(f"CaffePooling2D({p.method!r}, {p.kernel}, {p.stride}, {pads}, {tuple(in_hw)}, "
                       f"{tuple(out_hw)}, name={ctx.name(node)})({args[0]})",
                       custom=("CaffePooling2D",), layouts=[NHWC])
+
+
+def _builtin_padding(p, in_hw, out_hw, overhang) -> str | None:
+    """'valid' or 'same' where Keras' own pooling has exactly Caffe's windows (and, for AVE,
+    divisors), which saves the explicit pad's copy; None otherwise.
+
+    VALID: no padding and every window inside the input. SAME pads total = overhang,
+    total // 2 before: Caffe's windows when that is Caffe's pad and the output is
+    ceil(in / stride). SAME leaves padded cells out of MAX and of AVE's divisor; Caffe
+    counts its `pad` cells in the divisor, so AVE qualifies only without `pad`.
+    """
+    if p.pad == (0, 0) and all(o <= 0 for o in overhang):
+        return "valid"
+    same_windows = all(out == -(-size // s) and total >= 0 and pad == total // 2
+                       for out, size, s, total, pad in zip(out_hw, in_hw, p.stride, overhang, p.pad))
+    if same_windows and (p.method == "MAX" or p.pad == (0, 0)):
+        return "same"
+    return None
