@@ -93,6 +93,21 @@ def _verify_rows(cost: dict) -> list[str]:
     return rows
 
 
+def _profile_rows(results: dict) -> list[str]:
+    profiles = results.get("pytorch_profile")
+    if not profiles:
+        return []
+    names = list(profiles)
+    phases = list(next(iter(profiles.values()))["phases"])
+    rows = ["Phases of `--to pytorch`, run one after the other in a fresh process (`bench/profile_pytorch.py`; "
+            "the command itself writes model.pt while it traces):", "",
+            "| phase | " + " | ".join(f"{n} s" for n in names) + " |", "|---|" + "---|" * len(names)]
+    for phase in phases:
+        rows.append(f"| {phase} | " + " | ".join(f"{profiles[n]['phases'][phase]:.2f}" for n in names) + " |")
+    rows.append("| **total** | " + " | ".join(f"{profiles[n]['total']:.2f}" for n in names) + " |")
+    return rows + [""]
+
+
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
     found = []
     for name, entry in models.items():
@@ -169,7 +184,7 @@ def write_markdown(results: dict, path: Path) -> None:
         "Wall time and peak RSS of one `caffe2x convert` process, against the floor measured in the same run: "
         "a Python process that reads the caffemodel and parses it with protobuf. Ratios to the floor in "
         "parentheses; TensorFlow's own import time in parentheses after its conversion time.", "",
-        *_conversion_rows(models), "", *_fixed_costs(models),
+        *_conversion_rows(models), "", *_fixed_costs(models), *_profile_rows(results),
         "## Converted-model speed", "",
         "Milliseconds per batch on the CPU; ratios to the hand-written implementation of the same net in the "
         "same framework, with the same weights (`bench/handwritten_*.py`; each is checked to compute the same "

@@ -86,6 +86,17 @@ def conversion(name: str, repeats: int) -> dict:
     return result
 
 
+def pytorch_profile(name: str, repeats: int) -> dict:
+    """Median seconds of each phase of a PyTorch conversion (bench/profile_pytorch.py)."""
+    prototxt, shape = MODELS[name]
+    command = [sys.executable, str(HERE / "profile_pytorch.py"), str(prototxt), str(weights_for(name)),
+               ",".join(map(str, shape))]
+    runs = [json.loads(subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+                       .stdout.strip().splitlines()[-1]) for _ in range(repeats)]
+    return {"phases": {phase: statistics.median(run["phases"][phase] for run in runs) for phase in runs[0]["phases"]},
+            "total": statistics.median(run["total"] for run in runs)}
+
+
 def verify_cost(name: str, targets: str, repeats: int) -> dict:
     """Per-layer verify on every target, by phase (bench/verify_cost.py), and the same as one
     `caffe2x verify` command."""
@@ -151,6 +162,10 @@ def main() -> int:
             entry["speed"][framework] = speed(name, framework, args.speed_repeats)
         results["models"][name] = entry
         (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    profiled = [name for name in ("vgg16", "resnet50") if name in results["models"]]
+    if profiled:
+        print("pytorch conversion profile", file=sys.stderr)
+        results["pytorch_profile"] = {name: pytorch_profile(name, args.repeats) for name in profiled}
     if args.verify_model:
         print(f"{args.verify_model}: verify cost", file=sys.stderr)
         results["verify_cost"] = verify_cost(args.verify_model, "onnx,pytorch,tensorflow,tflite", args.repeats)

@@ -35,6 +35,30 @@ def interleaved(runs: dict, repeats: int) -> dict:
     return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
+def repeats_for(batch: int, repeats: int) -> int:
+    """Batch 1 runs are short and noisy: time four times as many."""
+    return repeats * 4 if batch == 1 else repeats
+
+
+def alternating(runs: dict, repeats: int, rounds: int = 3) -> dict:
+    """Median ms of each callable, timed in blocks that alternate (A-block, B-block, A-block,
+    ...) so a drift of the machine touches both; blocks, not single turns, because an
+    idle onnxruntime session's threads spin for a while after each run and would take
+    the other session's cores."""
+    for run in runs.values():
+        run()
+        run()
+    times = {name: [] for name in runs}
+    per_block = max(1, -(-repeats // rounds))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            for _ in range(per_block):
+                started = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - started)
+    return {name: 1000 * statistics.median(values) for name, values in times.items()}
+
+
 def timed(run, repeats: int) -> float:
     run()
     run()
@@ -81,10 +105,8 @@ def bench_onnx(name, prototxt, weights, shape, repeats, threads):
     out = {"handwritten_agreement": agreement(run_ours, run_hand, x)}
     for batch in BATCHES:
         x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
-        # In blocks, not in turns: a session's idle threads spin for a while after each run
-        # and would take the other session's cores.
-        out[f"caffe2x_b{batch}"] = timed(lambda x=x: run_ours(x), repeats)
-        out[f"handwritten_b{batch}"] = timed(lambda x=x: run_hand(x), repeats)
+        runs = {"caffe2x": lambda x=x: run_ours(x), "handwritten": lambda x=x: run_hand(x)}
+        out.update({f"{impl}_b{batch}": ms for impl, ms in alternating(runs, repeats_for(batch, repeats)).items()})
     return out
 
 
@@ -101,7 +123,7 @@ def bench_opencv(prototxt, weights, shape, repeats, threads):
             net.setInput(x)
             return net.forward()
 
-        out[f"opencv_b{batch}"] = timed(run, repeats)
+        out[f"opencv_b{batch}"] = timed(run, repeats_for(batch, repeats))
     return out
 
 
@@ -141,7 +163,8 @@ def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
                 runs = {"caffe2x_eager": lambda x=x: eager(x), "caffe2x_exported": lambda x=x: exported(x)}
                 if hand is not None:
                     runs["handwritten"] = lambda x=x: hand(x)
-                out.update({f"{name}_b{batch}": ms for name, ms in interleaved(runs, repeats).items()})
+                out.update({f"{name}_b{batch}": ms
+                            for name, ms in interleaved(runs, repeats_for(batch, repeats)).items()})
     return out
 
 
@@ -165,8 +188,8 @@ def bench_tensorflow(name, prototxt, weights, shape, repeats, threads):
     out = {"handwritten_agreement": agreement(first_output, call_hand, x)}
     for batch in BATCHES:
         x = tf.constant(np.random.default_rng(0).standard_normal((batch, *nhwc)).astype(np.float32))
-        out[f"caffe2x_b{batch}"] = timed(lambda x=x: call_ours(x), repeats)
-        out[f"handwritten_b{batch}"] = timed(lambda x=x: call_hand(x), repeats)
+        runs = {"caffe2x": lambda x=x: call_ours(x), "handwritten": lambda x=x: call_hand(x)}
+        out.update({f"{impl}_b{batch}": ms for impl, ms in alternating(runs, repeats_for(batch, repeats)).items()})
     return out
 
 
