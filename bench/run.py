@@ -2,7 +2,7 @@
 converted-model speed against hand-written models and OpenCV's DNN module.
 
     .venv/bin/python bench/run.py [--models alexnet,googlenet,vgg16,resnet50] [--repeats 3]
-                                  [--speed-repeats 9] [--verify-model resnet50]
+                                  [--speed-repeats 15] [--verify-model resnet50]
 
 Every figure is a median of --repeats runs, and every ratio compares two numbers
 taken side by side in the same run. Writes bench/results.json and bench/RESULTS.md.
@@ -124,6 +124,10 @@ def verify_cost(name: str, targets: str, repeats: int) -> dict:
 def speed(name: str, framework: str, repeats: int) -> dict:
     """Run bench/speed.py in a fresh process (one framework per process, threads fixed)."""
     prototxt, shape = MODELS[name]
+    # The conversions just wrote gigabytes: let the kernel flush them now, not while a
+    # model is being timed on the same two cores.
+    os.sync()
+    time.sleep(2)
     command = [sys.executable, str(HERE / "speed.py"), framework, name, str(prototxt), str(weights_for(name)),
                ",".join(map(str, shape)), str(repeats), str(THREADS)]
     output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -150,7 +154,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", default="alexnet,googlenet,vgg16,resnet50")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--speed-repeats", type=int, default=9, help="timed runs per speed figure")
+    parser.add_argument("--speed-repeats", type=int, default=15,
+                        help="timed runs per speed figure at batch 16 (four times as many at batch 1)")
     parser.add_argument("--verify-model", default="resnet50", help="net for the verify-cost benchmark ('' skips it)")
     args = parser.parse_args()
     results = {"machine": machine(), "repeats": args.repeats, "date": time.strftime("%Y-%m-%d"), "models": {}}
