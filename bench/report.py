@@ -176,7 +176,8 @@ def write_markdown(results: dict, path: Path) -> None:
         "# caffe2x benchmark results", "",
         f"Measured {results['date']} by `bench/run.py` on {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_mb']} MB, Python {m['python']} ({m['platform']}); {versions}. "
-        f"Every figure is a median of {results['repeats']} runs (speed: at least 5, after 2 warm-ups), "
+        f"Every figure is a median of {results['repeats']} runs (speed: {results.get('speed_repeats', 5)} "
+        f"at batch 16, {4 * results.get('speed_repeats', 5)} at batch 1, after 2 warm-ups), "
         f"frameworks limited to {m['threads']} threads; ratios compare numbers taken side by side in this run. "
         "Weights from `caffe2x synth-weights`. Raw numbers: `bench/results.json`.", "",
         "## Goals", "", *goals(results), "",
@@ -189,7 +190,7 @@ def write_markdown(results: dict, path: Path) -> None:
         "Milliseconds per batch on the CPU; ratios to the hand-written implementation of the same net in the "
         "same framework, with the same weights (`bench/handwritten_*.py`; each is checked to compute the same "
         "outputs as caffe2x's model before it is timed). PyTorch's three are timed in turns, run by run; "
-        "ONNX Runtime sessions and Keras models one after the other.", "",
+        "ONNX Runtime sessions and Keras models in alternating blocks (see the notes).", "",
         "### ONNX Runtime", "",
         "Hand-written: the hand-written PyTorch net exported by `torch.onnx.export`.", "",
         *_speed_table(models, "onnx", [("caffe2x", "caffe2x"), ("handwritten", "hand-written")], "handwritten"), "",

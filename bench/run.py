@@ -158,7 +158,8 @@ def main() -> int:
                         help="timed runs per speed figure at batch 16 (four times as many at batch 1)")
     parser.add_argument("--verify-model", default="resnet50", help="net for the verify-cost benchmark ('' skips it)")
     args = parser.parse_args()
-    results = {"machine": machine(), "repeats": args.repeats, "date": time.strftime("%Y-%m-%d"), "models": {}}
+    results = {"machine": machine(), "repeats": args.repeats, "speed_repeats": args.speed_repeats,
+               "date": time.strftime("%Y-%m-%d"), "models": {}}
     for name in args.models.split(","):
         print(f"{name}: conversion", file=sys.stderr)
         entry = {"conversion": conversion(name, args.repeats), "speed": {}}
