@@ -54,6 +54,7 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
     so the layer normalizes as a trained one does. Random statistics alone let
     activations grow with depth (ResNet-50's logits reached 1.5e4, a one-hot softmax).
     A channel seen only once keeps its random statistics."""
+    from .api import random_inputs
     from .reference.executor import iter_forward
 
     batchnorms = {}
@@ -62,10 +63,7 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
             batchnorms.setdefault(node.inputs[0], []).append(node)
     if not batchnorms:
         return graph
-    rng = np.random.default_rng(seed)
-    inputs = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
-              for v in graph.inputs}
-    for node, outputs in iter_forward(graph, inputs, keep=set()):
+    for node, outputs in iter_forward(graph, random_inputs(graph, seed), keep=set()):
         # The generator computes the next layer only when resumed: statistics set now are used.
         for value, blob in zip(node.outputs, outputs):
             for batchnorm in batchnorms.get(value, []):

@@ -126,8 +126,7 @@ def test_calibrated_batchnorm_normalizes_its_input():
 
     case = golden_case("resnet50_thin")
     graph = calibrate_batchnorm(fill_random(api.load_net(case.prototxt, None, case.input_shapes), seed=1), seed=2)
-    x = np.random.default_rng(2).standard_normal(graph.values[graph.inputs[0]].shape).astype(np.float32)
-    values = run(graph, {graph.values[graph.inputs[0]].top: x})
+    values = run(graph, api.random_inputs(graph, 2))  # the calibration's own input
     for node in (n for n in graph.nodes if n.type == "BatchNorm"):
         out = values[node.outputs[0]]
         axes = (0, *range(2, out.ndim))

@@ -10,38 +10,31 @@ from .registry import ONNX_EMITTERS
 
 @ONNX_EMITTERS.register("LRN")
 def lrn(node, inputs, out, b):
+    """x * (k + alpha * mean of x^2 over the window)^-beta, as Caffe computes it (its alpha/size
+    times the window's sum is alpha times the mean, padded cells counted as zeros).
+
+    ACROSS_CHANNELS: ONNX's own LRN op means the same, but onnxruntime's kernel for it
+    took half of GoogLeNet's time; the channel window as a 3-D average pool is many
+    times faster. WITHIN_CHANNEL: a 2-D average pool, and k is 1 in Caffe.
+    """
     p: LRNParams = node.params
     x = inputs[0]
-    if p.across_channels:
-        return [_lrn_across_channels(node, b, x, p, out[0])]
-    # WITHIN_CHANNEL, as Caffe composes it: x * (1 + alpha * avgpool_size^2(x^2))^-beta
     half = (p.local_size - 1) // 2
     squared = b.op("Mul", [x, x], node.name)
-    mean = b.op("AveragePool", [squared], node.name, kernel_shape=[p.local_size] * 2,
-                strides=[1, 1], pads=[half] * 4, count_include_pad=1)
+    if p.across_channels:
+        stacked = b.op("Unsqueeze", [squared, b.ints(node.name, "axes", [1])], node.name)  # N,1,C,H,W
+        pooled = b.op("AveragePool", [stacked], node.name, kernel_shape=[p.local_size, 1, 1], strides=[1, 1, 1],
+                      pads=[half, 0, 0, half, 0, 0], count_include_pad=1)
+        mean = b.op("Squeeze", [pooled, b.ints(node.name, "axes", [1])], node.name)
+        k = p.k
+    else:
+        mean = b.op("AveragePool", [squared], node.name, kernel_shape=[p.local_size] * 2,
+                    strides=[1, 1], pads=[half] * 4, count_include_pad=1)
+        k = 1.0
     scaled = b.op("Mul", [mean, b.const(node.name, "alpha", np.float32(p.alpha))], node.name)
-    base = b.op("Add", [scaled, b.const(node.name, "one", np.float32(1.0))], node.name)
+    base = b.op("Add", [scaled, b.const(node.name, "k", np.float32(k))], node.name)
     factor = b.op("Pow", [base, b.const(node.name, "neg_beta", np.float32(-p.beta))], node.name)
     return [b.op("Mul", [x, factor], node.name, output=out[0])]
-
-
-def _lrn_across_channels(node, b, x: str, p: LRNParams, out: str) -> str:
-    """x * (k + alpha/size * sum of x^2 over a window of channels)^-beta, as Caffe computes it.
-
-    ONNX's own LRN op means the same, but onnxruntime's kernel for it took half of
-    GoogLeNet's time; the channel window as a 3-D average pool (count_include_pad, so
-    the mean is sum/size at the edges too) is many times faster.
-    """
-    half = (p.local_size - 1) // 2
-    squared = b.op("Mul", [x, x], node.name)
-    stacked = b.op("Unsqueeze", [squared, b.ints(node.name, "axes", [1])], node.name)  # N,1,C,H,W
-    mean = b.op("AveragePool", [stacked], node.name, kernel_shape=[p.local_size, 1, 1], strides=[1, 1, 1],
-                pads=[half, 0, 0, half, 0, 0], count_include_pad=1)
-    window = b.op("Squeeze", [mean, b.ints(node.name, "axes", [1])], node.name)
-    scaled = b.op("Mul", [window, b.const(node.name, "alpha", np.float32(p.alpha))], node.name)
-    base = b.op("Add", [scaled, b.const(node.name, "k", np.float32(p.k))], node.name)
-    factor = b.op("Pow", [base, b.const(node.name, "neg_beta", np.float32(-p.beta))], node.name)
-    return b.op("Mul", [x, factor], node.name, output=out)
 
 
 def _normalize(node, b, x: str, axes: list[int], eps: float, out: str, eps_inside_sqrt: bool) -> str:

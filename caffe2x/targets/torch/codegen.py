@@ -106,6 +106,7 @@ def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, v
     holder: dict[str, str] = {}  # variable -> the value it holds now
     for v in graph.inputs:
         holder[var_of[v]] = v
+    kept = set(graph.outputs) | set(graph.inputs)  # never deleted: returned, or the caller's
     lines, block = [], None
     for index, node in enumerate(nodes):
         new_block = block_of(node.name)
@@ -118,7 +119,7 @@ def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, v
         var_of.update(zip(node.outputs, targets))
         call = layers[node.name].call.format(*args, self=f"self.{attributes(node.name)}", args=", ".join(args))
         lines.append(f"{', '.join(targets)} = {call}")
-        dead = _dead_after(graph, node, index, last_use, var_of, holder)
+        dead = _dead_after(node, index, last_use, kept, var_of, holder)
         if dead:
             lines.append(f"del {', '.join(dead)}")
     results = [var_of[v] for v in graph.outputs]
@@ -126,14 +127,12 @@ def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, v
     return lines
 
 
-
-def _dead_after(graph: Graph, node: Node, index: int, last_use: dict[str, int], var_of: dict[str, str],
+def _dead_after(node: Node, index: int, last_use: dict[str, int], kept: set[str], var_of: dict[str, str],
                 holder: dict[str, str]) -> list[str]:
     """Variables whose activation nothing reads after this node: deleted at once, as
     torch.fx does, so memory is freed as a hand-written `x = f(x)` chain frees it
     (keeping every activation of ResNet-50 alive at batch 16 costs gigabytes and
     made the module 1.5x slower than hand-written code, all of it in page faults)."""
-    kept = set(graph.outputs) | set(graph.inputs)
     candidates = [v for v in dict.fromkeys(node.inputs) if last_use.get(v) == index]
     candidates += [v for v in node.outputs if v not in last_use]  # tops nothing reads
     dead = []
