@@ -68,14 +68,19 @@ def _speed_table(models: dict, framework: str, columns: list[tuple[str, str]], b
     return rows
 
 
+def _opencv_pairs(models: dict):
+    """(net, batch, caffe2x's ms on onnxruntime, OpenCV's ms) for every net and batch."""
+    for name, entry in models.items():
+        for batch in BATCHES:
+            yield (name, batch, entry["speed"].get("onnx", {}).get(f"caffe2x_b{batch}"),
+                   entry["speed"].get("opencv", {}).get(f"opencv_b{batch}"))
+
+
 def _opencv_rows(models: dict) -> list[str]:
     rows = ["| net | batch | ONNX Runtime, caffe2x's model | OpenCV DNN, the Caffe files | ratio |",
             "|---|---|---|---|---|"]
-    for name, entry in models.items():
-        for batch in BATCHES:
-            ours = entry["speed"].get("onnx", {}).get(f"caffe2x_b{batch}")
-            theirs = entry["speed"].get("opencv", {}).get(f"opencv_b{batch}")
-            rows.append(f"| {name} | {batch} | {_ms(ours)} | {_ms(theirs)} | {_ratio(ours, theirs)} |")
+    for name, batch, ours, theirs in _opencv_pairs(models):
+        rows.append(f"| {name} | {batch} | {_ms(ours)} | {_ms(theirs)} | {_ratio(ours, theirs)} |")
     return rows
 
 
@@ -145,13 +150,7 @@ def goals(results: dict) -> list[str]:
             lines.append(_goal(worst[2] <= HAND_GOAL, f"{label} within {HAND_GOAL}x hand-written: median "
                                f"{statistics.median(r[2] for r in ratios):.2f}x, worst {worst[2]:.2f}x "
                                f"({worst[0]}, batch {worst[1]}), over {len(ratios)} net/batch pairs."))
-    cv = []
-    for name, entry in models.items():
-        for batch in BATCHES:
-            ours = entry["speed"].get("onnx", {}).get(f"caffe2x_b{batch}")
-            theirs = entry["speed"].get("opencv", {}).get(f"opencv_b{batch}")
-            if ours and theirs:
-                cv.append((name, batch, ours / theirs))
+    cv = [(name, batch, ours / theirs) for name, batch, ours, theirs in _opencv_pairs(models) if ours and theirs]
     if cv:
         slower = [f"{n} batch {b} ({r:.2f}x)" for n, b, r in cv if r >= 1]
         lines.append(_goal(not slower, "faster than OpenCV's DNN module: " + (

@@ -86,13 +86,18 @@ def conversion(name: str, repeats: int) -> dict:
     return result
 
 
+def json_result(command: list[str]) -> dict:
+    """The JSON line a bench script prints last; a failing script stops the benchmark."""
+    output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
 def pytorch_profile(name: str, repeats: int) -> dict:
     """Median seconds of each phase of a PyTorch conversion (bench/profile_pytorch.py)."""
     prototxt, shape = MODELS[name]
     command = [sys.executable, str(HERE / "profile_pytorch.py"), str(prototxt), str(weights_for(name)),
                ",".join(map(str, shape))]
-    runs = [json.loads(subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
-                       .stdout.strip().splitlines()[-1]) for _ in range(repeats)]
+    runs = [json_result(command) for _ in range(repeats)]
     return {"phases": {phase: statistics.median(run["phases"][phase] for run in runs) for phase in runs[0]["phases"]},
             "total": statistics.median(run["total"] for run in runs)}
 
@@ -104,10 +109,7 @@ def verify_cost(name: str, targets: str, repeats: int) -> dict:
     weights = weights_for(name)
     command = [sys.executable, str(HERE / "verify_cost.py"), str(prototxt), str(weights),
                ",".join(map(str, shape)), targets]
-    runs = []
-    for _ in range(repeats):
-        output = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
-        runs.append(json.loads(output.stdout.strip().splitlines()[-1])["phases"])
+    runs = [json_result(command)["phases"] for _ in range(repeats)]
     phases = []
     for index, first in enumerate(runs[0]):
         merged = dict(first)

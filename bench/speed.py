@@ -20,54 +20,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 BATCHES = (1, 16)
 
 
-def interleaved(runs: dict, repeats: int) -> dict:
-    """Median ms of each callable, timed in turns (A, B, C, A, B, C, ...) after two warm-ups
-    each, so no implementation pays alone for the process's first allocations."""
-    for run in runs.values():
-        run()
-        run()
-    times = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
-    return {name: 1000 * statistics.median(values) for name, values in times.items()}
-
-
 def repeats_for(batch: int, repeats: int) -> int:
     """Batch 1 runs are short and noisy: time four times as many."""
     return repeats * 4 if batch == 1 else repeats
 
 
-def alternating(runs: dict, repeats: int, rounds: int = 3) -> dict:
-    """Median ms of each callable, timed in blocks that alternate (A-block, B-block, A-block,
-    ...) so a drift of the machine touches both; blocks, not single turns, because an
-    idle onnxruntime session's threads spin for a while after each run and would take
-    the other session's cores."""
+def median_ms(runs: dict, repeats: int, block: int = 1) -> dict:
+    """Median ms of each callable over `repeats` runs (after two warm-ups each), taken in
+    turns of `block` runs: A, B, A, B, ... with block 1, so no implementation pays alone
+    for the process's first allocations or a drift of the machine."""
     for run in runs.values():
         run()
         run()
     times = {name: [] for name in runs}
-    per_block = max(1, -(-repeats // rounds))
-    for _ in range(rounds):
+    for _ in range(-(-repeats // block)):
         for name, run in runs.items():
-            for _ in range(per_block):
+            for _ in range(block):
                 started = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - started)
     return {name: 1000 * statistics.median(values) for name, values in times.items()}
 
 
-def timed(run, repeats: int) -> float:
-    run()
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+def in_blocks(repeats: int) -> int:
+    """Three alternating blocks, not single turns, for onnxruntime sessions and Keras models:
+    an idle onnxruntime session's threads spin for a while after each run and would take
+    the other session's cores."""
+    return -(-repeats // 3)
 
 
 def load(prototxt, weights, shape, batch):
@@ -106,7 +85,8 @@ def bench_onnx(name, prototxt, weights, shape, repeats, threads):
     for batch in BATCHES:
         x = np.random.default_rng(0).standard_normal((batch, *shape)).astype(np.float32)
         runs = {"caffe2x": lambda x=x: run_ours(x), "handwritten": lambda x=x: run_hand(x)}
-        out.update({f"{impl}_b{batch}": ms for impl, ms in alternating(runs, repeats_for(batch, repeats)).items()})
+        count = repeats_for(batch, repeats)
+        out.update({f"{impl}_b{batch}": ms for impl, ms in median_ms(runs, count, in_blocks(count)).items()})
     return out
 
 
@@ -123,7 +103,7 @@ def bench_opencv(prototxt, weights, shape, repeats, threads):
             net.setInput(x)
             return net.forward()
 
-        out[f"opencv_b{batch}"] = timed(run, repeats_for(batch, repeats))
+        out[f"opencv_b{batch}"] = median_ms({"opencv": run}, repeats_for(batch, repeats))["opencv"]
     return out
 
 
@@ -164,7 +144,7 @@ def bench_pytorch(name, prototxt, weights, shape, repeats, threads):
                 if hand is not None:
                     runs["handwritten"] = lambda x=x: hand(x)
                 out.update({f"{name}_b{batch}": ms
-                            for name, ms in interleaved(runs, repeats_for(batch, repeats)).items()})
+                            for name, ms in median_ms(runs, repeats_for(batch, repeats)).items()})
     return out
 
 
@@ -189,7 +169,8 @@ def bench_tensorflow(name, prototxt, weights, shape, repeats, threads):
     for batch in BATCHES:
         x = tf.constant(np.random.default_rng(0).standard_normal((batch, *nhwc)).astype(np.float32))
         runs = {"caffe2x": lambda x=x: call_ours(x), "handwritten": lambda x=x: call_hand(x)}
-        out.update({f"{impl}_b{batch}": ms for impl, ms in alternating(runs, repeats_for(batch, repeats)).items()})
+        count = repeats_for(batch, repeats)
+        out.update({f"{impl}_b{batch}": ms for impl, ms in median_ms(runs, count, in_blocks(count)).items()})
     return out
 
 
