@@ -18,9 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import Caffe2xError
+from .io.outputs import FILE, FOLDER, check_output
 from .naming import sanitize
+from .target_outputs import OUTPUT_FORMS
 
 ALL_TARGETS = ["onnx", "pytorch", "tensorflow", "tflite"]
+OUTPUT_NAMES = {"onnx": "model.onnx", "pytorch": "pytorch", "tensorflow": "tensorflow", "tflite": "model.tflite"}
+SUMMARY_NAMES = [f"report.{ext}" for ext in ("json", "md", "xml", "html")]
 MODEL_KEYS = {"name", "prototxt", "weights", "random_weights", "input_shapes", "targets", "tolerance",
               "layer_tolerances", "reference", "inputs", "seed"}
 
@@ -98,6 +102,24 @@ def _spec(path: Path, index: int, entry: dict, tolerance: float | None, layer_to
                                                           (entry.get("layer_tolerances") or {}).items()}},
         reference=str(reference), inputs=resolve(entry.get("inputs")), seed=int(entry.get("seed", 0)))
     return spec
+
+
+def check_batch_outputs(specs: list[ModelSpec], outdir: str | Path) -> None:
+    """Before any model runs, everything convert-all will write under OUTDIR can be written.
+    OUTDIR is written into (created with its parents if missing); the summary reports and each
+    model's outputs are caffe2x's own and replaced on a re-run, but never a folder holding
+    files caffe2x did not write. Checked for cached models too, so the answer never depends
+    on the cache."""
+    outdir = check_output(outdir, FOLDER, False, reuse=True)
+    if not outdir.is_dir():
+        return  # a new OUTDIR: nothing in it to check
+    for name in SUMMARY_NAMES:
+        check_output(outdir / name, FILE, True)
+    for spec in specs:
+        folder = check_output(outdir / spec.folder, FOLDER, False, reuse=True)
+        if folder.is_dir():
+            for target in spec.targets:
+                check_output(folder / OUTPUT_NAMES[target], OUTPUT_FORMS[target][0], True)
 
 
 def _file_hash(path: str | None) -> str | None:

@@ -8,11 +8,9 @@ import time
 from pathlib import Path
 
 from . import api
-from .batch import ModelSpec, spec_hash
+from .batch import OUTPUT_NAMES, ModelSpec, spec_hash
 from .errors import Caffe2xError
 from .report import ERROR, ModelResult, TargetResult, target_result
-
-OUTPUT_NAMES = {"onnx": "model.onnx", "pytorch": "pytorch", "tensorflow": "tensorflow", "tflite": "model.tflite"}
 
 
 def _inputs(spec: ModelSpec, reference_blobs):

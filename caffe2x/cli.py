@@ -20,8 +20,10 @@ from . import api
 from .api import random_inputs
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .io.atomic import atomic_file
+from .io.outputs import FILE, check_output
 from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
+from .target_outputs import OUTPUT_FORMS
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 TARGET_NAMES = ["onnx", "pytorch", "tensorflow", "tflite"]
@@ -94,13 +96,15 @@ force_option = click.option("--force", is_flag=True, help="Replace an existing o
 
 
 def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None,
-          batch: int | None = None):
-    """Load the net; inputs given as arrays set the input shapes unless --input-shape does,
-    and `batch` replaces every input's first dimension."""
+          batch: int | None = None, arrays_source: str = "--inputs"):
+    """Load the net; inputs given as arrays (read from `arrays_source`, named in errors) set the
+    input shapes unless --input-shape does, and `batch` replaces every input's first dimension."""
     from .weights import fill_random
 
     if not weights and not random_weights:
         raise Caffe2xError("weights are needed: give -w W.caffemodel, or --random-weights.")
+    if arrays:
+        _check_array_names(net, arrays, arrays_source)
     shapes = _shapes(input_shapes)
     for name, array in (arrays or {}).items():
         shapes.setdefault(name, array.shape)
@@ -109,6 +113,26 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
     graph = api.load_net(net, weights, shapes)
     return graph if weights else fill_random(graph, seed)
+
+
+def _check_array_names(net, arrays: dict, source: str) -> None:
+    """An array keyed by no net input is the file's mistake, not --input-shape's: say so."""
+    from .io.prototxt import read_prototxt
+    from .ir.inputs import check_input_names, is_input_layer
+    from .ir.select import test_phase_layers
+
+    layers = test_phase_layers(read_prototxt(net), str(net))
+    check_input_names(arrays, [top for layer in layers if is_input_layer(layer) for top in layer.top], source)
+
+
+def _check_reports(paths, force: bool) -> list[str]:
+    """Check every --report file before any work; a path given twice is written once."""
+    from .report import RENDERERS
+
+    unique = list(dict.fromkeys(paths))
+    for path in unique:
+        check_output(path, FILE, force, suffixes=tuple(RENDERERS), only_suffixes=True, option="--report")
+    return unique
 
 
 @main.command()
@@ -127,9 +151,11 @@ def run(net, weights, input_shapes, plugins, inputs_path, seed, random_weights, 
     from .reference import as_golden_blobs
     from .reference import run as forward
 
+    if output:  # before any work: a refusal must not come after the forward pass
+        check_output(output, FILE, force, suffixes=(".npz",), writer="run")
     _plugins(plugins)
     arrays = _read_inputs(inputs_path) if inputs_path else {}
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     for top, name in zip(graph.output_tops, graph.outputs):
@@ -168,6 +194,8 @@ def _batch(value: str) -> int | None:
 def convert(net, weights, input_shapes, plugins, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework."""
+    kind, suffixes = OUTPUT_FORMS[target]  # checked before the weights are even read
+    check_output(output, kind, force, suffixes=suffixes, writer=f"--to {target}")
     _plugins(plugins)
     fixed = _batch(batch)
     graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed)
@@ -201,8 +229,9 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
               help="Give up after this long (exit 124); checked between operations.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, targets, reference,
-           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json):
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -210,6 +239,7 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
     from .report import render_json, write_report_files
     from .report.terminal import console, print_verify
 
+    report_paths = _check_reports(report_paths, force)
     _plugins(plugins)
     settings = {"tolerance": tolerance, "tolerances": parse_tolerances(layer_tolerances), "device": device}
     with _deadline(timeout):
@@ -219,7 +249,7 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
         click.echo(render_json(report))
     elif not quiet:
         print_verify(report, console())
-    for path in write_report_files(report, report_paths):
+    for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
             click.echo(f"wrote {path}")
     sys.exit(0 if report.passed else 1)
@@ -237,25 +267,29 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
               help="Also write the summary to FILE (.json, .md, .xml, .html; repeatable).")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary report as JSON on stdout.")
-def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json):
+@click.option("--force", is_flag=True, help="Replace existing --report files.")
+def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json, force):
     """Convert and verify every model of MANIFEST.yaml; exit 1 if any fails.
 
     Writes OUTDIR/report.{json,md,xml,html}. Models whose files and settings are
     unchanged since the last run are not run again."""
     from pathlib import Path
 
+    from .batch import SUMMARY_NAMES, check_batch_outputs, run_batch
     from .batch import load_manifest as read_manifest
-    from .batch import run_batch
     from .report import render_json, write_report_files
     from .report.terminal import console, print_batch, progress
 
     if jobs < 1:
         raise Caffe2xError("--jobs must be at least 1.")
+    report_paths = _check_reports(report_paths, force)
     specs = read_manifest(manifest, tolerance, parse_tolerances(layer_tolerances))
+    check_batch_outputs(specs, outdir)
     with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as advance:
         report = run_batch(specs, outdir, jobs, on_done=advance)
-    summary = [Path(outdir) / f"report.{ext}" for ext in ("json", "md", "xml", "html")]
-    write_report_files(report, [*summary, *report_paths])
+    summary = [Path(outdir) / name for name in SUMMARY_NAMES]
+    write_report_files(report, summary)  # OUTDIR's own summary, rewritten on every run
+    write_report_files(report, report_paths, force)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
@@ -280,6 +314,7 @@ def synth_weights(net, input_shapes, plugins, output, seed, force):
     from .io.caffemodel_writer import write_caffemodel
     from .weights import calibrate_batchnorm, fill_random
 
+    check_output(output, FILE, force, suffixes=(".caffemodel",), writer="synth-weights")
     _plugins(plugins)
     graph = calibrate_batchnorm(fill_random(api.load_net(net, None, _shapes(input_shapes)), seed), seed)
     write_caffemodel(graph, output, force)
@@ -309,7 +344,8 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
 
     reference_blobs = _read_npz(reference) if reference.endswith(".npz") else None
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
+    source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source)
     arrays = arrays or random_inputs(graph, seed)
     if reference == "auto":
         reference = "caffe" if pycaffe.available() and weights else "builtin"

@@ -54,18 +54,23 @@ def is_input_layer(layer) -> bool:
     return layer.type == "Input" or layer.type in DATA_TYPES
 
 
+def check_input_names(names, input_tops: list[str], source: str = "--input-shape") -> None:
+    """Refuse names that are no net input; `source` says where they came from
+    (--input-shape, or the file given to --inputs)."""
+    unknown = sorted(set(names) - set(input_tops))
+    if unknown:
+        raise InputShapeError(
+            f"{source} names {', '.join(repr(n) for n in unknown)}, which "
+            f"{'is not a net input' if len(unknown) == 1 else 'are not net inputs'}; "
+            f"the inputs are: {', '.join(repr(t) for t in input_tops) or 'none'}."
+        )
+
+
 def resolve_input_shapes(
     input_layers: list, used_tops: set[str], overrides: dict[str, Shape]
 ) -> dict[str, Shape]:
     """Shape of every used input top; one error lists every input still lacking one."""
-    all_tops = [top for layer in input_layers for top in layer.top]
-    unknown = sorted(set(overrides) - set(all_tops))
-    if unknown:
-        raise InputShapeError(
-            f"--input-shape names {', '.join(repr(n) for n in unknown)}, which "
-            f"{'is not a net input' if len(unknown) == 1 else 'are not net inputs'}; "
-            f"the inputs are: {', '.join(repr(t) for t in all_tops) or 'none'}."
-        )
+    check_input_names(overrides, [top for layer in input_layers for top in layer.top])
     shapes: dict[str, Shape] = {}
     lacking = []
     for layer in input_layers:

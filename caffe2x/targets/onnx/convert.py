@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import Caffe2xError
-from ...io.atomic import atomic_dir, check_target
+from ...io.atomic import staging_dir
+from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
 from ...passes import Pass, run_passes
 from ..common import check_convertible
@@ -171,16 +171,15 @@ def save_onnx(converted: OnnxModel, path: str | os.PathLike, force: bool = False
 
     from .stream import write_model
 
-    target = check_target(path, force)
+    target = check_output(path, FILE, force)
     external = converted.weight_bytes > EXTERNAL_DATA_BYTES
     data_name = f"{target.name}.data"
     if external:
-        check_target(target.parent / data_name, force)
+        check_output(target.parent / data_name, FILE, force)
     check(converted)
-    with atomic_dir(target.parent / f".{target.name}.staging", force=True) as staging:
+    with staging_dir(target) as staging:
         write_model(converted, staging / target.name, data_name if external else None)
         if external:
             os.replace(staging / data_name, target.parent / data_name)
         os.replace(staging / target.name, target)
-    shutil.rmtree(target.parent / f".{target.name}.staging", ignore_errors=True)
     return [target, target.parent / data_name] if external else [target]
