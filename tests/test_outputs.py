@@ -219,3 +219,12 @@ def test_verify_replaces_a_report_only_with_force(tmp_path):
     assert report.read_text() == "old"
     assert invoke(*args, "--force").exit_code == 0
     assert report.read_text().startswith("# caffe2x parity report")
+
+
+def test_force_never_replaces_a_link_to_a_folder(tmp_path, no_work):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    result = convert("pytorch", tmp_path / "link", "--force")
+    assert result.exit_code == 2 and "symbolic link" in result.output, result.output
+    assert (tmp_path / "link").is_symlink() and real.is_dir() and not no_work

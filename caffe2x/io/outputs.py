@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..display import shown
 from ..errors import Caffe2xError
 
 FILE, FOLDER = "file", "folder"
@@ -56,11 +57,12 @@ def check_output(path: str | os.PathLike, kind: str, force: bool, *, suffixes: I
     option and writer name the command line's words in messages ("-o", "--to onnx").
     reuse: an existing folder is written into, not replaced (convert-all's OUTDIR)."""
     target = Path(path)
+    where = f"{option} {shown(str(target))}"  # escaped: a message stays one paragraph
     if suffixes is not None:
-        _check_suffix(target, kind, tuple(s.lower() for s in suffixes), only_suffixes, f"{option} {target}", writer)
+        _check_suffix(target, kind, tuple(s.lower() for s in suffixes), only_suffixes, where, writer)
     if target.exists() or target.is_symlink():
-        _check_existing(target, kind, force, f"{option} {target}", writer, reuse)
-    _check_writable(target, reuse, f"{option} {target}")
+        _check_existing(target, kind, force, where, writer, reuse)
+    _check_writable(target, reuse, where)
     return target
 
 
@@ -69,11 +71,11 @@ def _check_writable(target: Path, reuse: bool, where: str) -> None:
     itself written into, and created with its parents: its nearest existing one counts."""
     home = next(p for p in [target, *target.parents] if p.exists()) if reuse else target.parent
     if not home.exists():
-        raise OutputPathError(f"{where}: the folder {home} does not exist.")
+        raise OutputPathError(f"{where}: the folder {shown(str(home))} does not exist.")
     if not home.is_dir():
-        raise OutputPathError(f"{where}: {home} is not a folder.")
+        raise OutputPathError(f"{where}: {shown(str(home))} is not a folder.")
     if not os.access(home, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{where}: cannot write in the folder {home} (permission denied).")
+        raise OutputPathError(f"{where}: cannot write in the folder {shown(str(home))} (permission denied).")
 
 
 def _check_suffix(target: Path, kind: str, suffixes: tuple[str, ...], only: bool, where: str, writer: str) -> None:
@@ -100,6 +102,9 @@ def _check_existing(target: Path, kind: str, force: bool, where: str, writer: st
         return
     if not force:
         raise OutputExistsError(f"{where}: already exists; pass --force to replace it.")
+    if kind == FOLDER and target.is_symlink():
+        raise ForeignFilesError(f"{where}: is a symbolic link; --force replaces only a folder caffe2x wrote, "
+                                "never a link to one, so nothing was changed.")
     if kind == FOLDER:
         check_folder_is_ours(target, where)
 
@@ -110,10 +115,11 @@ def check_folder_is_ours(folder: Path, where: str) -> None:
     foreign = [name for name in _files_under(folder) if name not in owned and name != OWNED_FILES_NAME]
     if not foreign:
         return
-    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    listed = ", ".join(shown(name) for name in foreign[:5])
+    listed += f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
     why = ("" if (folder / OWNED_FILES_NAME).is_file()
            else f" (it has no {OWNED_FILES_NAME}: caffe2x did not write it, or wrote it before keeping one)")
-    raise ForeignFilesError(f"{where}: holds files caffe2x did not write{why}: {shown}. --force "
+    raise ForeignFilesError(f"{where}: holds files caffe2x did not write{why}: {listed}. --force "
                             "replaces only caffe2x's own output folders, so nothing was changed; move those "
                             "files away or choose another folder.")
 
