@@ -282,13 +282,14 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
 
     if jobs < 1:
         raise Caffe2xError("--jobs must be at least 1.")
-    report_paths = _check_reports(report_paths, force)
+    summary = [Path(outdir) / name for name in SUMMARY_NAMES]  # OUTDIR's own, rewritten on every run
+    extra = [p for p in dict.fromkeys(report_paths) if Path(p).resolve() not in {s.resolve() for s in summary}]
+    report_paths = _check_reports(extra, force)
     specs = read_manifest(manifest, tolerance, parse_tolerances(layer_tolerances))
     check_batch_outputs(specs, outdir)
     with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as advance:
         report = run_batch(specs, outdir, jobs, on_done=advance)
-    summary = [Path(outdir) / name for name in SUMMARY_NAMES]
-    write_report_files(report, summary)  # OUTDIR's own summary, rewritten on every run
+    write_report_files(report, summary)
     write_report_files(report, report_paths, force)
     if as_json:
         click.echo(render_json(report))

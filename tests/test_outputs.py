@@ -228,3 +228,14 @@ def test_force_never_replaces_a_link_to_a_folder(tmp_path, no_work):
     result = convert("pytorch", tmp_path / "link", "--force")
     assert result.exit_code == 2 and "symbolic link" in result.output, result.output
     assert (tmp_path / "link").is_symlink() and real.is_dir() and not no_work
+
+
+def test_convert_all_replaces_its_own_outputs_but_extra_reports_only_with_force(tmp_path):
+    pytest.importorskip("onnxruntime")
+    out, extra = tmp_path / "out", tmp_path / "extra.md"
+    args = ["convert-all", _manifest(tmp_path), "-o", out, "--report", extra, "--report", out / "report.json"]
+    assert invoke(*args).exit_code == 0
+    again = invoke(*args)  # OUTDIR's own reports and outputs are caffe2x's; extra.md is not
+    assert again.exit_code == 2 and f"--report {extra}: already exists" in again.output, again.output
+    assert invoke(*args, "--force").exit_code == 0
+    assert sorted(p.name for p in (out / "lenet_mnist_trained").iterdir()) == ["model.onnx", "result.json", "spec.json"]
