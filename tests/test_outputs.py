@@ -89,7 +89,7 @@ def test_interrupted_replacement_leaves_the_old_folder(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("caffe2x.targets.torch.export.trace_program", interrupted)
+    monkeypatch.setattr("caffe2x.io.atomic.write_owned_files", interrupted)  # every file written, not yet swapped
     assert convert("pytorch", out, "--force").exit_code == 130
     assert folder_state(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
