@@ -338,7 +338,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays)
     arrays = arrays or random_inputs(graph, seed)
-    steps = len(targets) + (reference_blobs is None)
+    steps = len(set(targets)) + (reference_blobs is None)
     with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
         model = verify_net(graph, net, weights, targets, arrays, reference=reference, blobs=reference_blobs,
                            settings=settings, on_step=progress_steps.next, keep_going=len(set(targets)) > 1)

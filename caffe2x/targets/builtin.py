@@ -67,11 +67,11 @@ ONNX = TARGETS.register(OnnxTarget(
     suffixes=(".onnx",), batch_output="model.onnx", options=("opset", "dynamic_batch", "keep_intermediate"),
     color="#1f77b4"))
 PYTORCH = TARGETS.register(PytorchTarget(
-    "pytorch", "a folder: model.py, weights, a torch.export program", extra="torch", modules=("torch",),
+    "pytorch", "a folder (model.py, weights, a torch.export program)", extra="torch", modules=("torch",),
     output_kind=FOLDER, batch_output="pytorch", color="#d62728"))
 TENSORFLOW = TARGETS.register(TensorflowTarget(
     "tensorflow", "a SavedModel folder", extra="tensorflow", modules=("tensorflow", "keras"), output_kind=FOLDER,
     batch_output="tensorflow", options=("layout",), color="#ff7f0e"))
 TFLITE = TARGETS.register(TfliteTarget(
-    "tflite", "a .tflite file (verify: final outputs only)", extra="tensorflow", modules=("tensorflow", "keras"),
+    "tflite", "a .tflite file", extra="tensorflow", modules=("tensorflow", "keras"),
     output_kind=FILE, suffixes=(".tflite",), batch_output="model.tflite", options=("layout",), color="#2ca02c"))

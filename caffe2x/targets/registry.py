@@ -78,12 +78,13 @@ class Target:
                 f"installed: pip install 'caffe2x[{self.extra}]'.")
 
     def check_options(self, options: ConvertOptions) -> None:
-        foreign = [OPTION_FLAGS[o] for o in options.given() if o not in self.options]
+        """Refuse an option given for another target: it would be silently ignored."""
+        foreign = [o for o in options.given() if o not in self.options]
         if foreign:
-            owners = {o: [t.name for t in TARGETS if o in t.options] for o in options.given()
-                      if o not in self.options}
-            where = "; ".join(f"{OPTION_FLAGS[o]} applies to {', '.join(ts)} only" for o, ts in owners.items())
-            raise Caffe2xError(f"{', '.join(foreign)} cannot be used with --to {self.name} ({where}).")
+            why = "; ".join(f"{OPTION_FLAGS[o]} applies to {', '.join(t.name for t in TARGETS if o in t.options)} only"
+                            for o in foreign)
+            raise Caffe2xError(f"{', '.join(OPTION_FLAGS[o] for o in foreign)} cannot be used with --to {self.name} "
+                               f"({why}).")
 
     def convert(self, graph: Graph, output: str | os.PathLike, options: ConvertOptions,
                 force: bool = False) -> list[Path]:
