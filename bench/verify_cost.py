@@ -38,8 +38,8 @@ def main(argv: list[str]) -> int:
 
     started = time.perf_counter()
     from caffe2x import api
-    from caffe2x.targets import load_target
-    from caffe2x.verify import TARGET_RUNNERS, compare_blobs
+    from caffe2x.parity import compare_blobs
+    from caffe2x.targets import TARGETS
 
     graph = api.load_net(prototxt, weights, {"data": (1, *shape)})
     inputs = api.random_inputs(graph, 0)
@@ -49,9 +49,8 @@ def main(argv: list[str]) -> int:
     phase("reference", started, blobs=len(reference), blob_mb=sum(a.nbytes for a in reference.values()) / 2**20)
     for target in targets.split(","):
         started = time.perf_counter()
-        load_target(target)
         # The two steps of caffe2x.api.verify, timed apart.
-        got = TARGET_RUNNERS.get(target)(graph, inputs, "cpu")
+        got = TARGETS.get(target).run(graph, inputs, "cpu")
         phase(f"{target}: convert + run", started, blobs=len(got),
               blob_mb=sum(a.nbytes for a in got.values()) / 2**20)
         started = time.perf_counter()

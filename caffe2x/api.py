@@ -6,6 +6,7 @@ import importlib
 import os
 from collections.abc import Iterable, Mapping
 
+from .compare import DEFAULT_TOLERANCE
 from .errors import RegistryError
 from .io.caffemodel import WeightFile, read_caffemodel
 from .io.prototxt import read_prototxt
@@ -66,34 +67,37 @@ def load_plugins(modules: Iterable[str]) -> None:
 
 def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
             dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc") -> list:
-    """Convert a loaded graph and write the result atomically; returns the paths written."""
-    from .targets import load_target
+    """Convert a loaded graph to the target `to` ("onnx", "pytorch", "tensorflow", "tflite") and
+    write it atomically to `output` (a file or a folder, as the target writes); returns the paths written.
 
-    target = load_target(to)
-    if to == "onnx":
-        converted = target.to_onnx(graph, opset=opset or target.DEFAULT_OPSET, dynamic_batch=dynamic_batch,
-                                   keep_intermediate=keep_intermediate)
-        return target.save_onnx(converted, output, force=force)
-    if to == "pytorch":
-        return target.write_folder(target.generate(graph), output, force=force)
-    if to == "tensorflow":
-        return target.write_saved_model(target.generate(graph, layout), output, force=force)
-    if to == "tflite":
-        return target.write_tflite(target.generate(graph, layout), output, force=force)
-    raise AssertionError(to)
+    opset, dynamic_batch and keep_intermediate apply to ONNX, layout ("nhwc" or "nchw") to
+    TensorFlow and TFLite; giving one to a target it does not apply to is an error. Raises
+    MissingExtraError (naming the pip extra) when the target's framework is not installed, and
+    OutputExistsError when `output` exists and force is False.
+    """
+    from .targets import TARGETS, ConvertOptions
+
+    target = TARGETS.get(to)
+    options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout)
+    target.check_options(options)
+    target.require()
+    return target.convert(graph, output, options, force=force)
 
 
 def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, reference_name: str = "reference",
-           tolerance: float | None = None, tolerances: Mapping[str, float] | None = None, device: str = "cpu"):
-    """Run the converted model and compare every Caffe blob with `reference` ("LAYER:TOP" -> array)."""
-    from .compare import DEFAULT_TOLERANCE
-    from .targets import load_target
-    from .verify import TARGET_RUNNERS, compare_blobs
+           tolerance: float = DEFAULT_TOLERANCE, tolerances: Mapping[str, float] | None = None, device: str = "cpu"):
+    """Convert `graph` to the target `to`, run it on `inputs` ({input name: NCHW array}) and compare
+    every Caffe blob with `reference` ({"LAYER:TOP": array}, e.g. from reference_blobs or a golden
+    .npz); returns a caffe2x.parity.VerifyResult (.passed, .first_divergence, .records).
 
-    load_target(to)
-    got = TARGET_RUNNERS.get(to)(graph, inputs, device)
-    return compare_blobs(graph, to, reference_name, got, reference,
-                         DEFAULT_TOLERANCE if tolerance is None else tolerance, tolerances)
+    tolerance: the largest normalized max error max|got-want|/max|want| a blob may have (default
+    caffe2x.compare.DEFAULT_TOLERANCE); tolerances: per Caffe layer name. device: "cpu" or "cuda".
+    The same step `caffe2x verify` and `convert-all` run for each target.
+    """
+    from .verification import VerifySettings, verify_target
+
+    settings = VerifySettings(tolerance, dict(tolerances or {}), device)
+    return verify_target(graph, to, inputs, reference, reference_name, settings)
 
 
 def random_inputs(graph: Graph, seed: int) -> dict:
@@ -107,15 +111,9 @@ def random_inputs(graph: Graph, seed: int) -> dict:
 
 def reference_blobs(reference: str, net: PathLike, weights: PathLike | None, graph: Graph, inputs: Mapping) -> dict:
     """Every blob of the net on `inputs`, keyed "LAYER:TOP": from caffe2x's NumPy executor
-    ("builtin") or the real Caffe ("caffe", needs pycaffe and the caffemodel)."""
-    from .errors import Caffe2xError
-    from .reference import as_golden_blobs, pycaffe
-    from .reference import run as forward
+    ("builtin"), the real Caffe ("caffe", needs pycaffe and the caffemodel) or "auto" (caffe when
+    pycaffe is importable and there are weights, else builtin)."""
+    from .verification import choose_reference
+    from .verification import reference_blobs as compute
 
-    if reference == "builtin":
-        return as_golden_blobs(graph, forward(graph, inputs))
-    if reference == "caffe":
-        if not weights:
-            raise Caffe2xError("--reference caffe needs the caffemodel (-w).")
-        return pycaffe.caffe_blobs(net, weights, inputs)
-    raise Caffe2xError(f"--reference must be a .npz file, caffe, builtin or auto, not '{reference}'.")
+    return compute(choose_reference(reference, weights), net, weights, graph, inputs)

@@ -17,14 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError
 from .io.outputs import FILE, FOLDER, check_output
 from .naming import sanitize
-from .target_outputs import OUTPUT_FORMS
+from .targets import TARGETS
 
-ALL_TARGETS = ["onnx", "pytorch", "tensorflow", "tflite"]
-OUTPUT_NAMES = {"onnx": "model.onnx", "pytorch": "pytorch", "tensorflow": "tensorflow", "tflite": "model.tflite"}
 SUMMARY_NAMES = [f"report.{ext}" for ext in ("json", "md", "xml", "html")]
+
 MODEL_KEYS = {"name", "prototxt", "weights", "random_weights", "input_shapes", "targets", "tolerance",
               "layer_tolerances", "reference", "inputs", "seed"}
 
@@ -36,8 +36,8 @@ class ModelSpec:
     weights: str | None = None
     random_weights: bool = False
     input_shapes: dict[str, list[int]] = field(default_factory=dict)
-    targets: list[str] = field(default_factory=lambda: list(ALL_TARGETS))
-    tolerance: float = 1e-4
+    targets: list[str] = field(default_factory=TARGETS.names)
+    tolerance: float = DEFAULT_TOLERANCE
     layer_tolerances: dict[str, float] = field(default_factory=dict)
     reference: str = "builtin"  # a golden-format .npz, builtin, caffe or auto
     inputs: str | None = None
@@ -86,10 +86,10 @@ def _spec(path: Path, index: int, entry: dict, tolerance: float | None, layer_to
     def resolve(value):
         return str((base / value).resolve()) if value else None
 
-    targets = entry.get("targets", ALL_TARGETS)
-    bad = [t for t in targets if t not in ALL_TARGETS]
+    targets = entry.get("targets", TARGETS.names())
+    bad = [t for t in targets if t not in TARGETS]
     if bad or not targets:
-        raise Caffe2xError(f"{where}: unknown target(s) {bad}; choose from {ALL_TARGETS}.")
+        raise Caffe2xError(f"{where}: unknown target(s) {bad}; choose from {TARGETS.names()}.")
     reference = entry.get("reference", "builtin")
     if str(reference).endswith(".npz"):
         reference = resolve(reference)
@@ -97,7 +97,7 @@ def _spec(path: Path, index: int, entry: dict, tolerance: float | None, layer_to
         name=str(entry.get("name") or Path(entry["prototxt"]).parent.name), prototxt=resolve(entry["prototxt"]),
         weights=resolve(entry.get("weights")), random_weights=bool(entry.get("random_weights", False)),
         input_shapes={k: list(v) for k, v in (entry.get("input_shapes") or {}).items()}, targets=list(targets),
-        tolerance=float(entry.get("tolerance", tolerance if tolerance is not None else 1e-4)),
+        tolerance=float(entry.get("tolerance", tolerance if tolerance is not None else DEFAULT_TOLERANCE)),
         layer_tolerances={**(layer_tolerances or {}), **{k: float(v) for k, v in
                                                           (entry.get("layer_tolerances") or {}).items()}},
         reference=str(reference), inputs=resolve(entry.get("inputs")), seed=int(entry.get("seed", 0)))
@@ -119,7 +119,7 @@ def check_batch_outputs(specs: list[ModelSpec], outdir: str | Path) -> None:
         folder = check_output(outdir / spec.folder, FOLDER, False, reuse=True)
         if folder.is_dir():
             for target in spec.targets:
-                check_output(folder / OUTPUT_NAMES[target], OUTPUT_FORMS[target][0], True)
+                check_output(folder / TARGETS.get(target).batch_output, TARGETS.get(target).output_kind, True)
 
 
 def _file_hash(path: str | None) -> str | None:
@@ -182,16 +182,23 @@ def run_one(spec: ModelSpec, outdir: Path):
         return ModelResult(spec.name, spec.prototxt, spec.weights, error=f"{reason}: {' '.join(tail)}")
 
 
-def run_batch(specs: list[ModelSpec], outdir: str | Path, jobs: int = 1, on_done=None):
+def run_batch(specs: list[ModelSpec], outdir: str | Path, jobs: int = 1, on_start=None, on_done=None):
+    """Run every model, `jobs` at a time; on_start(name) and on_done(name) are called as each
+    model starts and ends (from the worker threads), so a progress label can name the models running."""
     from .report import Report
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    results = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(run_one, spec, outdir): spec for spec in specs}
-        for future, spec in futures.items():
-            results[spec.name] = future.result()
+
+    def one(spec: ModelSpec):
+        if on_start:
+            on_start(spec.name)
+        try:
+            return run_one(spec, outdir)
+        finally:
             if on_done:
                 on_done(spec.name)
-    return Report([results[spec.name] for spec in specs])
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(one, specs))
+    return Report(results)

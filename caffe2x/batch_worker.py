@@ -4,65 +4,39 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from . import api
-from .batch import OUTPUT_NAMES, ModelSpec, spec_hash
+from .batch import ModelSpec, spec_hash
 from .errors import Caffe2xError
-from .report import ERROR, ModelResult, TargetResult, target_result
-
-
-def _inputs(spec: ModelSpec, reference_blobs):
-    import numpy as np
-
-    if spec.inputs:
-        with np.load(spec.inputs, allow_pickle=False) as data:
-            return {k.removeprefix("input:"): data[k] for k in data.files if k.startswith("input:") or ":" not in k}
-    return {k.removeprefix("input:"): v for k, v in (reference_blobs or {}).items() if k.startswith("input:")}
+from .report import ModelResult
+from .targets import TARGETS
+from .verification import VerifySettings, inputs_in, is_file_reference, read_inputs, read_reference, verify_net
 
 
 def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
+    """Convert the model to every target of the spec (into `folder`) and verify each: the
+    pipeline `caffe2x verify` runs, with the same reference choice, tolerances and records."""
     from .weights import fill_random
 
-    model = ModelResult(spec.name, spec.prototxt, spec.weights)
     try:
-        import numpy as np
-
-        blobs = None
-        if spec.reference.endswith(".npz"):
-            with np.load(spec.reference, allow_pickle=False) as data:
-                blobs = {k: data[k] for k in data.files}
-        arrays = _inputs(spec, blobs)
-        shapes = {**{k: tuple(v.shape) for k, v in arrays.items()}, **{k: tuple(v) for k, v in
-                                                                       spec.input_shapes.items()}}
+        blobs = read_reference(spec.reference) if is_file_reference(spec.reference) else None
+        arrays = read_inputs(spec.inputs) if spec.inputs else inputs_in(blobs)
+        shapes = {**{k: tuple(v.shape) for k, v in arrays.items()},
+                  **{k: tuple(v) for k, v in spec.input_shapes.items()}}
         graph = api.load_net(spec.prototxt, spec.weights, shapes)
         if not spec.weights:
             fill_random(graph, spec.seed)
         arrays = arrays or api.random_inputs(graph, spec.seed)
-        reference = spec.reference if not spec.reference.endswith(".npz") else "golden"
-        if blobs is None:
-            blobs = api.reference_blobs("builtin" if reference == "auto" else reference, spec.prototxt, spec.weights,
-                                     graph, arrays)
     except Caffe2xError as exc:
-        model.error = str(exc)
-        return model
-    for target in spec.targets:
-        model.targets.append(_run_target(spec, graph, target, arrays, blobs, reference, folder))
-    return model
-
-
-def _run_target(spec, graph, target, arrays, blobs, reference, folder) -> TargetResult:
-    started = time.perf_counter()
-    output = folder / OUTPUT_NAMES[target]
+        return ModelResult(spec.name, spec.prototxt, spec.weights, error=str(exc))
+    settings = VerifySettings(spec.tolerance, spec.layer_tolerances)
+    outputs = {target: folder / TARGETS.get(target).batch_output for target in spec.targets}
     try:
-        api.convert(graph, target, output, force=True)
-        result = api.verify(graph, target, arrays, blobs, reference_name=reference, tolerance=spec.tolerance,
-                            tolerances=spec.layer_tolerances)
-        return target_result(result, time.perf_counter() - started, [str(output)])
-    except Exception as exc:  # one target's failure must not stop the others
-        message = str(exc) if isinstance(exc, Caffe2xError) else f"{type(exc).__name__}: {exc}"
-        return TargetResult(target, ERROR, error=message, seconds=time.perf_counter() - started)
+        return verify_net(graph, spec.prototxt, spec.weights, spec.targets, arrays, reference=spec.reference,
+                          blobs=blobs, settings=settings, name=spec.name, outputs=outputs)
+    except Caffe2xError as exc:  # the reference itself could not be computed
+        return ModelResult(spec.name, spec.prototxt, spec.weights, error=str(exc))
 
 
 def main(argv: list[str]) -> int:

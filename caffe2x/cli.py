@@ -18,15 +18,24 @@ import numpy as np
 
 from . import api
 from .api import random_inputs
+from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .io.atomic import atomic_file
 from .io.outputs import FILE, check_output
 from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
-from .target_outputs import OUTPUT_FORMS
+from .targets import TARGETS, ConvertOptions, require_all
+from .verification import inputs_in as _inputs_of
+from .verification import read_inputs as _read_inputs
+from .verification import read_reference as _read_npz
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
-TARGET_NAMES = ["onnx", "pytorch", "tensorflow", "tflite"]
+TARGET_NAMES = TARGETS.names()
+
+
+def _only(option: str) -> str:
+    """"onnx: " for an option only ONNX takes: the help says which targets an option applies to."""
+    return ", ".join(t.name for t in TARGETS if option in t.options) + ": "
 
 
 class _Group(click.Group):
@@ -183,21 +192,27 @@ def _batch(value: str) -> int | None:
 @random_weights_option
 @seed_option
 @click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
-              help="onnx (a .onnx file), pytorch (a folder), tensorflow (a SavedModel folder) or tflite (a file).")
+              help="; ".join(f"{t.name}: {t.description}" for t in TARGETS) + ".")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder).")
-@click.option("--opset", type=int, default=None, help="ONNX opset, 13 to 21 (default 17).")
-@click.option("--batch", default="dynamic", show_default=True, help="'dynamic' or a fixed batch size.")
-@click.option("--keep-intermediate", is_flag=True, help="ONNX: also expose every Caffe top as an output.")
+@click.option("--opset", type=int, default=None, help=_only("opset") + "the opset, 13 to 21 (default 17).")
+@click.option("--batch", default="dynamic", show_default=True,
+              help=_only("dynamic_batch") + "'dynamic' or a fixed batch size.")
+@click.option("--keep-intermediate", is_flag=True,
+              help=_only("keep_intermediate") + "also expose every Caffe top as an output.")
 @click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
-              help="TensorFlow/TFLite: layout of 4-D inputs and outputs.")
+              help=_only("layout") + "layout of 4-D inputs and outputs.")
 @force_option
 def convert(net, weights, input_shapes, plugins, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework."""
-    kind, suffixes = OUTPUT_FORMS[target]  # checked before the weights are even read
+    # Checked before the weights are even read.
+    kind, suffixes = TARGETS.get(target).output_kind, TARGETS.get(target).suffixes
     check_output(output, kind, force, suffixes=suffixes, writer=f"--to {target}")
     _plugins(plugins)
     fixed = _batch(batch)
+    options = ConvertOptions(opset, fixed is None, keep_intermediate, layout)
+    TARGETS.get(target).check_options(options)
+    TARGETS.get(target).require()  # before any work: a missing framework is named with its pip extra
     graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed)
     written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
                           keep_intermediate=keep_intermediate, layout=layout)
@@ -218,7 +233,7 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @click.option("--reference", default="auto", show_default=True,
               help="blobs.npz (golden format: input:NAME, LAYER:TOP), 'caffe' (pycaffe), 'builtin' "
                    "(caffe2x's NumPy executor) or 'auto' (caffe if importable, else builtin).")
-@click.option("--tolerance", type=float, default=1e-4, show_default=True,
+@click.option("--tolerance", type=float, default=DEFAULT_TOLERANCE, show_default=True,
               help="Largest normalized max error max|got-want|/max|want| a blob may have.")
 @click.option("--layer-tolerance", "layer_tolerances", multiple=True, metavar="LAYER=TOL",
               help="A tolerance for one Caffe layer's tops (repeatable).")
@@ -227,7 +242,7 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
               help="Give up after this long (exit 124); checked between operations.")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, targets, reference,
@@ -235,13 +250,15 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
-    124 when --timeout ran out."""
+    124 when --timeout ran out. The last line is the verdict over every target."""
     from .report import render_json, write_report_files
     from .report.terminal import console, print_verify
+    from .verification import VerifySettings
 
     report_paths = _check_reports(report_paths, force)
     _plugins(plugins)
-    settings = {"tolerance": tolerance, "tolerances": parse_tolerances(layer_tolerances), "device": device}
+    require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
+    settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
     with _deadline(timeout):
         report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
                          settings, quiet or as_json)
@@ -252,7 +269,17 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
     for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
             click.echo(f"wrote {path}")
+    _print_failures(report, quiet)
     sys.exit(0 if report.passed else 1)
+
+
+def _print_failures(report, quiet: bool) -> None:
+    """--quiet still says which target failed, one line each on stderr."""
+    from .report.terminal import failure_lines
+
+    if quiet:
+        for line in failure_lines(report):
+            click.echo(f"caffe2x: {line}", err=True)
 
 
 @main.command("convert-all")
@@ -265,7 +292,7 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
               help="A tolerance for a layer of any model (repeatable; a model's own wins).")
 @click.option("--report", "report_paths", multiple=True, type=click.Path(dir_okay=False),
               help="Also write the summary to FILE (.json, .md, .xml, .html; repeatable).")
-@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary report as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json, force):
@@ -286,9 +313,10 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     extra = [p for p in dict.fromkeys(report_paths) if Path(p).resolve() not in {s.resolve() for s in summary}]
     report_paths = _check_reports(extra, force)
     specs = read_manifest(manifest, tolerance, parse_tolerances(layer_tolerances))
+    require_all([t for spec in specs for t in spec.targets], run=True)  # before any model runs
     check_batch_outputs(specs, outdir)
-    with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as advance:
-        report = run_batch(specs, outdir, jobs, on_done=advance)
+    with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as steps:
+        report = run_batch(specs, outdir, jobs, on_start=steps.start, on_done=steps.done)
     write_report_files(report, summary)
     write_report_files(report, report_paths, force)
     if as_json:
@@ -296,6 +324,7 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     elif not quiet:
         print_batch(report, console())
         click.echo(f"reports: {', '.join(str(p) for p in summary)}")
+    _print_failures(report, quiet)
     sys.exit(0 if report.passed else 1)
 
 
@@ -337,37 +366,19 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet):
-    import time
-
-    from .reference import pycaffe
-    from .report import ERROR, ModelResult, Report, TargetResult, target_result
+    from .report import Report
     from .report.terminal import console, progress
+    from .verification import is_file_reference, verify_net
 
-    reference_blobs = _read_npz(reference) if reference.endswith(".npz") else None
+    reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source)
     arrays = arrays or random_inputs(graph, seed)
-    if reference == "auto":
-        reference = "caffe" if pycaffe.available() and weights else "builtin"
-    model = ModelResult(graph.name or str(net), str(net), str(weights) if weights else None)
-    with progress(console(stderr=True), len(targets) + 1, "verifying", enabled=not quiet) as advance:
-        if reference_blobs is None:
-            reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
-        advance("reference")
-        for target in dict.fromkeys(targets):
-            started = time.perf_counter()
-            try:
-                result = api.verify(graph, target, arrays, reference_blobs, reference_name=reference,
-                                    tolerance=settings["tolerance"], tolerances=settings["tolerances"],
-                                    device=settings["device"])
-                model.targets.append(target_result(result, time.perf_counter() - started))
-            except Caffe2xError as exc:
-                if len(targets) == 1:
-                    raise
-                model.targets.append(TargetResult(target, ERROR, error=str(exc),
-                                                  seconds=time.perf_counter() - started))
-            advance(target)
+    steps = len(set(targets)) + (reference_blobs is None)
+    with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
+        model = verify_net(graph, net, weights, targets, arrays, reference=reference, blobs=reference_blobs,
+                           settings=settings, on_step=progress_steps.next, keep_going=len(set(targets)) > 1)
     return Report([model])
 
 
@@ -390,27 +401,6 @@ def _deadline(seconds: float | None):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def _read_npz(path: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except (OSError, ValueError) as exc:
-        raise Caffe2xError(f"{path}: cannot read the reference .npz: {exc}") from None
-
-
-def _inputs_of(blobs: dict | None) -> dict[str, np.ndarray]:
-    return {k.removeprefix("input:"): v for k, v in (blobs or {}).items() if k.startswith("input:")}
-
-
-def _read_inputs(path: str) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key.removeprefix("input:"): data[key] for key in data.files
-                    if key.startswith("input:") or ":" not in key}
-    except (OSError, ValueError) as exc:
-        raise InputShapeError(f"{path}: cannot read the inputs .npz: {exc}") from None
 
 
 def _describe_output(top: str, array: np.ndarray) -> str:

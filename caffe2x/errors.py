@@ -66,3 +66,7 @@ def layer_error(cls: type[Caffe2xError], layer: str, layer_type: str, message: s
     from .display import shown
 
     return cls(f"layer '{shown(layer)}' ({shown(layer_type)}): {shown(message)}")
+
+
+class MissingExtraError(Caffe2xError):
+    """A target's framework is not installed; the message names the pip extra that provides it."""

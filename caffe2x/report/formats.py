@@ -12,11 +12,20 @@ from ..errors import Caffe2xError
 from ..io.atomic import atomic_file
 from .model import ERROR, PASSED, Report
 
-COLORS = {"onnx": "#1f77b4", "pytorch": "#d62728", "tensorflow": "#ff7f0e", "tflite": "#2ca02c"}
+
+def _color(target: str) -> str:
+    from ..targets import TARGETS
+
+    return TARGETS.get(target).color if target in TARGETS else "#555"
 
 
 def schema() -> dict:
-    return json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+    """The JSON report's schema; its list of targets is the registry's."""
+    from ..targets import TARGETS
+
+    document = json.loads(resources.files(__package__).joinpath("schema.json").read_text())
+    document["$defs"]["target"]["properties"]["target"] = {"enum": TARGETS.names()}
+    return document
 
 
 def render_json(report: Report) -> str:
@@ -144,7 +153,7 @@ def _plot(model, width: int = 760, height: int = 240) -> str:
                      f'y2="{y(tolerance):.1f}" stroke="#999" stroke-dasharray="4 3"/>')
     for index, (target, errors) in enumerate(series.items()):
         points = " ".join(f"{x(i):.1f},{y(e):.1f}" for i, e in sorted(errors))
-        color = COLORS.get(target, "#555")
+        color = _color(target)
         parts.append(f'<polyline class="series" data-target="{escape(target)}" fill="none" stroke="{color}" '
                      f'stroke-width="1.5" points="{points}"/>')
         parts.append(f'<text x="{left + 10 + 110 * index}" y="{height - 8}" font-size="12" fill="{color}">'

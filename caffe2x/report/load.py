@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..compare import BlobError
-from ..verify import BlobRecord, VerifyResult
+from ..parity import BlobRecord, VerifyResult
 from .model import ModelResult, TargetResult
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from ..verify import REPORT_VERSION, VerifyResult
+from ..parity import REPORT_VERSION, VerifyResult
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 

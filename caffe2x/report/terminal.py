@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 
 from ..display import shown
 from .model import ERROR, PASSED, Report
@@ -36,31 +37,59 @@ def blob_table(target):
 
 
 def summary_line(target) -> str:
+    """The target's verdict; every line names the target, so several targets cannot be confused."""
+    name = target.target
     if target.status == ERROR:
-        return f"{target.target}: ERROR: {shown(target.error or '')}"
+        return f"{name}: ERROR: {shown(target.error or '')}"
     verify = target.verify
     failed = sum(not r.passed for r in verify.records)
     worst = max(verify.records, key=lambda r: r.error.normalized_max, default=None)
-    text = (f"{target.target} vs {verify.reference}: {len(verify.records)} blobs compared, {failed} failed"
+    text = (f"{name} vs {verify.reference}: {len(verify.records)} blobs compared, {failed} failed"
             + (f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}" if worst else ""))
+    return f"{text}\n{name}: {verdict(target)}"
+
+
+def verdict(target) -> str:
+    """One line: PASS, FAIL with the first divergence, or ERROR with why."""
+    if target.status == ERROR:
+        return f"ERROR: {shown(target.error or '')}"
     first = target.first_divergence
     if first:
-        text += (f"\nfirst divergence: layer '{shown(first.layer)}' top '{shown(first.top)}' "
-                 f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})")
-    elif not verify.records:
-        text += "\nnothing compared: the reference and the model share no blob"
-    else:
-        text += "\nPASS: every blob within tolerance"
-    return text
+        return (f"FAIL: first divergence: layer '{shown(first.layer)}' top '{shown(first.top)}' "
+                f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})")
+    if not target.verify.records:
+        return "FAIL: nothing compared: the reference and the model share no blob"
+    return "PASS: every blob within tolerance"
+
+
+def overall_line(report: Report) -> str:
+    """The last line of verify: the verdict over every target."""
+    targets = [t for m in report.models for t in m.targets]
+    bad = [t.target for t in targets if t.status != PASSED]
+    if not bad and report.passed:
+        return f"overall: PASS ({len(targets)} of {len(targets)} targets pass)"
+    return f"overall: FAIL ({', '.join(bad) or 'no target'} did not pass; {len(targets) - len(bad)} of " \
+           f"{len(targets)} targets pass)"
+
+
+def failure_lines(report: Report) -> list[str]:
+    """One line per target that did not pass: what --quiet still prints."""
+    return [f"{shown(model.name)}: {target.target}: {verdict(target)}" for model in report.models
+            for target in model.targets if target.status != PASSED]
 
 
 def print_verify(report: Report, out) -> None:
-    for model in report.models:
-        for target in model.targets:
-            if target.verify and target.verify.records:
-                out.print(blob_table(target))
-            style = "green" if target.status == PASSED else "red"
-            out.print(summary_line(target), style=style, markup=False)
+    targets = [t for m in report.models for t in m.targets]
+    for target in targets:
+        if target.verify and target.verify.records:
+            out.print(blob_table(target))
+        out.print(summary_line(target), style="green" if target.status == PASSED else "red", markup=False)
+    if len(targets) > 1:
+        out.print("summary:", markup=False)
+        for target in targets:
+            out.print(f"  {target.target:<12}{verdict(target)}", style="green" if target.status == PASSED else "red",
+                      markup=False)
+    out.print(overall_line(report), style="green" if report.passed else "red", markup=False)
 
 
 def print_batch(report: Report, out) -> None:
@@ -87,19 +116,55 @@ def print_batch(report: Report, out) -> None:
               style="green" if report.passed else "red")
 
 
+class Steps:
+    """The label of a progress bar: the steps in progress (not the last one finished).
+
+    A pipeline calls start(label) as a step begins and done(label) as it ends; next(label)
+    ends every running step and starts another (a sequential pipeline). `show(text, finished)`
+    receives the label and the number of steps finished so far."""
+
+    def __init__(self, description: str, show=None):
+        self.description = description
+        self.show = show or (lambda text, finished: None)
+        self.running: list[str] = []
+        self.finished = 0
+        self._lock = threading.Lock()
+
+    def start(self, label: str) -> None:
+        with self._lock:
+            self.running.append(label)
+            self._update()
+
+    def done(self, label: str) -> None:
+        with self._lock:
+            if label in self.running:
+                self.running.remove(label)
+            self.finished += 1
+            self._update()
+
+    def next(self, label: str) -> None:
+        with self._lock:
+            self.finished += len(self.running)
+            self.running = [label]
+            self._update()
+
+    @property
+    def label(self) -> str:
+        return f"{self.description} {', '.join(shown(r) for r in self.running)}".strip()
+
+    def _update(self) -> None:
+        self.show(self.label, self.finished)
+
+
 @contextlib.contextmanager
 def progress(out, total: int, description: str, enabled: bool = True):
-    """A progress bar on a terminal; nothing elsewhere. Yields advance(label)."""
+    """A progress bar on a terminal; nothing elsewhere. Yields a Steps."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not enabled or not out.is_terminal:
-        yield lambda label="": None
+        yield Steps(description)
         return
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=out, transient=True) as bar:
         task = bar.add_task(description, total=total)
-
-        def advance(label: str = "") -> None:
-            bar.update(task, advance=1, description=f"{description} {shown(label)}".strip())
-
-        yield advance
+        yield Steps(description, lambda text, finished: bar.update(task, completed=finished, description=text))

@@ -1,27 +1,10 @@
 """Conversion targets. Each lives in its own subpackage and imports its
-framework lazily, so the core works with none of them installed."""
+framework lazily, so the core works with none of them installed; TARGETS
+(caffe2x.targets.registry) is the one list of them."""
 
 from __future__ import annotations
 
-import importlib
+from . import builtin  # noqa: F401  (registers the built-in targets)
+from .registry import FILE, FOLDER, TARGETS, ConvertOptions, Target, require_all
 
-from ..errors import Caffe2xError
-
-# target name -> (module, pip extra that provides its framework)
-TARGETS = {
-    "onnx": ("caffe2x.targets.onnx", "onnx"),
-    "pytorch": ("caffe2x.targets.torch", "torch"),
-    "tensorflow": ("caffe2x.targets.tensorflow", "tensorflow"),
-    "tflite": ("caffe2x.targets.tensorflow", "tensorflow"),
-}
-
-
-def load_target(name: str):
-    """Import a target's package (which registers its emitters and runner)."""
-    if name not in TARGETS:
-        raise Caffe2xError(f"unknown target '{name}'; choose from {', '.join(sorted(TARGETS))}.")
-    module, extra = TARGETS[name]
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise Caffe2xError(f"the {name} target needs {exc.name}: pip install 'caffe2x[{extra}]'.") from None
+__all__ = ["FILE", "FOLDER", "TARGETS", "ConvertOptions", "Target", "require_all"]

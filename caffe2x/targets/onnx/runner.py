@@ -10,7 +10,6 @@ import numpy as np
 
 from ...errors import Caffe2xError
 from ...ir.graph import Graph
-from ...verify import TARGET_RUNNERS
 from .convert import EXTERNAL_DATA_BYTES, to_onnx
 
 PROVIDERS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
@@ -35,7 +34,6 @@ def session(converted, device: str = "cpu", threads: int | None = None):
         return ort.InferenceSession(str(path), options, providers=PROVIDERS[device])
 
 
-@TARGET_RUNNERS.register("onnx")
 def run_onnx(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
     converted = to_onnx(graph, keep_intermediate=True)
     feeds = {graph.values[v].top: np.ascontiguousarray(inputs[graph.values[v].top], np.float32)

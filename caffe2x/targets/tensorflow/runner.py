@@ -7,7 +7,6 @@ from collections.abc import Mapping
 import numpy as np
 
 from ...ir.graph import Graph
-from ...verify import TARGET_RUNNERS
 from .base import FLAT_NHWC, NHWC
 from .codegen import KerasModel, generate
 from .export import build, tflite_bytes
@@ -34,7 +33,6 @@ def to_caffe(array: np.ndarray, layout: str, flat_source=None) -> np.ndarray:
     return array
 
 
-@TARGET_RUNNERS.register("tensorflow")
 def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
     import keras
 
@@ -57,7 +55,6 @@ def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str =
             for (key, value), array in zip(keys, arrays)}
 
 
-@TARGET_RUNNERS.register("tflite")
 def run_tflite(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
     """Final outputs only: a TFLite model exposes its signature's outputs."""
     import tensorflow as tf

@@ -10,7 +10,6 @@ import numpy as np
 
 from ...errors import Caffe2xError
 from ...ir.graph import Graph
-from ...verify import TARGET_RUNNERS
 from .codegen import generate
 from .export import instantiate, write_folder
 
@@ -54,7 +53,6 @@ def run_module(module, model, inputs: Mapping[str, np.ndarray], device: str = "c
     return captured
 
 
-@TARGET_RUNNERS.register("pytorch")
 def run_pytorch(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
     model = generate(graph)
     with tempfile.TemporaryDirectory() as tmp:

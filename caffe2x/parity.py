@@ -1,13 +1,14 @@
 """Per-layer parity of a converted model against a reference, for any target.
 
-A target runner takes (graph, inputs, device) and returns the Caffe blobs it
+A target's run (caffe2x.targets.Target.run) returns the Caffe blobs it
 computed, keyed "LAYER:TOP". Every key both sides have is compared, in net
-order; the first failing blob is the first divergence.
+order; the first failing blob is the first divergence. caffe2x.verification
+is the pipeline around this (reference, inputs, targets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -15,10 +16,6 @@ import numpy as np
 from .compare import DEFAULT_TOLERANCE, BlobError, compare
 from .errors import Caffe2xError
 from .ir.graph import Graph
-from .registry import Registry
-
-Runner = Callable[[Graph, Mapping[str, np.ndarray], str], dict[str, np.ndarray]]
-TARGET_RUNNERS: Registry[Runner] = Registry("verify targets")
 
 REPORT_VERSION = 1
 

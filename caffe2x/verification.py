@@ -1,0 +1,142 @@
+"""The one verification pipeline behind `caffe2x verify`, `convert-all` and caffe2x.verify:
+the same choice of reference, the same inputs, tolerances and records everywhere.
+
+    reference blobs (a golden-format .npz, the real Caffe, or caffe2x's NumPy executor)
+    -> for each target: [convert to a file] -> run it -> compare every Caffe blob
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .compare import DEFAULT_TOLERANCE
+from .errors import Caffe2xError, InputShapeError, VerificationTimeout
+from .ir.graph import Graph
+from .parity import VerifyResult, compare_blobs
+from .targets import TARGETS, ConvertOptions
+
+AUTO, BUILTIN, CAFFE = "auto", "builtin", "caffe"
+REFERENCE_STEP = "reference"
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    tolerance: float = DEFAULT_TOLERANCE  # the largest normalized max error of a blob
+    layer_tolerances: Mapping[str, float] = field(default_factory=dict)  # per Caffe layer name
+    device: str = "cpu"
+
+
+def read_reference(path: PathLike) -> dict[str, np.ndarray]:
+    """A golden-format .npz: input:NAME and LAYER:TOP arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError) as exc:
+        raise Caffe2xError(f"{path}: cannot read the reference .npz: {exc}") from None
+
+
+def read_inputs(path: PathLike) -> dict[str, np.ndarray]:
+    """An inputs .npz, keyed NAME or input:NAME (other LAYER:TOP keys are ignored)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key.removeprefix("input:"): data[key] for key in data.files
+                    if key.startswith("input:") or ":" not in key}
+    except (OSError, ValueError) as exc:
+        raise InputShapeError(f"{path}: cannot read the inputs .npz: {exc}") from None
+
+
+def inputs_in(blobs: Mapping[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """The inputs a golden-format reference carries (input:NAME)."""
+    return {k.removeprefix("input:"): v for k, v in (blobs or {}).items() if k.startswith("input:")}
+
+
+def is_file_reference(reference: str) -> bool:
+    return str(reference).endswith(".npz")
+
+
+def choose_reference(reference: str, weights: PathLike | None) -> str:
+    """auto: the real Caffe when pycaffe is importable and there is a caffemodel to load, else builtin."""
+    from .reference import pycaffe
+
+    if reference == AUTO:
+        return CAFFE if weights and pycaffe.available() else BUILTIN
+    return reference
+
+
+def reference_blobs(reference: str, net: PathLike, weights: PathLike | None, graph: Graph,
+                    inputs: Mapping) -> dict:
+    """Every blob of the net on `inputs`, keyed "LAYER:TOP": from caffe2x's NumPy executor
+    ("builtin") or the real Caffe ("caffe", needs pycaffe and the caffemodel)."""
+    from .reference import as_golden_blobs, pycaffe
+    from .reference import run as forward
+
+    if reference == BUILTIN:
+        return as_golden_blobs(graph, forward(graph, inputs))
+    if reference == CAFFE:
+        if not weights:
+            raise Caffe2xError("--reference caffe needs the caffemodel (-w).")
+        return pycaffe.caffe_blobs(net, weights, inputs)
+    raise Caffe2xError(f"--reference must be a .npz file, caffe, builtin or auto, not '{reference}'.")
+
+
+def verify_target(graph: Graph, target: str, inputs: Mapping, reference: Mapping, reference_name: str,
+                  settings: VerifySettings = VerifySettings()) -> VerifyResult:
+    """Run one target's model on `inputs` and compare every Caffe blob with `reference`."""
+    runner = TARGETS.get(target)
+    runner.require(run=True)
+    got = runner.run(graph, inputs, settings.device)
+    return compare_blobs(graph, target, reference_name, got, reference, settings.tolerance,
+                         settings.layer_tolerances)
+
+
+def verify_net(graph: Graph, net: PathLike, weights: PathLike | None, targets: Sequence[str],
+               inputs: Mapping[str, np.ndarray], *, reference: str = AUTO, blobs: Mapping | None = None,
+               settings: VerifySettings = VerifySettings(), name: str | None = None,
+               outputs: Mapping[str, PathLike] | None = None, on_step: Callable[[str], None] | None = None,
+               keep_going: bool = True):
+    """Verify `graph` (loaded from `net` and `weights`) on every target; a report.ModelResult.
+
+    reference: a golden-format .npz path (its arrays given as `blobs`), "caffe", "builtin" or
+    "auto" (see choose_reference). outputs: {target: path} converts to that path first (convert-all).
+    on_step(label) is called as each step starts: "reference", then each target. keep_going:
+    a target's error is recorded (status "error") and the next one runs; else it is raised.
+    """
+    from .report import ModelResult
+
+    model = ModelResult(name or graph.name or str(net), str(net), str(weights) if weights else None)
+    step = on_step or (lambda label: None)
+    if blobs is None:
+        step(REFERENCE_STEP)
+        reference = choose_reference(reference, weights)
+        blobs = reference_blobs(reference, net, weights, graph, inputs)
+    for target in dict.fromkeys(targets):
+        step(target)
+        model.targets.append(_target_result(graph, target, inputs, blobs, str(reference), settings,
+                                            (outputs or {}).get(target), keep_going))
+    return model
+
+
+def _target_result(graph, target, inputs, blobs, reference_name, settings, output, keep_going):
+    from .report import ERROR, TargetResult, target_result
+
+    started = time.perf_counter()
+    try:
+        TARGETS.get(target).require(run=True)
+        if output:
+            TARGETS.get(target).convert(graph, output, ConvertOptions(), force=True)
+        result = verify_target(graph, target, inputs, blobs, reference_name, settings)
+        return target_result(result, time.perf_counter() - started, [str(output)] if output else [])
+    except (VerificationTimeout, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if not keep_going:
+            raise
+        # One target's failure must not stop the others; a non-caffe2x error is named by its type.
+        message = str(exc) if isinstance(exc, Caffe2xError) else f"{type(exc).__name__}: {exc}"
+        return TargetResult(target, ERROR, error=message, seconds=time.perf_counter() - started)
