@@ -154,19 +154,31 @@ def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs
         "Standalone: needs only torch. Load the weights with\n"
         f"    model = {class_name}()\n"
         '    model.load_state_dict(torch.load("model.pt", weights_only=True))\n'
+        "    model.eval()  # already so when built; needed again after model.train()\n"
+        "A new model is in eval mode, which reproduces Caffe; model.train() trains it.\n"
         '"""\n',
         "import torch\n" + ("import torch.nn.functional as F\n" if uses_functional else "") + "from torch import nn\n",
         "# Module attribute -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n",
         *[HELPERS[h] + "\n" for h in helpers],
         f"class {class_name}(nn.Module):\n"
         f'    """Caffe net {graph.name!r}: inputs {", ".join(inputs)}."""\n\n'
-        "    def __init__(self):\n        super().__init__()\n" + init + "\n\n"
+        "    def __init__(self):\n        super().__init__()\n" + init + "\n" + _EVAL_BY_DEFAULT + "\n"
         f"    def forward(self, {', '.join(inputs)}):\n" + body + "\n",
         _main_block(graph, class_name, inputs),
     ]
     # One blank line after the imports (before a statement), two around classes.
     return "\n".join([parts[0], parts[1], parts[2]]) + "\n\n" + "\n\n".join(
         part.rstrip("\n") + "\n" for part in parts[3:])
+
+
+# A module is built in training mode: Dropout would drop and BatchNorm would use and
+# overwrite batch statistics, far from Caffe, for anyone loading the weights as the
+# docstring shows. Inference is what a converted Caffe net is for, so it is the default.
+_EVAL_BY_DEFAULT = (
+    "        # Inference mode, as Caffe runs a deploy net: Dropout off, BatchNorm using\n"
+    "        # its running statistics. Call model.train() to train it.\n"
+    "        self.eval()\n"
+)
 
 
 def _main_block(graph, class_name, inputs) -> str:
