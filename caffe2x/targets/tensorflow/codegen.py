@@ -178,7 +178,7 @@ def _output_lines(graph, output_keys, layout, ctx, var_of, lines) -> dict[str, s
 def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, output_keys, names, nodes) -> str:
     mapping = "\n".join(f"    {names((n.name, None), n.name)!r}: {n.name!r}," for n in nodes)
     body = "\n".join(f"    {line}" if line else "" for line in lines)
-    inputs = ", ".join(input_vars)
+    inputs = _inputs_structure(input_vars)
     result = "{" + ", ".join(f"{k!r}: {v}" for k, v in outputs.items()) + "}"
     name = class_name_for(graph.name)
     parts = [
@@ -193,10 +193,17 @@ def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, outpu
         f"# Caffe net input and output names -> Keras/SavedModel keys.\nINPUTS = {input_keys!r}\n"
         f"OUTPUTS = {output_keys!r}\n",
         *[CUSTOM[c] + "\n" for c in custom],
-        "def build_model():\n" + body + f"\n    return keras.Model([{inputs}], {result}, name={name!r})\n",
+        "def build_model():\n" + body + f"\n    return keras.Model({inputs}, {result}, name={name!r})\n",
         _main_block(graph, layout),
     ]
     return "\n".join(parts[:3]) + "\n\n" + "\n\n".join(p.rstrip("\n") + "\n" for p in parts[3:])
+
+
+def _inputs_structure(input_vars: list[str]) -> str:
+    """The model's inputs as its callers pass them: the tensor alone for one input (a
+    one-element list makes Keras warn that the structure of every single-tensor call
+    does not match), a list in Caffe input order for several."""
+    return input_vars[0] if len(input_vars) == 1 else "[" + ", ".join(input_vars) + "]"
 
 
 def _main_block(graph, layout) -> str:
@@ -212,7 +219,7 @@ def _main_block(graph, layout) -> str:
         '    weights = Path(__file__).with_name("model.weights.h5")\n'
         "    if weights.exists():\n"
         "        model.load_weights(weights)\n"
-        f"    outputs = model([{', '.join(shapes)}])\n"
+        f"    outputs = model({_inputs_structure(shapes)})\n"
         "    for key, value in outputs.items():\n"
         "        print(key, tuple(value.shape))\n"
     )
