@@ -144,3 +144,48 @@ def test_hed_with_five_crops_named_crop_verifies(target):
     crops = {r.top for r in result.records if r.layer == "crop"}
     assert crops == ({"upscore-dsn1", "upscore-dsn2", "upscore-dsn3", "upscore-dsn4", "upscore-dsn5"}
                      if target != "tflite" else set())
+
+
+class _FakeBlob:
+    def __init__(self):
+        self.data = np.zeros((1, 2), np.float32)
+
+    def reshape(self, *shape):
+        self.data = np.zeros(shape, np.float32)
+
+
+class _FakePycaffeNet:
+    """pycaffe's Net as far as caffe_blobs uses it, with its real top_names: a dict by
+    layer name (python/caffe/pycaffe.py), so the last of two "crop"s hides the first."""
+
+    def __init__(self, *_args):
+        self._layer_names = ["data", "crop", "crop"]
+        self._tops = [[0], [1], [2]]
+        self.blobs = {"data": _FakeBlob(), "crop_a": _FakeBlob(), "crop_b": _FakeBlob()}
+        names = list(self.blobs)
+        self.top_names = {layer: [names[i] for i in tops] for layer, tops in zip(self._layer_names, self._tops)}
+
+    def reshape(self):
+        pass
+
+    def _top_ids(self, index):
+        return self._tops[index]
+
+    def _forward(self, start, end):
+        for index in range(start, end + 1):
+            for i in self._tops[index]:
+                if index:  # each Crop writes its layer index
+                    list(self.blobs.values())[i].data[...] = index
+
+
+def test_pycaffe_reference_keeps_every_layer_sharing_a_name(monkeypatch):
+    import sys
+    import types
+
+    from caffe2x.reference.pycaffe import caffe_blobs
+
+    fake = types.SimpleNamespace(Net=_FakePycaffeNet, TEST=1, set_mode_cpu=lambda: None)
+    monkeypatch.setitem(sys.modules, "caffe", fake)
+    blobs = caffe_blobs("net.prototxt", "net.caffemodel", {"data": np.ones((1, 2), np.float32)})
+    assert sorted(blobs) == ["crop:crop_a", "crop:crop_b", "data:data", "input:data"]
+    assert blobs["crop:crop_a"].max() == 1 and blobs["crop:crop_b"].max() == 2

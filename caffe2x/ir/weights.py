@@ -47,8 +47,9 @@ def _shadowed_by_name(graph: Graph) -> dict[int, str]:
     (BVLC caffe master, src/caffe/net.cpp) finds the target of each caffemodel layer by a
     linear search of layer_names_, so every caffemodel layer of that name is copied into
     the FIRST net layer of that name (the last copy wins: the reader keeps the last); a
-    later layer of that name keeps its weight_filler initialization, random or arbitrary,
-    which no conversion can reproduce. (The HDF5 path, layer_names_index_, picks the last
+    later layer of that name keeps its weight_filler's initialization (zeros by default, or
+    random numbers), surely not what the net's author meant, and no conversion can
+    reproduce the random ones. (The HDF5 path, layer_names_index_, picks the last
     layer instead, but caffe2x reads binary caffemodels only.)"""
     first: dict[str, Node] = {}
     shadowed = {}  # id(node) -> why
@@ -58,8 +59,9 @@ def _shadowed_by_name(graph: Graph) -> dict[int, str]:
             shadowed[id(node)] = (
                 f"layer '{node.name}' ({node.type}, top '{node.tops[0]}') has weights, but an earlier layer "
                 f"({earlier.type}) has its name, and Caffe copies the caffemodel's '{node.name}' blobs into the "
-                "first layer of a name only (Net::CopyTrainedLayersFrom): this one would keep its random "
-                "weight_filler initialization. Give it a name of its own")
+                "first layer of a name only (Net::CopyTrainedLayersFrom): this one would keep its "
+                "weight_filler's initialization (zeros, or random numbers), not trained weights. Give it a name "
+                "of its own")
     return shadowed
 
 
