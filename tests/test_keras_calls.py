@@ -33,9 +33,12 @@ def _call_as_documented(name, caplog):
     return case, model, outputs, said
 
 
-@pytest.mark.parametrize("name", ["bvlc_alexnet_thin", "bn_scale", "legacy_input_shape"])
-def test_documented_call_is_quiet_and_matches_caffe(name, caplog):
+@pytest.mark.parametrize(("name", "layer"), [("bvlc_alexnet_thin", "layers.Dropout("),
+                                           ("bn_scale", "layers.BatchNormalization("),
+                                           ("legacy_input_shape", "keras.Input(")])
+def test_documented_call_is_quiet_and_matches_caffe(name, layer, caplog):
     case, model, outputs, said = _call_as_documented(name, caplog)
+    assert layer in model.source  # the layer whose training behaviour must stay off
     assert not [s for s in said if "structure" in s], said
     assert set(outputs) == set(model.output_keys.values())
     for value, top in zip(model.graph.outputs, model.graph.output_tops):
