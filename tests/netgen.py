@@ -69,20 +69,23 @@ def random_nets(draw, max_layers: int = 7) -> str:
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(4, 9)), draw(st.integers(4, 9)))
     dims = " ".join(f"dim: {d}" for d in shape)
     lines = [f'layer {{ name: "in" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}']
-    tops = ["data"]
+    tops, names = ["data"], []
     for index in range(draw(st.integers(1, max_layers))):
         kind = draw(st.sampled_from(KINDS))
-        name = draw(st.text(NAME_CHARS, min_size=1, max_size=6)) + f"#{index}"
+        fresh = draw(st.text(NAME_CHARS, min_size=1, max_size=6)) + f"#{index}"
+        # Caffe allows several layers with one name (HED has five "crop"s): sometimes reuse one.
+        name = draw(st.sampled_from(names)) if names and draw(st.integers(0, 3)) == 0 else fresh
         bottoms = [draw(st.sampled_from(tops))]
         if kind in ("Eltwise", "Concat"):
             bottoms.append(draw(st.sampled_from(tops)))
         in_place = kind in ("ReLU", "Dropout", "BatchNorm", "Scale", "TanH") and draw(st.booleans())
-        top = bottoms[0] if in_place else name
+        top = bottoms[0] if in_place else fresh
         candidate = (f"layer {{ name: {quote(name)} type: {quote(kind)} "
                      + " ".join(f"bottom: {quote(b)}" for b in bottoms)
                      + f" top: {quote(top)} {_params(draw, kind)} }}")
         if _valid("\n".join([*lines, candidate])):
             lines.append(candidate)
+            names.append(name)
             if not in_place:
                 tops.append(top)
     if len(lines) == 1:  # every drawn layer was invalid: keep the net non-trivial

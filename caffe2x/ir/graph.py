@@ -86,6 +86,7 @@ class Graph:
         return sum(layer.flops for layer in self.caffe_layers)
 
     def node(self, name: str) -> Node:
+        """The first node of that Caffe layer name (Caffe allows several layers with one name)."""
         for node in self.nodes:
             if node.name == name:
                 return node

@@ -39,10 +39,37 @@ def _blob_problem(node: Node, index: int, blob: RawBlob, expected: Shape) -> str
     return None
 
 
-def attach_weights(graph: Graph, weights: WeightFile) -> None:
-    missing, problems = [], []
+def _shadowed_by_name(graph: Graph) -> dict[int, str]:
+    """Weighted layers that Caffe never loads from a caffemodel because an earlier layer
+    has their name.
+
+    Caffe allows several layers with one name. Net::CopyTrainedLayersFrom(NetParameter)
+    (BVLC caffe master, src/caffe/net.cpp) finds the target of each caffemodel layer by a
+    linear search of layer_names_, so every caffemodel layer of that name is copied into
+    the FIRST net layer of that name (the last copy wins: the reader keeps the last); a
+    later layer of that name keeps its weight_filler's initialization (zeros by default, or
+    random numbers), surely not what the net's author meant, and no conversion can
+    reproduce the random ones. (The HDF5 path, layer_names_index_, picks the last
+    layer instead, but caffe2x reads binary caffemodels only.)"""
+    first: dict[str, Node] = {}
+    shadowed = {}  # id(node) -> why
     for node in graph.nodes:
-        if not node.weight_shapes:
+        earlier = first.setdefault(node.name, node)
+        if earlier is not node and node.weight_shapes:
+            shadowed[id(node)] = (
+                f"layer '{node.name}' ({node.type}, top '{node.tops[0]}') has weights, but an earlier layer "
+                f"({earlier.type}) has its name, and Caffe copies the caffemodel's '{node.name}' blobs into the "
+                "first layer of a name only (Net::CopyTrainedLayersFrom): this one would keep its "
+                "weight_filler's initialization (zeros, or random numbers), not trained weights. Give it a name "
+                "of its own")
+    return shadowed
+
+
+def attach_weights(graph: Graph, weights: WeightFile) -> None:
+    shadowed = _shadowed_by_name(graph)
+    missing, problems = [], list(shadowed.values())
+    for node in graph.nodes:
+        if not node.weight_shapes or id(node) in shadowed:
             continue
         blobs = weights.blobs.get(node.name)
         if blobs is None:

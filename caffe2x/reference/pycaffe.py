@@ -34,8 +34,11 @@ def caffe_blobs(prototxt: str, weights: str, inputs: Mapping[str, np.ndarray]) -
         net.blobs[name].data[...] = array
     net.reshape()
     blobs = {f"input:{name}": np.array(array, np.float32) for name, array in inputs.items()}
+    blob_names = list(net.blobs)  # blob id -> name, as pycaffe's own top_names builds it
     for index, layer in enumerate(net._layer_names):
         net._forward(index, index)
-        for top in net.top_names[layer]:
+        # By layer index: net.top_names is a dict by layer name, which keeps only the last of
+        # the layers sharing a name (Caffe allows that: HED has five "crop"s).
+        for top in (blob_names[i] for i in net._top_ids(index)):
             blobs[f"{layer}:{top}"] = np.array(net.blobs[top].data, np.float32)
     return blobs

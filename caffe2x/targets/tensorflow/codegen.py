@@ -34,9 +34,20 @@ class KerasModel:
     layout: str
     input_keys: dict[str, str]  # Caffe input name -> key
     output_keys: dict[str, str]  # Caffe output name -> key
-    layer_names: dict[str, str]  # Caffe layer -> its (outermost) Keras layer name
+    layer_names: list[str]  # (outermost) Keras layer of each layer (non-Input node of graph), in order
     layouts: dict[str, str]  # IR value -> layout of its tensor
     flat_sources: dict[str, tuple[int, int, int]]
+
+    @property
+    def layer_nodes(self) -> list[Node]:
+        """The nodes that are Keras layers, parallel to `layer_names`."""
+        return [n for n in self.graph.nodes if n.type != "Input"]
+
+    @property
+    def caffe_layers(self) -> dict[str, str]:
+        """Keras layer -> Caffe layer name (CAFFE_LAYERS of model.py); several Keras
+        layers may name one Caffe layer name, as Caffe allows."""
+        return {keras: node.name for keras, node in zip(self.layer_names, self.layer_nodes)}
 
 
 class _Context:
@@ -57,7 +68,9 @@ class _Context:
         return self._flat[value]
 
     def raw_name(self, node: Node, suffix: str | None = None) -> str:
-        key = (node.name, suffix)
+        # Keyed by the node itself: Caffe allows several layers with one name (HED has
+        # five "crop"s), and each must be its own Keras layer ("crop", "crop_2", ...).
+        key = (id(node), suffix)
         return self._names(key, node.name if suffix is None else f"{node.name}__{suffix}")
 
     def name(self, node: Node, suffix: str | None = None) -> str:
@@ -131,9 +144,9 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
         var_of.update(zip(node.outputs, targets))
         lines.append(f"{', '.join(targets)} = {layer.expr}")
     outputs = _output_lines(graph, output_keys, layout, ctx, var_of, lines)
+    layer_names = [ctx.raw_name(n) for n in nodes]
     source = _source(graph, layout, [c for c in CUSTOM if c in custom], lines, outputs, input_vars, input_keys,
-                     output_keys, names, nodes)
-    layer_names = {n.name: ctx.raw_name(n) for n in nodes}
+                     output_keys, layer_names, nodes)
     return KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
                       dict(ctx._layouts), dict(ctx._flat))
 
@@ -175,10 +188,11 @@ def _output_lines(graph, output_keys, layout, ctx, var_of, lines) -> dict[str, s
     return outputs
 
 
-def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, output_keys, names, nodes) -> str:
-    mapping = "\n".join(f"    {names((n.name, None), n.name)!r}: {n.name!r}," for n in nodes)
+def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, output_keys, layer_names,
+            nodes) -> str:
+    mapping = "\n".join(f"    {keras!r}: {n.name!r}," for keras, n in zip(layer_names, nodes))
     body = "\n".join(f"    {line}" if line else "" for line in lines)
-    inputs = ", ".join(input_vars)
+    inputs = _inputs_structure(input_vars)
     result = "{" + ", ".join(f"{k!r}: {v}" for k, v in outputs.items()) + "}"
     name = class_name_for(graph.name)
     parts = [
@@ -193,10 +207,17 @@ def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, outpu
         f"# Caffe net input and output names -> Keras/SavedModel keys.\nINPUTS = {input_keys!r}\n"
         f"OUTPUTS = {output_keys!r}\n",
         *[CUSTOM[c] + "\n" for c in custom],
-        "def build_model():\n" + body + f"\n    return keras.Model([{inputs}], {result}, name={name!r})\n",
+        "def build_model():\n" + body + f"\n    return keras.Model({inputs}, {result}, name={name!r})\n",
         _main_block(graph, layout),
     ]
     return "\n".join(parts[:3]) + "\n\n" + "\n\n".join(p.rstrip("\n") + "\n" for p in parts[3:])
+
+
+def _inputs_structure(input_vars: list[str]) -> str:
+    """The model's inputs as its callers pass them: the tensor alone for one input (a
+    one-element list makes Keras warn that the structure of every single-tensor call
+    does not match), a list in Caffe input order for several."""
+    return input_vars[0] if len(input_vars) == 1 else "[" + ", ".join(input_vars) + "]"
 
 
 def _main_block(graph, layout) -> str:
@@ -212,7 +233,7 @@ def _main_block(graph, layout) -> str:
         '    weights = Path(__file__).with_name("model.weights.h5")\n'
         "    if weights.exists():\n"
         "        model.load_weights(weights)\n"
-        f"    outputs = model([{', '.join(shapes)}])\n"
+        f"    outputs = model({_inputs_structure(shapes)})\n"
         "    for key, value in outputs.items():\n"
         "        print(key, tuple(value.shape))\n"
     )

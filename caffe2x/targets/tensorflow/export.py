@@ -48,14 +48,18 @@ def save_serving(model: KerasModel, keras_model, folder: str) -> None:
 
     archive = keras.export.ExportArchive()
     archive.track(keras_model)
-    archive.add_endpoint(name="serve", fn=lambda *inputs: dict(keras_model(list(inputs), training=False)),
-                         input_signature=_input_specs(model))
+
+    def serve(*inputs):
+        # The structure build_model declares: one tensor alone, several as a list.
+        return dict(keras_model(inputs[0] if len(inputs) == 1 else list(inputs), training=False))
+
+    archive.add_endpoint(name="serve", fn=serve, input_signature=_input_specs(model))
     archive.write_out(folder, verbose=False)
 
 
 def manifest(model: KerasModel) -> dict:
     return {"inputs": model.input_keys, "outputs": model.output_keys, "layout": model.layout,
-            "layers": model.layer_names}
+            "layers": model.caffe_layers}  # Keras layer -> Caffe layer: names may repeat in Caffe
 
 
 def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool = False) -> list[Path]:

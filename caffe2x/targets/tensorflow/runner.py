@@ -39,10 +39,8 @@ def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str =
     model = generate(graph)
     keras_model = build(model)
     taps, keys = [], []
-    for node in model.graph.nodes:
-        if node.type == "Input":
-            continue
-        outputs = keras_model.get_layer(model.layer_names[node.name]).output
+    for node, layer_name in zip(model.layer_nodes, model.layer_names):
+        outputs = keras_model.get_layer(layer_name).output
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for top, value, tensor in zip(node.tops, node.outputs, outputs):
             taps.append(tensor)

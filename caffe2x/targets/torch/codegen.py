@@ -38,23 +38,34 @@ class TorchModel:
     class_name: str
     state: dict[str, np.ndarray]
     graph: Graph  # after the passes, as emitted
-    attributes: dict[str, str]  # Caffe layer (node name) -> module attribute
+    attributes: list[str]  # module attribute of each layer (non-Input node of graph), in order
     input_names: list[str]  # forward parameters, in Caffe input order
-    layers: dict[str, TorchLayer] = field(default_factory=dict)
+    layers: dict[str, TorchLayer] = field(default_factory=dict)  # module attribute -> its emitted layer
+
+    @property
+    def layer_nodes(self) -> list[Node]:
+        """The nodes that are module attributes, parallel to `attributes`."""
+        return [n for n in self.graph.nodes if n.type != "Input"]
+
+    @property
+    def caffe_layers(self) -> dict[str, str]:
+        """Module attribute -> Caffe layer name (CAFFE_LAYERS of model.py); several
+        attributes may name one Caffe layer name, as Caffe allows."""
+        return {attr: node.name for attr, node in zip(self.attributes, self.layer_nodes)}
 
 
 class _Context:
     def __init__(self, graph: Graph):
         self.graph = graph
         nodes = [n for n in graph.nodes if n.type != "Input"]
-        self._index = {n.name: i for i, n in enumerate(nodes)}
+        self._index = {id(n): i for i, n in enumerate(nodes)}  # by identity: names may repeat
         self._last_use = {v: i for i, n in enumerate(nodes) for v in n.inputs}
 
     def may_overwrite_input(self, node: Node) -> bool:
         """True when a Caffe in-place layer's input has no later reader (nor is a net output
         or input), so the module may write its result into it, as hand-written code does."""
         value = node.inputs[0]
-        return (node.tops[:1] == node.bottoms[:1] and self._last_use.get(value) == self._index[node.name]
+        return (node.tops[:1] == node.bottoms[:1] and self._last_use.get(value) == self._index[id(node)]
                 and value not in self.graph.outputs and value not in self.graph.inputs)
 
     def shape(self, value: str):
@@ -85,22 +96,29 @@ def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
     check_convertible(graph, TORCH_EMITTERS, "PyTorch")
     context = _Context(graph)
-    attributes = Namer(_MODULE_ATTRIBUTES)
     nodes = [n for n in graph.nodes if n.type != "Input"]
-    layers = {n.name: TORCH_EMITTERS.get(n.type)(n, context) for n in nodes}
+    attributes = layer_attributes(nodes)
+    layers = {attr: TORCH_EMITTERS.get(n.type)(n, context) for attr, n in zip(attributes, nodes)}
     class_name = class_name_for(graph.name)
     helpers = [h for h in HELPERS if any(h in layer.helpers for layer in layers.values())]
     variables = Namer(RESERVED_VARIABLES | set(HELPERS) | {class_name})
     inputs = [variables(("value", v), graph.values[v].top) for v in graph.inputs]
     forward = _forward_lines(graph, nodes, layers, attributes, variables)
-    state = {f"{attributes(n.name)}.{key}": np.asarray(array) for n in nodes
-             for key, array in layers[n.name].state.items()}
+    state = {f"{attr}.{key}": np.asarray(array) for attr in attributes
+             for key, array in layers[attr].state.items()}
     source = _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward)
-    return TorchModel(source, class_name, state, graph, {n.name: attributes(n.name) for n in nodes}, inputs,
-                      layers)
+    return TorchModel(source, class_name, state, graph, attributes, inputs, layers)
 
 
-def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, variables: Namer) -> list[str]:
+def layer_attributes(nodes: list[Node]) -> list[str]:
+    """One module attribute per layer, named after its Caffe layer. Caffe allows several
+    layers with one name (HED has five "crop"s): each still gets its own attribute, the
+    later ones "crop_2", "crop_3", ... in net order, so none overwrites another."""
+    namer = Namer(_MODULE_ATTRIBUTES)
+    return [namer(index, node.name) for index, node in enumerate(nodes)]
+
+
+def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: list[str], variables: Namer) -> list[str]:
     last_use = {v: i for i, node in enumerate(nodes) for v in node.inputs}
     var_of = {v: variables(("value", v)) for v in graph.inputs}
     holder: dict[str, str] = {}  # variable -> the value it holds now
@@ -117,7 +135,8 @@ def _forward_lines(graph: Graph, nodes: list[Node], layers, attributes: Namer, v
         args = [var_of[v] for v in node.inputs]
         targets = [claim_variable(graph, value, index, variables, holder, last_use) for value in node.outputs]
         var_of.update(zip(node.outputs, targets))
-        call = layers[node.name].call.format(*args, self=f"self.{attributes(node.name)}", args=", ".join(args))
+        attr = attributes[index]
+        call = layers[attr].call.format(*args, self=f"self.{attr}", args=", ".join(args))
         lines.append(f"{', '.join(targets)} = {call}")
         dead = _dead_after(node, index, last_use, kept, var_of, holder)
         if dead:
@@ -146,27 +165,39 @@ def _dead_after(node: Node, index: int, last_use: dict[str, int], kept: set[str]
 
 def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward) -> str:
     uses_functional = any("F." in HELPERS[h] for h in helpers)
-    mapping = "\n".join(f"    {attributes(n.name)!r}: {n.name!r}," for n in nodes)
-    init = "\n".join(f"        self.{attributes(n.name)} = {layers[n.name].module}" for n in nodes)
+    mapping = "\n".join(f"    {attr!r}: {n.name!r}," for attr, n in zip(attributes, nodes))
+    init = "\n".join(f"        self.{attr} = {layers[attr].module}" for attr in attributes)
     body = "\n".join(f"        {line}" if line else "" for line in forward)
     parts = [
         f'"""PyTorch model of the Caffe net {graph.name!r}, generated by caffe2x.\n\n'
         "Standalone: needs only torch. Load the weights with\n"
         f"    model = {class_name}()\n"
         '    model.load_state_dict(torch.load("model.pt", weights_only=True))\n'
+        "    model.eval()  # already so when built; needed again after model.train()\n"
+        "A new model is in eval mode, which reproduces Caffe; model.train() trains it.\n"
         '"""\n',
         "import torch\n" + ("import torch.nn.functional as F\n" if uses_functional else "") + "from torch import nn\n",
         "# Module attribute -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n",
         *[HELPERS[h] + "\n" for h in helpers],
         f"class {class_name}(nn.Module):\n"
         f'    """Caffe net {graph.name!r}: inputs {", ".join(inputs)}."""\n\n'
-        "    def __init__(self):\n        super().__init__()\n" + init + "\n\n"
+        "    def __init__(self):\n        super().__init__()\n" + init + "\n" + _EVAL_BY_DEFAULT + "\n"
         f"    def forward(self, {', '.join(inputs)}):\n" + body + "\n",
         _main_block(graph, class_name, inputs),
     ]
     # One blank line after the imports (before a statement), two around classes.
     return "\n".join([parts[0], parts[1], parts[2]]) + "\n\n" + "\n\n".join(
         part.rstrip("\n") + "\n" for part in parts[3:])
+
+
+# A module is built in training mode: Dropout would drop and BatchNorm would use and
+# overwrite batch statistics, far from Caffe, for anyone loading the weights as the
+# docstring shows. Inference is what a converted Caffe net is for, so it is the default.
+_EVAL_BY_DEFAULT = (
+    "        # Inference mode, as Caffe runs a deploy net: Dropout off, BatchNorm using\n"
+    "        # its running statistics. Call model.train() to train it.\n"
+    "        self.eval()\n"
+)
 
 
 def _main_block(graph, class_name, inputs) -> str:

@@ -93,12 +93,12 @@ def manifest(model: TorchModel) -> dict:
     graph = model.graph
     return {
         "class": model.class_name,
-        "layers": {layer: attr for layer, attr in model.attributes.items()},
+        "layers": model.caffe_layers,  # attribute -> Caffe layer: names may repeat in Caffe
         "inputs": [{"caffe_name": graph.values[v].top, "argument": arg, "shape": list(graph.values[v].shape)}
                    for v, arg in zip(graph.inputs, model.input_names)],
         "outputs": [{"caffe_name": top, "shape": list(graph.values[v].shape)}
                     for v, top in zip(graph.outputs, graph.output_tops)],
-        "fused": {layer: node.fused for node in graph.nodes if node.fused for layer in [node.name]},
+        "fused": {attr: node.fused for attr, node in zip(model.attributes, model.layer_nodes) if node.fused},
     }
 
 

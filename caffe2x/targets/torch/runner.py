@@ -29,9 +29,7 @@ def run_module(module, model, inputs: Mapping[str, np.ndarray], device: str = "c
     graph = model.graph
     captured: dict[str, np.ndarray] = {}
     handles = []
-    for node in graph.nodes:
-        if node.type == "Input":
-            continue
+    for node, attribute in zip(model.layer_nodes, model.attributes):
 
         def hook(_module, _args, output, node=node):
             outputs = output if isinstance(output, tuple) else (output,)
@@ -39,7 +37,7 @@ def run_module(module, model, inputs: Mapping[str, np.ndarray], device: str = "c
                 # A copy: an in-place layer later overwrites this very tensor.
                 captured[f"{node.key_layer}:{top}"] = tensor.detach().cpu().numpy().copy()
 
-        handles.append(getattr(module, model.attributes[node.name]).register_forward_hook(hook))
+        handles.append(getattr(module, attribute).register_forward_hook(hook))
     target = _device(device)
     module = module.to(target)
     args = [torch.from_numpy(np.ascontiguousarray(inputs[graph.values[v].top], np.float32)).to(target)
