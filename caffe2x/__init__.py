@@ -1,25 +1,28 @@
 """caffe2x: migrate Caffe models to ONNX, PyTorch and TensorFlow, proven layer by layer."""
 
-from .api import graph_from_net, load_net, load_plugins, register_layer
+from .api import fork_param, graph_from_net, load_net, load_plugins, load_proto, register_layer, register_param
 from .errors import (
     Caffe2xError,
     GraphError,
     InputShapeError,
     PrototxtError,
     RegistryError,
+    SchemaError,
     ShapeError,
     UnsupportedLayerError,
     WeightsError,
 )
 from .ir.graph import Graph, Node, Value
 from .layers import LAYERS, MAX_BLOB_ELEMENTS, LayerDef
+from .params import Enum, Field, ParamMessage, ParamValue
 from .reference import REFERENCE
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Caffe2xError", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
-    "MAX_BLOB_ELEMENTS", "Node", "PrototxtError", "REFERENCE", "RegistryError", "ShapeError",
-    "UnsupportedLayerError", "Value", "WeightsError", "graph_from_net", "load_net",
-    "load_plugins", "register_layer", "__version__",
+    "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
+    "MAX_BLOB_ELEMENTS", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE", "RegistryError",
+    "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "fork_param",
+    "graph_from_net", "load_net", "load_plugins", "load_proto", "register_layer", "register_param",
+    "__version__",
 ]
