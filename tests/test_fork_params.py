@@ -4,15 +4,20 @@ unsupported fork layer reported at once."""
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
+from hypothesis import given
+from hypothesis import strategies as st
+from test_fuzz import MUTATED, _mutate
 
 import caffe2x
 from caffe2x.cli import main
@@ -278,19 +283,29 @@ def test_ssd_variants_values():
     assert [o.code_type for o in outputs] == ["CENTER_SIZE", "CORNER", "CORNER_SIZE", "CENTER_SIZE"]
 
 
-def _fork_compiled_caffemodel(tmp_path: Path, prototxt: Path) -> Path:
-    """The net as the fork's own protobuf serializes it (protoc in a subprocess, as tests
+@functools.cache
+def _fork_net_class():
+    """caffe.NetParameter of the fork's schema, compiled by protoc in a subprocess (as tests
     must: in-process protoc crashes once torch or TensorFlow is loaded)."""
     pytest.importorskip("grpc_tools")
-    out = tmp_path / "fork.desc"
-    subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{SSD_PROTO.parent}",
-                    f"--descriptor_set_out={out}", SSD_PROTO.name], check=True, capture_output=True)
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "fork.desc"
+        subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{SSD_PROTO.parent}",
+                        f"--descriptor_set_out={out}", SSD_PROTO.name], check=True, capture_output=True)
+        files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
     pool = descriptor_pool.DescriptorPool()
-    for file_proto in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
+    for file_proto in files:
         pool.Add(file_proto)
-    net = message_factory.GetMessageClass(pool.FindMessageTypeByName("caffe.NetParameter"))()
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("caffe.NetParameter"))
+
+
+def _fork_compiled_caffemodel(tmp_path: Path, prototxt: Path) -> Path:
+    """The net as the fork's own protobuf serializes it."""
+    from google.protobuf import text_format
+
+    net = _fork_net_class()()
     text_format.Parse(prototxt.read_text(), net)
     path = tmp_path / "net.caffemodel"
     path.write_bytes(net.SerializeToString())
@@ -413,3 +428,59 @@ def test_protoc_is_not_needed_at_runtime():
     # The .proto reader is pure Python: grpcio-tools is only a dev extra.
     source = "".join(p.read_text() for p in (Path(caffe2x.__file__).parent / "params").glob("*.py"))
     assert "grpc_tools" not in source
+
+
+# ---- damaged inputs: typed errors only ----------------------------------------------------------
+
+
+def _read_every_block(text: str) -> None:
+    for layer in parse_prototxt_text(text, "mutant.prototxt").layer:
+        for name in fork_blocks(layer):
+            if name in PARAMS:
+                fork_param(layer, name).to_dict()
+
+
+@MUTATED
+@given(data=st.data(), declared=st.booleans())
+def test_mutated_fork_prototxts_only_raise_typed_errors(data, declared):
+    if declared:
+        caffe2x.load_proto(SSD_PROTO)
+    name = data.draw(st.sampled_from(["ssd_layers.prototxt", "ssd_variants.prototxt"]))
+    text = _mutate((SSD_NETS / name).read_bytes(), data.draw).decode("utf-8", errors="replace")
+    try:
+        _read_every_block(text)
+        caffe2x.graph_from_net(parse_prototxt_text(text, "mutant.prototxt"))
+    except caffe2x.Caffe2xError:
+        pass
+    finally:
+        PARAMS.clear()
+
+
+@MUTATED
+@given(data=st.data())
+def test_mutated_fork_caffemodels_only_raise_typed_errors(tmp_path_factory, data):
+    source = _fork_compiled_caffemodel(tmp_path_factory.mktemp("fork"), SSD_NETS / "ssd_layers.prototxt")
+    path = source.with_name("mutant.caffemodel")
+    path.write_bytes(_mutate(source.read_bytes(), data.draw))
+    caffe2x.load_proto(SSD_PROTO)
+    try:
+        weights = read_caffemodel(path)
+        for layer, fields in weights.unknown_fields.items():
+            for number in fields:
+                block = next((p.name for p in PARAMS.values() if p.number == number), None)
+                if block is not None:
+                    weights.fork_param(layer, block).to_dict()
+    except caffe2x.Caffe2xError:
+        pass
+
+
+def test_a_block_given_twice_on_one_layer_is_refused_with_its_line():
+    with pytest.raises(PrototxtError, match=r"net.prototxt: line 3, column 2: layer 'x' has a second 'a_param'"):
+        parse_prototxt_text('layer { name: "x" type: "MyOp"\n a_param { v: 1 }\n a_param { v: 2 } }', "net.prototxt")
+
+
+def test_a_layer_built_with_a_fork_field_is_read_by_its_number():
+    caffe2x.register_param("my_op_param", 1234, MY_OP)
+    layer = parse_prototxt_text('layer { name: "x" type: "MyOp" }').layer[0]
+    layer.MergeFromString(b"".join(Chunks().field_bytes(1234, _wire_my_op()).parts))
+    assert caffe2x.fork_param(layer, "my_op_param").shape.dim == (3, 4)

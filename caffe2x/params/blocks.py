@@ -108,7 +108,10 @@ def _blank(text: str, cuts: list[tuple[int, int]]) -> str:
 def attach_fork_blocks(net, per_layer: list[list[TextField]], text: str, source: str) -> None:
     """Put each layer's blocks on it (as carrier fields); check the declared ones now."""
     for layer, blocks in zip(net.layer, per_layer):
-        for block in blocks:
+        for i, block in enumerate(blocks):
+            if any(other.name == block.name for other in blocks[:i]):
+                raise PrototxtError(f"{source}: line {block.line}, column {block.column}: layer '{layer.name}' "
+                                    f"has a second '{block.name}' block")
             param = declared(block.name)
             if param is not None:
                 _typed(param, block, source)
@@ -154,18 +157,15 @@ def fork_blocks(layer) -> dict[str, TextField]:
 
 
 def unknown_layer_fields(layer) -> dict[int, list[bytes]]:
-    """Fields of a LayerParameter its schema does not know, by number (as a caffemodel or a
-    fork-built message holds them); the prototxt carriers are left out."""
+    """Message fields of a LayerParameter its schema does not know, by number: their
+    serialized payloads, as a fork-built message holds them (the same form as
+    WeightFile.unknown_fields); the prototxt carriers are left out."""
     buf, unknown = _unknown_fields(layer)
     out: dict[int, list[bytes]] = {}
     for fld in unknown:
-        if fld.number != CARRIER:
-            out.setdefault(fld.number, []).append(_raw_field(buf, fld))
+        if fld.number != CARRIER and fld.wire_type == LEN:
+            out.setdefault(fld.number, []).append(bytes(buf[fld.start:fld.end]))
     return out
-
-
-def _raw_field(buf, fld) -> bytes:
-    return bytes(buf[fld.start:fld.end]) if fld.wire_type == LEN else fld.value.to_bytes(8, "little")
 
 
 def fork_param(layer, name: str, source: str = "<net>") -> ParamValue:

@@ -43,14 +43,15 @@ class _MessageSpec:
 class _Parser:
     def __init__(self, text: str, source: str):
         self.source = source
-        self.tokens: list[tuple[str, int]] = []
-        pos = 0
+        self.tokens: list[tuple[str, int]] = []  # (text, line)
+        pos, line = 0, 1
         while pos < len(text):
             match = _TOKEN.match(text, pos)
             if match is None:
-                self.fail(f"unexpected character {text[pos]!r}", text.count("\n", 0, pos) + 1)
+                self.fail(f"unexpected character {text[pos]!r}", line)
             if match.lastgroup != "space":
-                self.tokens.append((match.group(), text.count("\n", 0, pos) + 1))
+                self.tokens.append((match.group(), line))
+            line += match.group().count("\n")
             pos = match.end()
         self.index = 0
         self.package = ""
@@ -209,14 +210,11 @@ def _resolve(name: str, scope: str, known) -> str | None:
     """protobuf's scoping: look in the scope, then each enclosing one, up to the root."""
     if name.startswith("."):
         return name if name in known else None
-    first, _, rest = name.partition(".")
     parts = scope.split(".")
     while True:
-        candidate = ".".join([*parts, first])
-        if candidate in known or any(k.startswith(candidate + ".") for k in known):
-            full = candidate + ("." + rest if rest else "")
-            if full in known:
-                return full
+        full = ".".join([*parts, name])
+        if full in known:
+            return full
         if len(parts) <= 1:
             return None
         parts.pop()
