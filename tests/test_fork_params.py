@@ -484,3 +484,12 @@ def test_a_layer_built_with_a_fork_field_is_read_by_its_number():
     layer = parse_prototxt_text('layer { name: "x" type: "MyOp" }').layer[0]
     layer.MergeFromString(b"".join(Chunks().field_bytes(1234, _wire_my_op()).parts))
     assert caffe2x.fork_param(layer, "my_op_param").shape.dim == (3, 4)
+
+
+def test_the_generic_reader_takes_protobufs_text_forms():
+    text = ('layer { name: "x" type: "MyOp" my_op_param: < s: "a" \'b\' v: [1, -2.5e-3, inf] m { k: -inf } >\n'
+            '  bottom: "in" }')
+    layer = parse_prototxt_text(text).layer[0]
+    assert fork_blocks(layer)["my_op_param"].value.to_dict() == {"s": "ab", "v": ["1", "-2.5e-3", "inf"],
+                                                                 "m": {"k": "-inf"}}
+    assert list(layer.bottom) == ["in"]

@@ -150,14 +150,16 @@ class _Reader:
         if not colon:
             raise TextSyntaxError(f"expected ':' after field '{name.text}'", token.start)
         if token.kind == "string":
-            text = token.text
+            parts, end = [token.text[1:-1]], token.end
             while self.peek() is not None and self.peek().kind == "string":  # adjacent literals join
-                text = text[:-1] + self.take().text[1:]
+                last = self.take()
+                parts.append(last.text[1:-1])
+                end = last.end
             try:
-                value = text_encoding.CUnescape(text[1:-1]).decode("utf-8", "surrogateescape")
+                value = text_encoding.CUnescape("".join(parts)).decode("utf-8", "surrogateescape")
             except ValueError as exc:
                 raise TextSyntaxError(f"bad string literal: {exc}", token.start) from None
-            return TextField(name.text, "string", value, line, column, name.start, token.end)
+            return TextField(name.text, "string", value, line, column, name.start, end)
         sign = ""
         if token.text == "-":
             sign, token = "-", self.take()
