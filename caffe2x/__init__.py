@@ -1,6 +1,16 @@
 """caffe2x: migrate Caffe models to ONNX, PyTorch and TensorFlow, proven layer by layer."""
 
-from .api import convert, graph_from_net, load_net, load_plugins, register_layer, verify
+from .api import (
+    convert,
+    fork_param,
+    graph_from_net,
+    load_net,
+    load_plugins,
+    load_proto,
+    register_layer,
+    register_param,
+    verify,
+)
 from .errors import (
     Caffe2xError,
     GraphError,
@@ -8,19 +18,22 @@ from .errors import (
     MissingExtraError,
     PrototxtError,
     RegistryError,
+    SchemaError,
     ShapeError,
     UnsupportedLayerError,
     WeightsError,
 )
 from .ir.graph import Graph, Node, Value
 from .layers import LAYERS, MAX_BLOB_ELEMENTS, LayerDef
+from .params import Enum, Field, ParamMessage, ParamValue
 from .reference import REFERENCE
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Caffe2xError", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
-    "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "PrototxtError", "REFERENCE", "RegistryError", "ShapeError",
-    "UnsupportedLayerError", "Value", "WeightsError", "convert", "graph_from_net", "load_net",
-    "load_plugins", "register_layer", "verify", "__version__",
+    "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
+    "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE",
+    "RegistryError", "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "convert",
+    "fork_param", "graph_from_net", "load_net", "load_plugins", "load_proto", "register_layer", "register_param",
+    "verify", "__version__",
 ]

@@ -6,6 +6,7 @@ import importlib
 import os
 from collections.abc import Iterable, Mapping
 
+from . import params
 from .compare import DEFAULT_TOLERANCE
 from .errors import RegistryError
 from .io.caffemodel import WeightFile, read_caffemodel
@@ -15,6 +16,7 @@ from .ir.graph import Graph, Shape
 from .ir.select import check_supported, test_phase_layers
 from .ir.weights import attach_weights
 from .layers import LAYERS, LayerDef
+from .params import LayerParam, ParamMessage, ParamValue
 from .reference import REFERENCE, Kernel
 
 PathLike = str | os.PathLike
@@ -51,6 +53,27 @@ def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | No
     LAYERS.register(layer_type, definition, replace=replace)
     if reference is not None:
         REFERENCE.register(layer_type, reference, replace=replace)
+
+
+def register_param(name: str, number: int, message: ParamMessage, *, replace: bool = False) -> LayerParam:
+    """Declare a fork's layer parameter block: `optional <message> <name> = <number>;` in its
+    LayerParameter. Prototxt blocks `name { ... }` and caffemodel fields `number` are then read
+    by `message` (see caffe2x.params, fork_param)."""
+    return params.register_param(name, number, message, replace=replace)
+
+
+def load_proto(path: PathLike) -> list[LayerParam]:
+    """Declare every parameter block a fork's caffe.proto adds to LayerParameter (CLI:
+    --caffe-proto). Reads the .proto itself: no protoc needed."""
+    from .params.proto_file import load_proto as read_and_declare
+
+    return read_and_declare(path)
+
+
+def fork_param(layer, name: str) -> ParamValue:
+    """The declared fork block `name` of a LayerParameter, typed (defaults when absent):
+    what a plugin's LayerDef.parse reads (see caffe2x.layers.base.fork_params)."""
+    return params.fork_param(layer, name)
 
 
 def load_plugins(modules: Iterable[str]) -> None:

@@ -64,7 +64,9 @@ def _shapes(values: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     return dict(parse_input_shape(v) for v in values)
 
 
-def _plugins(values: tuple[str, ...]) -> None:
+def _plugins(values: tuple[str, ...], protos: tuple[str, ...] = ()) -> None:
+    for path in protos:  # first: a plugin module may read the declared blocks at import
+        api.load_proto(path)
     api.load_plugins([*os.environ.get("CAFFE2X_PLUGINS", "").split(","), *values])
 
 
@@ -75,6 +77,10 @@ shape_option = click.option("--input-shape", "input_shapes", multiple=True, meta
                             help="Set or override an input's shape (repeatable).")
 plugin_option = click.option("--plugin", "plugins", multiple=True, metavar="MODULE",
                              help="Import a module that registers custom layers (repeatable).")
+caffe_proto_option = click.option("--caffe-proto", "protos", multiple=True, type=click.Path(dir_okay=False),
+                                  metavar="FORK.proto",
+                                  help="A Caffe fork's caffe.proto: read its layers' parameter blocks "
+                                       "(norm_param, ...) by it (repeatable).")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,10 +94,11 @@ def main() -> None:
 @weights_option
 @shape_option
 @plugin_option
+@caffe_proto_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def inspect(net, weights, input_shapes, plugins, as_json):
+def inspect(net, weights, input_shapes, plugins, protos, as_json):
     """Show every layer with Caffe's output shapes, parameters and FLOPs."""
-    _plugins(plugins)
+    _plugins(plugins, protos)
     graph = api.load_net(net, weights, _shapes(input_shapes))
     click.echo(json.dumps(summarize(graph), indent=1) if as_json else format_table(graph))
 
@@ -149,20 +156,21 @@ def _check_reports(paths, force: bool) -> list[str]:
 @weights_option
 @shape_option
 @plugin_option
+@caffe_proto_option
 @inputs_option
 @seed_option
 @random_weights_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write every blob to this .npz, keyed like the golden files (LAYER:TOP).")
 @force_option
-def run(net, weights, input_shapes, plugins, inputs_path, seed, random_weights, output, force):
+def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, force):
     """Run the NumPy reference forward pass (Caffe's semantics, no Caffe needed)."""
     from .reference import as_golden_blobs
     from .reference import run as forward
 
     if output:  # before any work: a refusal must not come after the forward pass
         check_output(output, FILE, force, suffixes=(".npz",), writer="run")
-    _plugins(plugins)
+    _plugins(plugins, protos)
     arrays = _read_inputs(inputs_path) if inputs_path else {}
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
     arrays = arrays or random_inputs(graph, seed)
@@ -189,6 +197,7 @@ def _batch(value: str) -> int | None:
 @weights_option
 @shape_option
 @plugin_option
+@caffe_proto_option
 @random_weights_option
 @seed_option
 @click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
@@ -202,13 +211,13 @@ def _batch(value: str) -> int | None:
 @click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
               help=_only("layout") + "layout of 4-D inputs and outputs.")
 @force_option
-def convert(net, weights, input_shapes, plugins, random_weights, seed, target, output, opset, batch,
+def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework."""
     # Checked before the weights are even read.
     kind, suffixes = TARGETS.get(target).output_kind, TARGETS.get(target).suffixes
     check_output(output, kind, force, suffixes=suffixes, writer=f"--to {target}")
-    _plugins(plugins)
+    _plugins(plugins, protos)
     fixed = _batch(batch)
     options = ConvertOptions(opset, fixed is None, keep_intermediate, layout)
     TARGETS.get(target).check_options(options)
@@ -225,6 +234,7 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @weights_option
 @shape_option
 @plugin_option
+@caffe_proto_option
 @random_weights_option
 @seed_option
 @inputs_option
@@ -245,7 +255,7 @@ def convert(net, weights, input_shapes, plugins, random_weights, seed, target, o
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
-def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_path, targets, reference,
+def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
            tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
@@ -256,7 +266,7 @@ def verify(net, weights, input_shapes, plugins, random_weights, seed, inputs_pat
     from .verification import VerifySettings
 
     report_paths = _check_reports(report_paths, force)
-    _plugins(plugins)
+    _plugins(plugins, protos)
     require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
     settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
     with _deadline(timeout):
@@ -332,10 +342,11 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
 @net_argument
 @shape_option
 @plugin_option
+@caffe_proto_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .caffemodel to write.")
 @click.option("--seed", default=0, show_default=True, help="Random seed.")
 @force_option
-def synth_weights(net, input_shapes, plugins, output, seed, force):
+def synth_weights(net, input_shapes, plugins, protos, output, seed, force):
     """Write a caffemodel with realistic random weights for NET (no download needed).
 
     Convolution and InnerProduct weights are He-scaled; BatchNorm statistics are
@@ -345,7 +356,7 @@ def synth_weights(net, input_shapes, plugins, output, seed, force):
     from .weights import calibrate_batchnorm, fill_random
 
     check_output(output, FILE, force, suffixes=(".caffemodel",), writer="synth-weights")
-    _plugins(plugins)
+    _plugins(plugins, protos)
     graph = calibrate_batchnorm(fill_random(api.load_net(net, None, _shapes(input_shapes)), seed), seed)
     write_caffemodel(graph, output, force)
     click.echo(f"wrote {output}: {graph.total_params:,} parameters in "

@@ -43,20 +43,31 @@ class VerificationTimeout(Caffe2xError):
     exit_code = 124  # as timeout(1) reports it
 
 
+class SchemaError(Caffe2xError):
+    """A fork's .proto schema cannot be read, or declares something caffe2x cannot use."""
+
+
 class UnsupportedLayerError(Caffe2xError):
-    """Layers whose type has no handler; lists all of them, grouped by type."""
+    """Layers whose type has no handler; lists all of them, grouped by type, with the
+    Caffe fork each type most likely comes from (caffe2x.forks.LIKELY_FORK)."""
 
     def __init__(self, by_type: dict[str, list[str]], stage: str = "caffe2x"):
+        from .forks import likely_fork
+
         self.by_type = {t: list(names) for t, names in sorted(by_type.items())}
+        self.forks = {t: likely_fork(t) for t in self.by_type if likely_fork(t)}
         count = sum(len(names) for names in self.by_type.values())
         groups = "; ".join(
-            f"{t} ({len(names)}): {', '.join(repr(n) for n in names)}"
+            f"{t} ({len(names)}{', from the ' + self.forks[t] if t in self.forks else ''}): "
+            f"{', '.join(repr(n) for n in names)}"
             for t, names in self.by_type.items()
         )
+        fork_hint = (" A fork's layers need a plugin (--plugin) for each type; its parameter blocks "
+                     "are read by the fork's schema (--caffe-proto FORK.proto)." if self.forks else "")
         super().__init__(
             f"{count} layer(s) of {len(self.by_type)} unsupported type(s) for {stage}: {groups}. "
             "Register a handler for a custom layer with caffe2x.register_layer "
-            "(see README, 'Custom layers')."
+            f"(see README, 'Custom layers').{fork_hint}"
         )
 
 

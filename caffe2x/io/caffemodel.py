@@ -4,7 +4,9 @@ The file is memory-mapped and each float blob becomes a read-only numpy view
 over it (one copy at most happens later, when an emitter writes its own
 format). Current (`layer`), legacy V1 (`layers`) and V0 (`layers { layer }`)
 files are all read; only layer names, types and blobs are taken from them,
-the net structure always comes from the prototxt.
+the net structure always comes from the prototxt. Fields of a current-format
+layer that BVLC's schema lacks (a fork's `norm_param` = 206, ...) are kept raw by
+number, for a declaration to read (WeightFile.fork_param).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import WeightsError
+from ..schema import LayerParameter
 from .wire import FIXED32, FIXED64, LEN, Field, WireError, as_signed64, iter_fields, read_packed_varints, read_string
 
 # Field numbers from caffe.proto.
@@ -26,6 +29,7 @@ V0_NAME, V0_TYPE, V0_BLOBS = 1, 2, 50
 BLOB_NUM, BLOB_CHANNELS, BLOB_HEIGHT, BLOB_WIDTH = 1, 2, 3, 4
 BLOB_DATA, BLOB_DOUBLE_DATA, BLOB_SHAPE = 5, 8, 7
 SHAPE_DIM = 1
+_BVLC_LAYER_NUMBERS = frozenset(f.number for f in LayerParameter.DESCRIPTOR.fields)
 
 
 @dataclass
@@ -51,6 +55,19 @@ class WeightFile:
     format: str = "layer"  # "layer", "v1" or "v0"
     blobs: dict[str, list[RawBlob]] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    # layer name -> field number -> serialized payloads of LayerParameter fields BVLC lacks
+    unknown_fields: dict[str, dict[int, list[bytes]]] = field(default_factory=dict)
+
+    def fork_param(self, layer: str, name: str):
+        """The declared fork block `name` (register_param, load_proto) stored with `layer`, as a
+        typed ParamValue; None when the caffemodel has no such block for that layer."""
+        from ..params import declared, decode_wire_param
+
+        param = declared(name)
+        chunks = self.unknown_fields.get(layer, {}).get(param.number) if param is not None else None
+        if param is not None and not chunks:
+            return None
+        return decode_wire_param(name, chunks or [], f"{self.path}: layer '{layer}'")
 
     @property
     def nbytes(self) -> int:
@@ -106,7 +123,8 @@ def _read_net(buf, weights: WeightFile, context: dict) -> None:
 
 def _read_layer(buf, msg: Field, numbers, weights: WeightFile, context: dict) -> None:
     name_no, type_no, blobs_no = numbers
-    name, layer_type, blobs = "", "", []
+    name, layer_type, blobs, unknown = "", "", [], {}
+    keep_unknown = numbers == (LAYER_NAME, LAYER_TYPE, LAYER_BLOBS)  # not V0 layers
     for fld in iter_fields(buf, msg.start, msg.end):
         if fld.number == name_no:
             name = read_string(buf, fld)
@@ -115,7 +133,11 @@ def _read_layer(buf, msg: Field, numbers, weights: WeightFile, context: dict) ->
             layer_type = read_string(buf, fld)
         elif fld.number == blobs_no and fld.wire_type == LEN:
             blobs.append(_read_blob(buf, fld))
+        elif keep_unknown and fld.wire_type == LEN and fld.number not in _BVLC_LAYER_NUMBERS:
+            unknown.setdefault(fld.number, []).append(bytes(buf[fld.start:fld.end]))
     _store(weights, name, layer_type, blobs)
+    if unknown:
+        weights.unknown_fields[name] = unknown
 
 
 def _read_v1_layer(buf, msg: Field, weights: WeightFile, context: dict) -> None:

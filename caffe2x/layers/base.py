@@ -95,3 +95,22 @@ def pair(values, name: str, default: int, h: int | None = None, w: int | None = 
 
 def optional_field(message, name: str):
     return getattr(message, name) if message.HasField(name) else None
+
+
+def fork_params(block: str, build: Callable[[Any], Any] | None = None) -> Callable[[Any], Any]:
+    """A LayerDef.parse for a plugin layer whose parameters are a fork's block (`norm_param`).
+
+    The block must be declared (caffe2x.register_param, or caffe2x.load_proto /
+    --caffe-proto with the fork's schema) before the net is read. The parse function
+    reads it as a typed ParamValue (defaults when the layer has no block) and returns
+    `build(value)`, or the ParamValue itself without `build`:
+
+        LayerDef(fork_params("norm_param", lambda p: NormParams(p.across_spatial, p.eps)), infer)
+    """
+    def parse(layer):
+        from ..params import fork_param
+
+        value = fork_param(layer, block)
+        return value if build is None else build(value)
+
+    return parse

@@ -1,0 +1,195 @@
+"""Fork parameter blocks in a prototxt: cut out before protobuf parses the net,
+carried on their layer, read back generically or by a declaration.
+
+protobuf's text parser stops at the first field BVLC's schema lacks
+(`norm_param`), so such blocks are taken out of the text first (blanked, so every
+other line and column stays where it was) and kept on their LayerParameter as an
+unknown field: number 19001 (protobuf reserves 19000-19999 for itself, so no fork
+can use it) holding the block's name, position and text. Unknown fields travel
+with the message through copies and upgrades, exactly as the fields of a fork's
+caffemodel do. A block is cut out when it is declared (register_param,
+load_proto), or when it is a `*_param` block on a layer whose type is not BVLC's;
+anything else stays for protobuf to refuse, with its line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ..errors import PrototxtError, RegistryError, WeightsError
+from ..forks import BVLC_LAYER_TYPES
+from ..io.wire import LEN, VARINT, WireError, iter_fields, read_string
+from ..io.wire_writer import Chunks
+from .declare import PARAMS, declared
+from .decode import DecodeError, from_text, from_wire
+from .text import TextField, TextMessage, TextSyntaxError, parse_text
+from .value import ParamValue
+
+CARRIER = 19001
+_NAME, _LINE, _COLUMN, _TEXT = 1, 2, 3, 4
+
+
+def _layer_fields() -> set[str]:
+    from ..schema import LayerParameter
+
+    return {f.name for f in LayerParameter.DESCRIPTOR.fields}
+
+
+_PARAM_NAME = re.compile(r"[A-Za-z_]\w*_param\b")
+
+
+@functools.cache
+def _schema_block_names() -> frozenset[str]:
+    """Every message-typed field name anywhere in BVLC's schema."""
+    from ..schema import NetParameter
+
+    names, seen, todo = set(), set(), [NetParameter.DESCRIPTOR]
+    while todo:
+        message = todo.pop()
+        if message.full_name in seen:
+            continue
+        seen.add(message.full_name)
+        for fld in message.fields:
+            if fld.message_type is not None:
+                names.add(fld.name)
+                todo.append(fld.message_type)
+    return frozenset(names)
+
+
+def split_fork_blocks(text: str) -> tuple[str, list[list[TextField]]]:
+    """(text with the fork blocks blanked, the blocks of each top-level `layer` in order).
+    Text this reader cannot follow is returned as is, for protobuf to report."""
+    if not _may_have_fork_blocks(text):
+        return text, []  # the common case, a net of BVLC's schema alone: nothing to look for
+    try:
+        tree = parse_text(text)
+    except TextSyntaxError:
+        return text, []
+    known = _layer_fields()
+    per_layer, cuts = [], []
+    for layer in tree.all("layer"):
+        if layer.kind != "message":
+            continue
+        blocks = [f for f in layer.value.fields if _is_fork_block(f, layer.value, known)]
+        per_layer.append(blocks)
+        cuts.extend((f.start, f.end) for f in blocks)
+    return _blank(text, cuts), per_layer
+
+
+def _may_have_fork_blocks(text: str) -> bool:
+    """A cheap scan: some `*_param` name BVLC's schema lacks, or a declared block's name."""
+    known = _schema_block_names()
+    if any(name not in known for name in set(_PARAM_NAME.findall(text))):
+        return True
+    others = [name for name in PARAMS if not name.endswith("_param")]
+    return any(re.search(rf"\b{re.escape(name)}\b", text) for name in others)
+
+
+def _is_fork_block(fld: TextField, layer: TextMessage, known: set[str]) -> bool:
+    if fld.kind != "message" or fld.name in known:
+        return False
+    if declared(fld.name) is not None:
+        return True
+    type_field = layer.first("type")
+    layer_type = type_field.value if type_field is not None else ""
+    return fld.name.endswith("_param") and layer_type not in BVLC_LAYER_TYPES
+
+
+def _blank(text: str, cuts: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in cuts:
+        for i in range(start, end):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def attach_fork_blocks(net, per_layer: list[list[TextField]], text: str, source: str) -> None:
+    """Put each layer's blocks on it (as carrier fields); check the declared ones now."""
+    for layer, blocks in zip(net.layer, per_layer):
+        for i, block in enumerate(blocks):
+            if any(other.name == block.name for other in blocks[:i]):
+                raise PrototxtError(f"{source}: line {block.line}, column {block.column}: layer '{layer.name}' "
+                                    f"has a second '{block.name}' block")
+            param = declared(block.name)
+            if param is not None:
+                _typed(param, block, source)
+            payload = (Chunks().field_bytes(_NAME, block.name.encode()).field_varint(_LINE, block.line)
+                       .field_varint(_COLUMN, block.column)
+                       .field_bytes(_TEXT, text[block.start:block.end].encode("utf-8", "surrogateescape")))
+            layer.MergeFromString(b"".join(Chunks().field_message(CARRIER, payload).parts))
+
+
+def _typed(param, block: TextField, source: str) -> ParamValue:
+    try:
+        return from_text(param.message, block.value)
+    except DecodeError as exc:
+        at = exc.field or block
+        raise PrototxtError(f"{source}: line {at.line}, column {at.column}: {param.name}: {exc}") from None
+
+
+def _unknown_fields(layer):
+    from ..schema import LayerParameter
+
+    known = LayerParameter.DESCRIPTOR.fields_by_number
+    buf = layer.SerializeToString()
+    return buf, [f for f in iter_fields(buf, 0, len(buf)) if f.number not in known]
+
+
+def fork_blocks(layer) -> dict[str, TextField]:
+    """The fork blocks a prototxt gave this layer, as generic trees (name -> TextField whose
+    value is a TextMessage: field names, scalars as written, enum identifiers)."""
+    buf, unknown = _unknown_fields(layer)
+    blocks = {}
+    for carrier in (f for f in unknown if f.number == CARRIER and f.wire_type == LEN):
+        name, line, column, body = "", 1, 1, ""
+        for fld in iter_fields(buf, carrier.start, carrier.end):
+            if fld.number == _NAME:
+                name = read_string(buf, fld)
+            elif fld.number in (_LINE, _COLUMN) and fld.wire_type == VARINT:
+                line, column = (fld.value, column) if fld.number == _LINE else (line, fld.value)
+            elif fld.number == _TEXT:
+                body = bytes(buf[fld.start:fld.end]).decode("utf-8", "surrogateescape")
+        (block,) = parse_text(body, line, column).fields
+        blocks[name] = block
+    return blocks
+
+
+def unknown_layer_fields(layer) -> dict[int, list[bytes]]:
+    """Message fields of a LayerParameter its schema does not know, by number: their
+    serialized payloads, as a fork-built message holds them (the same form as
+    WeightFile.unknown_fields); the prototxt carriers are left out."""
+    buf, unknown = _unknown_fields(layer)
+    out: dict[int, list[bytes]] = {}
+    for fld in unknown:
+        if fld.number != CARRIER and fld.wire_type == LEN:
+            out.setdefault(fld.number, []).append(bytes(buf[fld.start:fld.end]))
+    return out
+
+
+def fork_param(layer, name: str, source: str = "<net>") -> ParamValue:
+    """The declared fork block `name` of a layer as a typed ParamValue (defaults when the
+    layer has none): from the prototxt's block, else from the field's number."""
+    param = declared(name)
+    if param is None:
+        raise RegistryError(f"no declaration for the fork block '{name}': declare it with "
+                            "caffe2x.register_param or load the fork's schema (caffe2x.load_proto, --caffe-proto)")
+    block = fork_blocks(layer).get(name)
+    if block is not None:
+        return _typed(param, block, source)
+    raw = unknown_layer_fields(layer).get(param.number)
+    return decode_wire_param(name, raw or [], f"layer '{layer.name}'")
+
+
+def decode_wire_param(name: str, chunks: list[bytes], where: str) -> ParamValue:
+    """A declared block from its serialized occurrences; several are concatenated, which is
+    how protobuf merges repeated occurrences of a message field."""
+    param = declared(name)
+    if param is None:
+        raise RegistryError(f"no declaration for the fork block '{name}'")
+    try:
+        return from_wire(param.message, b"".join(chunks))
+    except WireError as exc:
+        raise WeightsError(f"{where}: {name} (field {param.number}) is not a valid "
+                           f"{param.message.name}: {exc} (byte {exc.offset})") from None
