@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from . import params
 from .compare import DEFAULT_TOLERANCE
@@ -24,11 +24,16 @@ PathLike = str | os.PathLike
 
 def graph_from_net(
     net, weights: PathLike | WeightFile | None = None,
-    input_shapes: Mapping[str, Shape] | None = None, source: str = "<net>",
+    input_shapes: Mapping[str, Shape] | None = None, source: str = "<net>", targets: Iterable[str] = (),
 ) -> Graph:
-    """A parsed, current-format NetParameter -> checked graph, weights attached if given."""
+    """A parsed, current-format NetParameter -> checked graph, weights attached if given.
+
+    Before anything else (the graph, the weights), every layer type is checked: one
+    UnsupportedLayerError lists every layer caffe2x cannot read, then every layer one of
+    `targets` cannot express."""
     layers = test_phase_layers(net, source)
     check_supported(layers)  # before anything else: one report of every unsupported layer
+    check_targets_support(layers, targets)
     graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()})
     if weights is not None:
         weight_file = weights if isinstance(weights, WeightFile) else read_caffemodel(weights)
@@ -36,23 +41,75 @@ def graph_from_net(
     return graph
 
 
+def check_targets_support(layers, targets: Iterable[str]) -> None:
+    """Raise one UnsupportedLayerError listing every layer (LayerParameter or Node) that a
+    target of `targets` has no emitter for: the targets' names and each type's reason in it."""
+    from .errors import UnsupportedLayerError
+    from .targets import TARGETS
+
+    pairs = [(layer.name, layer.type) for layer in layers]
+    failures = []
+    for name in dict.fromkeys(targets):
+        try:
+            TARGETS.get(name).check_supported(pairs)
+        except UnsupportedLayerError as exc:
+            failures.append((name, exc))
+    if len(failures) == 1:
+        raise failures[0][1]
+    if failures:
+        by_type: dict[str, list[str]] = {}
+        for _, exc in failures:
+            for layer_type, names in exc.by_type.items():
+                by_type.setdefault(layer_type, [])
+                by_type[layer_type] += [n for n in names if n not in by_type[layer_type]]
+        reasons = {t: r for _, exc in failures for t, r in exc.reasons.items()}
+        raise UnsupportedLayerError(by_type, "the " + ", ".join(name for name, _ in failures) + " targets", reasons)
+
+
 def load_net(
     prototxt: PathLike, weights: PathLike | WeightFile | None = None,
-    input_shapes: Mapping[str, Shape] | None = None,
+    input_shapes: Mapping[str, Shape] | None = None, targets: Iterable[str] = (),
 ) -> Graph:
     """Read a prototxt (current, V1 or V0 format) and optionally its caffemodel.
 
-    input_shapes overrides or supplies input shapes: {"data": (1, 3, 224, 224)}.
+    input_shapes overrides or supplies input shapes: {"data": (1, 3, 224, 224)}. targets:
+    target names whose support of every layer is checked first (see graph_from_net).
     """
-    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt))
+    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets)
 
 
-def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | None = None,
-                   *, replace: bool = False) -> None:
-    """Teach caffe2x a custom layer type: its shape rule and, optionally, its reference kernel."""
-    LAYERS.register(layer_type, definition, replace=replace)
-    if reference is not None:
-        REFERENCE.register(layer_type, reference, replace=replace)
+def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | None = None, *,
+                   onnx: Callable | None = None, pytorch: Callable | None = None, tensorflow: Callable | None = None,
+                   unsupported: Mapping[str, str] | None = None, replace: bool = False) -> None:
+    """Teach caffe2x a layer type, all of it in one call (see README, "Adding a layer").
+
+    definition: its parameters, shape rule, weight shapes and FLOPs (caffe2x.extend.LayerDef).
+    reference:  its NumPy kernel (node, [input arrays]) -> [output arrays]; verify compares with it.
+    onnx:       emitter (node, input names, output names, OnnxBuilder) -> output tensor names.
+    pytorch:    emitter (node, TorchContext) -> TorchLayer.
+    tensorflow: emitter (node, input expressions, KerasContext) -> KerasLayer (tensorflow and tflite).
+    unsupported: {family: reason} for a target family that cannot express it, shown to users.
+    A target without an emitter reports the layer as unsupported before any work. Nothing is
+    registered unless everything can be (a name taken without replace=True is a RegistryError).
+    """
+    from .targets.emitters import EMITTER_FAMILIES, UNSUPPORTED, emitter_registry
+
+    emitters = {family: fn for family, fn in (("onnx", onnx), ("pytorch", pytorch), ("tensorflow", tensorflow))
+                if fn is not None}
+    unknown = sorted(set(unsupported or {}) - set(EMITTER_FAMILIES))
+    if unknown:
+        raise RegistryError(f"unsupported= names unknown target families {unknown}; use {list(EMITTER_FAMILIES)}")
+    stages = [(LAYERS, definition), (REFERENCE, reference),
+              *((emitter_registry(family), fn) for family, fn in emitters.items())]
+    taken = [registry.stage for registry, handler in stages if handler is not None and layer_type in registry]
+    if taken and not replace:
+        raise RegistryError(f"layer type '{layer_type}' already has a handler in {', '.join(taken)} "
+                            "(pass replace=True to override it deliberately)")
+    for registry, handler in stages:
+        if handler is not None:
+            registry.register(layer_type, handler, replace=True)
+    for family, reason in (unsupported or {}).items():
+        UNSUPPORTED[(family, layer_type)] = reason
 
 
 def register_param(name: str, number: int, message: ParamMessage, *, replace: bool = False) -> LayerParam:
@@ -77,15 +134,35 @@ def fork_param(layer, name: str) -> ParamValue:
 
 
 def load_plugins(modules: Iterable[str]) -> None:
-    """Import modules that register custom layers (CLI: --plugin, env CAFFE2X_PLUGINS)."""
+    """Import modules that register custom layers (CLI: --plugin, env CAFFE2X_PLUGINS).
+
+    Each is a module name (importable) or the path of a .py file or package folder: its
+    folder is put on sys.path, so the plugin's own runtime modules are found by name."""
     for name in modules:
         name = name.strip()
         if not name:
             continue
+        module = _plugin_module_name(name)
         try:
-            importlib.import_module(name)
+            importlib.import_module(module)
         except ImportError as exc:
             raise RegistryError(f"cannot import plugin module '{name}': {exc}") from None
+
+
+def _plugin_module_name(name: str) -> str:
+    """A plugin given as a path -> its module name, its folder added to sys.path."""
+    import sys
+    from pathlib import Path
+
+    path = Path(name)
+    if not (name.endswith(".py") or os.sep in name or "/" in name):
+        return name
+    if not path.exists():
+        raise RegistryError(f"plugin '{name}': no such file or folder")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return path.stem if path.suffix == ".py" else path.name
 
 
 def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
@@ -104,6 +181,7 @@ def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, ops
     options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout)
     target.check_options(options)
     target.require()
+    target.check_supported([(node.name, node.type) for node in graph.nodes])
     return target.convert(graph, output, options, force=force)
 
 

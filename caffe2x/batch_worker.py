@@ -24,7 +24,7 @@ def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
         arrays = read_inputs(spec.inputs) if spec.inputs else inputs_in(blobs)
         shapes = {**{k: tuple(v.shape) for k, v in arrays.items()},
                   **{k: tuple(v) for k, v in spec.input_shapes.items()}}
-        graph = api.load_net(spec.prototxt, spec.weights, shapes)
+        graph = api.load_net(spec.prototxt, spec.weights, shapes, spec.targets)
         if not spec.weights:
             fill_random(graph, spec.seed)
         arrays = arrays or api.random_inputs(graph, spec.seed)

@@ -112,9 +112,10 @@ force_option = click.option("--force", is_flag=True, help="Replace an existing o
 
 
 def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None,
-          batch: int | None = None, arrays_source: str = "--inputs"):
+          batch: int | None = None, arrays_source: str = "--inputs", targets=()):
     """Load the net; inputs given as arrays (read from `arrays_source`, named in errors) set the
-    input shapes unless --input-shape does, and `batch` replaces every input's first dimension."""
+    input shapes unless --input-shape does, and `batch` replaces every input's first dimension.
+    Every layer the `targets` cannot express is reported before the weights are read."""
     from .weights import fill_random
 
     if not weights and not random_weights:
@@ -125,9 +126,9 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
     for name, array in (arrays or {}).items():
         shapes.setdefault(name, array.shape)
     if batch:  # the declared shapes come from the prototxt alone: the weights are read once
-        declared = api.load_net(net, None, shapes)
+        declared = api.load_net(net, None, shapes, targets)
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = api.load_net(net, weights, shapes)
+    graph = api.load_net(net, weights, shapes, targets)
     return graph if weights else fill_random(graph, seed)
 
 
@@ -222,7 +223,7 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     options = ConvertOptions(opset, fixed is None, keep_intermediate, layout)
     TARGETS.get(target).check_options(options)
     TARGETS.get(target).require()  # before any work: a missing framework is named with its pip extra
-    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed)
+    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=[target])
     written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
                           keep_intermediate=keep_intermediate, layout=layout)
     click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
@@ -384,7 +385,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source)
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source, targets=targets)
     arrays = arrays or random_inputs(graph, seed)
     steps = len(set(targets)) + (reference_blobs is None)
     with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:

@@ -51,15 +51,16 @@ class UnsupportedLayerError(Caffe2xError):
     """Layers whose type has no handler; lists all of them, grouped by type, with the
     Caffe fork each type most likely comes from (caffe2x.forks.LIKELY_FORK)."""
 
-    def __init__(self, by_type: dict[str, list[str]], stage: str = "caffe2x"):
+    def __init__(self, by_type: dict[str, list[str]], stage: str = "caffe2x", reasons: dict[str, str] | None = None):
         from .forks import likely_fork
 
         self.by_type = {t: list(names) for t, names in sorted(by_type.items())}
         self.forks = {t: likely_fork(t) for t in self.by_type if likely_fork(t)}
+        self.reasons = dict(reasons or {})  # type -> why the stage cannot express it
         count = sum(len(names) for names in self.by_type.values())
         groups = "; ".join(
             f"{t} ({len(names)}{', from the ' + self.forks[t] if t in self.forks else ''}): "
-            f"{', '.join(repr(n) for n in names)}"
+            f"{', '.join(repr(n) for n in names)}{' (' + self.reasons[t] + ')' if t in self.reasons else ''}"
             for t, names in self.by_type.items()
         )
         fork_hint = (" A fork's layers need a plugin (--plugin) for each type; its parameter blocks "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import Caffe2xError, MissingExtraError
+from ..errors import Caffe2xError, MissingExtraError, UnsupportedLayerError
 from ..ir.graph import Graph
 
 FILE, FOLDER = "file", "folder"
@@ -63,6 +63,7 @@ class Target:
     suffixes: tuple[str, ...] = ()  # the usual suffixes of a FILE output, e.g. (".onnx",)
     batch_output: str = ""  # its output's name in a convert-all model folder
     options: tuple[str, ...] = ()  # the ConvertOptions fields that apply
+    emitters: str = ""  # its emitter family (caffe2x.targets.emitters): "onnx", "pytorch" or "tensorflow"
     color: str = "#555"  # its colour in report plots
 
     def missing_modules(self, run: bool = False) -> list[str]:
@@ -76,6 +77,15 @@ class Target:
             raise MissingExtraError(
                 f"the {self.name} target needs the Python module(s) {', '.join(missing)}, which are not "
                 f"installed: pip install 'caffe2x[{self.extra}]'.")
+
+    def check_supported(self, layers: list[tuple[str, str]]) -> None:
+        """One UnsupportedLayerError naming every (name, type) layer this target has no emitter
+        for, with the recorded reasons: called before any work (weights, reference, conversion)."""
+        from .emitters import missing_emitters, reasons
+
+        missing = missing_emitters(self.emitters, layers)
+        if missing:
+            raise UnsupportedLayerError(missing, f"the {self.name} target", reasons(self.emitters, missing))
 
     def check_options(self, options: ConvertOptions) -> None:
         """Refuse an option given for another target: it would be silently ignored."""

@@ -1,0 +1,41 @@
+"""The public extension API: everything a plugin needs to teach caffe2x a layer type.
+
+A layer type is registered once, with caffe2x.register_layer, through the same
+path the built-in layers use:
+
+    LayerDef      its parameters (parse), Caffe's shape rule (infer), weight shapes, FLOPs
+    reference     the NumPy kernel (node, [arrays]) -> [arrays] that verify compares with
+    onnx          (node, input names, output names, OnnxBuilder) -> output tensor names
+    pytorch       (node, TorchContext) -> TorchLayer (module source, state, runtime classes)
+    tensorflow    (node, input expressions, KerasContext) -> KerasLayer (tensorflow and tflite)
+
+A fork's parameter block (`my_op_param { ... }`) is declared with ParamMessage,
+Field and Enum and caffe2x.register_param (or read from the fork's .proto with
+caffe2x.load_proto); `fork_params("my_op_param", build)` is then the LayerDef's parse.
+
+Runtime classes a generated model.py needs (an nn.Module, a Keras layer) are real
+code in a module of the plugin that imports only its framework; emitters name them
+"module:Class" in TorchLayer.helpers / KerasLayer.custom, and caffe2x copies their
+source into model.py. Nothing here imports a framework: registering is free.
+See examples/plugins/ and the README section "Adding a layer".
+"""
+
+from __future__ import annotations
+
+from .errors import ShapeError
+from .ir.graph import Node, Shape
+from .layers.base import LayerDef, canonical_axis, check, count, fork_params, no_params, pair, same_shape
+from .params import Enum, Field, ParamMessage, ParamValue
+from .targets.common import float_literal, pair_literal
+from .targets.emitters import EMITTER_FAMILIES, mark_unsupported
+from .targets.onnx.builder import OnnxBuilder
+from .targets.tensorflow.base import KerasLayer
+from .targets.tensorflow.codegen import KerasContext
+from .targets.torch.base import TorchLayer
+from .targets.torch.codegen import TorchContext
+
+__all__ = [
+    "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node", "OnnxBuilder",
+    "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis", "check",
+    "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal", "same_shape",
+]
