@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -47,9 +48,9 @@ def save_serving(model: KerasModel, keras_model, folder: str) -> None:
     import keras
 
     archive = keras.export.ExportArchive()
-    archive.track(keras_model)
     archive.add_endpoint(name="serve", fn=lambda *inputs: dict(keras_model(list(inputs), training=False)),
                          input_signature=_input_specs(model))
+    archive.add_variable_collection("variables", [v.value for v in keras_model.variables])
     archive.write_out(folder, verbose=False)
 
 
@@ -64,19 +65,26 @@ def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool 
     with atomic_dir(target, force) as staging:
         save_serving(model, keras_model, str(staging))
         (staging / "model.py").write_text(model.source, encoding="utf-8")
-        keras_model.save_weights(staging / "model.weights.h5")
         keras_model.save(staging / "model.keras")
         (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
     return [target]
 
 
+def _write_serving_only(model: KerasModel, folder: str) -> None:
+    """The SavedModel alone; the Keras model is garbage once this returns."""
+    save_serving(model, build(model), folder)
+    gc.collect()  # the traced endpoint and the Keras layers refer to each other
+
+
 def tflite_bytes(model: KerasModel) -> bytes:
     import tensorflow as tf
 
-    keras_model = build(model)
     with tempfile.TemporaryDirectory() as tmp:
-        save_serving(model, keras_model, tmp)
+        _write_serving_only(model, tmp)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        # TensorFlow adds its conversion metadata by rebuilding the whole model, weights
+        # included, as Python objects; the model runs the same without it.
+        converter.exclude_conversion_metadata = True
         return converter.convert()
 
 
