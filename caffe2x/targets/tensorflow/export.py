@@ -50,7 +50,11 @@ def save_serving(model: KerasModel, keras_model, folder: str) -> None:
     archive = keras.export.ExportArchive()
     archive.add_endpoint(name="serve", fn=lambda *inputs: dict(keras_model(list(inputs), training=False)),
                          input_signature=_input_specs(model))
-    archive.add_variable_collection("variables", [v.value for v in keras_model.variables])
+    # Not archive.track(keras_model): it records the Keras variables beside the tf.Variables
+    # inside them that the endpoint captures, and the checkpoint then stores every weight twice.
+    # The collections name those same tf.Variables, so each weight is written once.
+    for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+        archive.add_variable_collection(collection, [v.value for v in getattr(keras_model, collection)])
     archive.write_out(folder, verbose=False)
 
 
