@@ -77,7 +77,7 @@ def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool 
 def _write_serving_only(model: KerasModel, folder: str) -> None:
     """The SavedModel alone; the Keras model is garbage once this returns."""
     save_serving(model, build(model), folder)
-    gc.collect()  # the traced endpoint and the Keras layers refer to each other
+    gc.collect()  # a Keras model lives in reference cycles: free it before the converter runs
 
 
 def tflite_bytes(model: KerasModel) -> bytes:
