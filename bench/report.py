@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 HAND_GOAL = 1.05  # converted model's time / hand-written time
+TF_FOLDER_GOAL = 2.2  # `--to tensorflow` folder / caffemodel
+TFLITE_RSS_GOAL = 4.0  # `--to tflite` peak RSS / caffemodel
 BATCHES = (1, 16)
 
 
@@ -113,6 +115,52 @@ def _profile_rows(results: dict) -> list[str]:
     return rows + [""]
 
 
+def _mb_ratio(value: float | None, size: float) -> str:
+    return f"{value:.0f} ({value / size:.2f}x)" if value is not None else "-"
+
+
+def _tf_artefact_rows(section: dict) -> list[str]:
+    models, before = section["models"], section.get("before", {}).get("models", {})
+    floor = section["tensorflow_import"]["peak_rss_mb"]
+    names = sorted({a for entry in [*models.values(), *before.values()] for a in entry["tensorflow"]["artefacts_mb"]})
+    rows = [f"Measured {section['date']} by `bench/tf_artefacts.py`: one `caffe2x convert` process per target and "
+            "net, the nets one after the other; MB, ratios to the caffemodel in parentheses. "
+            f"`import tensorflow` alone peaks at {floor:.0f} MB, the floor of both targets"
+            + (f"; \"before\": the same script on commit {section['before']['commit']}, before the fix of "
+               "issue #17 item 9" if before else "") + ".", "",
+            "| net | caffemodel | tensorflow folder | before | tensorflow peak RSS | before | tflite peak RSS | "
+            "tflite peak above the floor | before | .tflite file | tensorflow s | tflite s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, entry in models.items():
+        size, tf, lite, old = entry["caffemodel_mb"], entry["tensorflow"], entry["tflite"], before.get(name)
+        rows.append(
+            f"| {name} | {size:.0f} | {_mb_ratio(tf['folder_mb'], size)} | "
+            f"{_mb_ratio(old and old['tensorflow']['folder_mb'], size)} | {_mb_ratio(tf['peak_rss_mb'], size)} | "
+            f"{_mb_ratio(old and old['tensorflow']['peak_rss_mb'], size)} | {_mb_ratio(lite['peak_rss_mb'], size)} | "
+            f"{_mb_ratio(lite['peak_rss_mb'] - floor, size)} | {_mb_ratio(old and old['tflite']['peak_rss_mb'], size)}"
+            f" | {_mb_ratio(lite['file_mb'], size)} | {tf['seconds']:.1f} | {lite['seconds']:.1f} |")
+    rows += ["", "The tensorflow folder by artefact, MB (before in parentheses):", "",
+             "| net | " + " | ".join(f"`{n}`" for n in names) + " |", "|---|" + "---|" * len(names)]
+    for name, entry in models.items():
+        sizes = entry["tensorflow"]["artefacts_mb"]
+        old = before.get(name, {}).get("tensorflow", {}).get("artefacts_mb", {})
+        cells = [(f"{sizes[n]:.1f}" if n in sizes else "-") + (f" ({old[n]:.1f})" if n in old else "") for n in names]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _tf_artefact_goals(section: dict) -> list[str]:
+    models = section["models"]
+    folder = {n: e["tensorflow"]["folder_mb"] / e["caffemodel_mb"] for n, e in models.items()}
+    tflite = {n: e["tflite"]["peak_rss_mb"] / e["caffemodel_mb"] for n, e in models.items()}
+    return [_goal(all(r <= TF_FOLDER_GOAL for r in folder.values()),
+                  f"`--to tensorflow` folder within {TF_FOLDER_GOAL}x the caffemodel: "
+                  + ", ".join(f"{n} {r:.2f}x" for n, r in folder.items()) + "."),
+            _goal(all(r <= TFLITE_RSS_GOAL for r in tflite.values()),
+                  f"`--to tflite` peak RSS within {TFLITE_RSS_GOAL}x the caffemodel: "
+                  + ", ".join(f"{n} {r:.2f}x" for n, r in tflite.items()) + ".")]
+
+
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
     found = []
     for name, entry in models.items():
@@ -164,6 +212,8 @@ def goals(results: dict) -> list[str]:
                            f"verify of {cost['model']} on {len(compares)} targets passes and frees each target's "
                            f"blobs before the next one runs ({alive} still alive after their comparison; RSS never "
                            f"above {held:.0f} MB)."))
+    if results.get("tf_artefacts"):
+        lines += _tf_artefact_goals(results["tf_artefacts"])
     return lines
 
 
@@ -205,6 +255,8 @@ def write_markdown(results: dict, path: Path) -> None:
     ]
     if results.get("verify_cost"):
         lines += ["## Verify cost", "", *_verify_rows(results["verify_cost"]), ""]
+    if results.get("tf_artefacts"):
+        lines += ["## TensorFlow artefacts", "", *_tf_artefact_rows(results["tf_artefacts"]), ""]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += [notes.read_text().strip(), ""]

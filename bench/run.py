@@ -178,6 +178,10 @@ def main() -> int:
         print(f"{args.verify_model}: verify cost", file=sys.stderr)
         results["verify_cost"] = verify_cost(args.verify_model, "onnx,pytorch,tensorflow,tflite", args.repeats)
         (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    from tf_artefacts import measure_section
+
+    results["tf_artefacts"] = measure_section(list(results["models"]))
+    (HERE / "results.json").write_text(json.dumps(results, indent=1))
     from report import write_markdown
 
     write_markdown(results, HERE / "RESULTS.md")

@@ -70,7 +70,7 @@ def saved(tmp_path_factory):
 def test_saved_model_folder_contents(saved):
     folder = saved["bvlc_googlenet_thin"]
     names = {p.name for p in folder.iterdir()}
-    assert {"saved_model.pb", "variables", "model.py", "model.weights.h5", "model.keras", "caffe2x.json"} <= names
+    assert {"saved_model.pb", "variables", "model.py", "model.keras", "caffe2x.json"} <= names
     meta = json.loads((folder / "caffe2x.json").read_text())
     assert meta == {**meta, "inputs": {"data": "data"}, "outputs": {"prob": "prob"}, "layout": "nhwc"}
     source = (folder / "model.py").read_text()
@@ -96,7 +96,7 @@ def test_saved_model_and_model_py_run_without_caffe2x(saved, name, tmp_path):
         sys.path.insert(0, {str(folder)!r})
         import model
         net = model.build_model()
-        net.load_weights({str(folder / "model.weights.h5")!r})
+        net.load_weights({str(folder / "model.keras")!r})
         b = net(x)["prob"].numpy()
         np.save({str(tmp_path / "out.npy")!r}, np.stack([a, b]))
     """)
@@ -110,18 +110,52 @@ def test_saved_model_and_model_py_run_without_caffe2x(saved, name, tmp_path):
 
 
 def test_keras_file_loads_with_its_custom_layers(saved):
-    import importlib.util
-
     import keras
 
     folder = saved["bvlc_googlenet_thin"]
-    spec = importlib.util.spec_from_file_location("generated_googlenet", folder / "model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # registers its custom layers
+    _import_model_py(folder)  # registers its custom layers
     loaded = keras.models.load_model(folder / "model.keras")
     case = golden_case("bvlc_googlenet_thin")
     out = loaded(case.inputs["data"].transpose(0, 2, 3, 1))["prob"]
     assert np.abs(np.asarray(out) - case.blobs["prob:prob"]).max() < 1e-5
+
+
+def _import_model_py(folder):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"generated_{folder.name}", folder / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # registers its custom layers
+    return module
+
+
+def test_each_weight_is_stored_once_and_every_documented_artefact_loads(tmp_path):
+    """Issue #17: the SavedModel held every weight twice (the Keras variables and the tf.Variables
+    inside them), and model.weights.h5 repeated the weights of model.keras."""
+    import keras
+
+    case = golden_case("lenet_mnist_trained")
+    model = generate(case.load())
+    folder = tmp_path / "lenet"
+    write_saved_model(model, folder)
+    weight_bytes = 4 * sum(np.asarray(w).size for arrays in model.weights.values() for w in arrays)
+    reader = tf.train.load_checkpoint(str(folder / "variables" / "variables"))
+    stored = [shape for key, shape in reader.get_variable_to_shape_map().items() if "VARIABLE_VALUE" in key]
+    assert 4 * sum(int(np.prod(shape)) for shape in stored) == weight_bytes
+    assert sum(p.stat().st_size for p in (folder / "variables").iterdir()) <= 1.2 * weight_bytes
+    names = {p.name for p in folder.iterdir()}
+    assert {"saved_model.pb", "variables", "model.py", "model.keras", "caffe2x.json"} <= names
+    assert "model.weights.h5" not in names
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) <= 2.2 * weight_bytes
+    x, want = case.inputs["data"].transpose(0, 2, 3, 1), case.blobs["prob:prob"]
+    loaded = tf.saved_model.load(str(folder))
+    assert len(loaded.variables) == len(loaded.trainable_variables) + len(loaded.non_trainable_variables) == len(stored)
+    outputs = [loaded.signatures["serving_default"](data=tf.constant(x))["prob"]]
+    net = _import_model_py(folder).build_model()
+    net.load_weights(folder / "model.keras")
+    outputs += [net(x)["prob"], keras.models.load_model(folder / "model.keras")(x)["prob"]]
+    for out in outputs:
+        assert np.abs(np.asarray(out) - want).max() < 1e-5
 
 
 def test_nchw_layout_takes_and_returns_caffe_order(tmp_path):

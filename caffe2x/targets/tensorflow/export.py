@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -47,13 +48,17 @@ def save_serving(model: KerasModel, keras_model, folder: str) -> None:
     import keras
 
     archive = keras.export.ExportArchive()
-    archive.track(keras_model)
 
     def serve(*inputs):
         # The structure build_model declares: one tensor alone, several as a list.
         return dict(keras_model(inputs[0] if len(inputs) == 1 else list(inputs), training=False))
 
     archive.add_endpoint(name="serve", fn=serve, input_signature=_input_specs(model))
+    # Not archive.track(keras_model): it records the Keras variables beside the tf.Variables
+    # inside them that the endpoint captures, and the checkpoint then stores every weight twice.
+    # The collections name those same tf.Variables, so each weight is written once.
+    for collection in ("variables", "trainable_variables", "non_trainable_variables"):
+        archive.add_variable_collection(collection, [v.value for v in getattr(keras_model, collection)])
     archive.write_out(folder, verbose=False)
 
 
@@ -68,19 +73,26 @@ def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool 
     with atomic_dir(target, force) as staging:
         save_serving(model, keras_model, str(staging))
         (staging / "model.py").write_text(model.source, encoding="utf-8")
-        keras_model.save_weights(staging / "model.weights.h5")
         keras_model.save(staging / "model.keras")
         (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
     return [target]
 
 
+def _write_serving_only(model: KerasModel, folder: str) -> None:
+    """The SavedModel alone; the Keras model is garbage once this returns."""
+    save_serving(model, build(model), folder)
+    gc.collect()  # a Keras model lives in reference cycles: free it before the converter runs
+
+
 def tflite_bytes(model: KerasModel) -> bytes:
     import tensorflow as tf
 
-    keras_model = build(model)
     with tempfile.TemporaryDirectory() as tmp:
-        save_serving(model, keras_model, tmp)
+        _write_serving_only(model, tmp)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
+        # TensorFlow adds its conversion metadata by rebuilding the whole model, weights
+        # included, as Python objects; the model runs the same without it.
+        converter.exclude_conversion_metadata = True
         return converter.convert()
 
 
