@@ -1,16 +1,14 @@
-"""Source of the small nn.Module classes a generated model.py may need, for
-Caffe layers PyTorch has no module for. Only those a net uses are emitted."""
+"""The nn.Module classes a generated model.py may need, for Caffe layers PyTorch
+has no module for. The generator copies the source of those a net uses (and of
+what they use) into model.py, which therefore imports nothing but torch: keep
+these classes free of any other import.
+"""
 
-from __future__ import annotations
-
-HELPERS: dict[str, str] = {}
-
-
-def helper(name: str, source: str) -> None:
-    HELPERS[name] = source.strip("\n")
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 
-helper("Scale", '''
 class Scale(nn.Module):
     """Caffe Scale: x * weight (+ bias), the operand spanning `shape` from its axis."""
 
@@ -23,9 +21,8 @@ class Scale(nn.Module):
     def forward(self, x):
         y = x * self.weight.view(self.view)
         return y if self.bias is None else y + self.bias.view(self.view)
-''')
 
-helper("ScaleBy", '''
+
 class ScaleBy(nn.Module):
     """Caffe Scale with two bottoms: x * s (+ bias), s aligned with x from its axis."""
 
@@ -38,9 +35,8 @@ class ScaleBy(nn.Module):
         view = tuple(s.shape) + (1,) * self.trailing
         y = x * s.reshape(view)
         return y if self.bias is None else y + self.bias.reshape(view)
-''')
 
-helper("Bias", '''
+
 class Bias(nn.Module):
     """Caffe Bias: x + bias, the operand spanning `shape` from its axis."""
 
@@ -51,9 +47,8 @@ class Bias(nn.Module):
 
     def forward(self, x):
         return x + self.bias.view(self.view)
-''')
 
-helper("BiasBy", '''
+
 class BiasBy(nn.Module):
     """Caffe Bias with two bottoms: x + b, b aligned with x from its axis."""
 
@@ -63,9 +58,8 @@ class BiasBy(nn.Module):
 
     def forward(self, x, b):
         return x + b.reshape(tuple(b.shape) + (1,) * self.trailing)
-''')
 
-helper("Eltwise", '''
+
 class Eltwise(nn.Module):
     """Caffe Eltwise: SUM (with coefficients), PROD or MAX of its inputs."""
 
@@ -94,9 +88,8 @@ class Eltwise(nn.Module):
         for x, c in zip(xs[1:], self.coeffs[1:]):
             y = y + x * c
         return y
-''')
 
-helper("Concat", '''
+
 class Concat(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -104,9 +97,8 @@ class Concat(nn.Module):
 
     def forward(self, *xs):
         return torch.cat(xs, self.dim)
-''')
 
-helper("Slice", '''
+
 class Slice(nn.Module):
     """Caffe Slice: split `dim` into pieces of the given sizes."""
 
@@ -117,9 +109,8 @@ class Slice(nn.Module):
 
     def forward(self, x):
         return tuple(torch.split(x, self.sizes, self.dim))
-''')
 
-helper("Crop", '''
+
 class Crop(nn.Module):
     """Caffe Crop: from axis `axis` on, take `sizes` elements starting at `offsets`."""
 
@@ -133,9 +124,8 @@ class Crop(nn.Module):
         for i, (offset, size) in enumerate(zip(self.offsets, self.sizes)):
             x = x.narrow(self.axis + i, offset, size)
         return x
-''')
 
-helper("Reshape", '''
+
 class Reshape(nn.Module):
     """Caffe Reshape/Flatten with a dynamic batch: `shape` is the static target;
     its first entry becomes the batch (keep_batch) or -1 goes at `free`."""
@@ -153,9 +143,8 @@ class Reshape(nn.Module):
         elif self.free is not None:
             shape[self.free] = -1
         return x.reshape(shape)
-''')
 
-helper("Tile", '''
+
 class Tile(nn.Module):
     def __init__(self, repeats):
         super().__init__()
@@ -163,15 +152,13 @@ class Tile(nn.Module):
 
     def forward(self, x):
         return x.repeat(self.repeats)
-''')
 
-helper("AbsVal", '''
+
 class AbsVal(nn.Module):
     def forward(self, x):
         return torch.abs(x)
-''')
 
-helper("Power", '''
+
 class Power(nn.Module):
     """Caffe Power: (shift + scale * x) ** power."""
 
@@ -181,9 +168,8 @@ class Power(nn.Module):
 
     def forward(self, x):
         return torch.pow(self.shift + self.scale * x, self.power)
-''')
 
-helper("Exp", '''
+
 class Exp(nn.Module):
     """Caffe Exp: base ** (shift + scale * x), with ln_base = ln(base)."""
 
@@ -193,9 +179,8 @@ class Exp(nn.Module):
 
     def forward(self, x):
         return torch.exp(self.ln_base * (self.shift + self.scale * x))
-''')
 
-helper("Log", '''
+
 class Log(nn.Module):
     """Caffe Log: log_base(shift + scale * x), with ln_base = ln(base)."""
 
@@ -205,9 +190,8 @@ class Log(nn.Module):
 
     def forward(self, x):
         return torch.log(self.shift + self.scale * x) / self.ln_base
-''')
 
-helper("Threshold", '''
+
 class Threshold(nn.Module):
     """Caffe Threshold: 1 where x > threshold, else 0."""
 
@@ -217,9 +201,8 @@ class Threshold(nn.Module):
 
     def forward(self, x):
         return (x > self.threshold).to(x.dtype)
-''')
 
-helper("LRNWithinChannel", '''
+
 class LRNWithinChannel(nn.Module):
     """Caffe LRN WITHIN_CHANNEL: x * (1 + alpha * mean of x^2 over size x size) ** -beta."""
 
@@ -230,9 +213,8 @@ class LRNWithinChannel(nn.Module):
     def forward(self, x):
         mean = F.avg_pool2d(x * x, self.size, 1, (self.size - 1) // 2, count_include_pad=True)
         return x * torch.pow(1.0 + self.alpha * mean, -self.beta)
-''')
 
-helper("CaffePool", '''
+
 class CaffePool(nn.Module):
     """Caffe pooling where PyTorch's own cannot express it (pad over half the
     kernel): explicit padding, then AVE divided by Caffe's window divisor."""
@@ -257,9 +239,8 @@ class CaffePool(nn.Module):
             return F.max_pool2d(x, self.kernel, self.stride)
         summed = F.avg_pool2d(x, self.kernel, self.stride) * (self.kernel[0] * self.kernel[1])
         return summed / self.divisor
-''')
 
-helper("ArgMax", '''
+
 class ArgMax(nn.Module):
     """Caffe ArgMax: top_k indices (as float) or values along `axis`; ties go to
     the larger index, as in Caffe. axis None: over each item, (N, 1 or 2, top_k)."""
@@ -280,9 +261,8 @@ class ArgMax(nn.Module):
             return values if self.out_max_val else indices
         y = torch.stack([indices, values], 1) if self.out_max_val else indices.unsqueeze(1)
         return y.reshape([x.shape[0]] + list(self.out_shape[1:]))
-''')
 
-helper("Reduction", '''
+
 class Reduction(nn.Module):
     """Caffe Reduction over every axis from `axis` on: SUM, ASUM, SUMSQ or MEAN, times coeff."""
 
@@ -298,9 +278,8 @@ class Reduction(nn.Module):
             x = x * x
         y = x.mean(dims) if self.operation == "MEAN" else x.sum(dims)
         return y * self.coeff
-''')
 
-helper("MVN", '''
+
 class MVN(nn.Module):
     """Caffe MVN: subtract the mean (and divide by std + eps) per item and channel,
     or per item across channels."""
@@ -316,4 +295,3 @@ class MVN(nn.Module):
             return centred
         std = torch.sqrt((centred * centred).mean(dims, keepdim=True))
         return centred / (std + self.eps)
-''')

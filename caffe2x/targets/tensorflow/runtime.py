@@ -1,16 +1,18 @@
-"""Source of the custom Keras layers a generated model.py may need (only those
-used are emitted). Each is registered for serialization under "caffe2x"."""
+"""The Keras layers a generated model.py may need, for Caffe layers Keras has no
+layer for, each registered for serialization under "caffe2x" (so a saved
+model.keras loads once model.py, or this module, is imported). The generator
+copies the source of those a net uses (and of what they use) into model.py,
+which therefore imports nothing but numpy, tensorflow and keras: keep these
+classes free of any other import.
+"""
 
-from __future__ import annotations
-
-CUSTOM: dict[str, str] = {}
-
-
-def custom(name: str, source: str) -> None:
-    CUSTOM[name] = "@keras.saving.register_keras_serializable(package=\"caffe2x\")\n" + source.strip("\n")
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
 
 
-custom("CaffePooling2D", '''
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffePooling2D(layers.Layer):
     """Caffe pooling, NHWC: explicit padding (MAX pads with the lowest float, so
     padding never wins), VALID pooling, and for AVE Caffe's divisor, which counts
@@ -37,9 +39,9 @@ class CaffePooling2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "method": self.method, "kernel": self.kernel, "strides": self.strides,
                 "pads": self.pads, "in_hw": self.in_hw, "out_hw": self.out_hw}
-''')
 
-custom("CaffeConv2D", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffeConv2D(layers.Layer):
     """A convolution Keras' Conv2D refuses: dilation together with stride."""
 
@@ -60,9 +62,9 @@ class CaffeConv2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
                 "dilation": self.dilation, "groups": self.groups, "use_bias": self.use_bias}
-''')
 
-custom("CaffeDeconv2D", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffeDeconv2D(layers.Layer):
     """Caffe Deconvolution with groups (and dilation with stride), NHWC: one
     transposed convolution per group, then Caffe's pad cropped away."""
@@ -106,9 +108,9 @@ class CaffeDeconv2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
                 "dilation": self.dilation, "groups": self.groups, "crop": self.crop, "use_bias": self.use_bias}
-''')
 
-custom("LRN", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class LRN(layers.Layer):
     """Caffe LRN, ACROSS_CHANNELS (NHWC): x / (k + alpha/size * sum over size channels of x^2)^beta."""
 
@@ -122,9 +124,9 @@ class LRN(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
-''')
 
-custom("LRNWithinChannel", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class LRNWithinChannel(layers.Layer):
     """Caffe LRN, WITHIN_CHANNEL (NHWC): x * (1 + alpha * mean of x^2 over size x size)^-beta."""
 
@@ -140,9 +142,9 @@ class LRNWithinChannel(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta}
-''')
 
-custom("Scale", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Scale(layers.Layer):
     """Caffe Scale/Bias with learned operands of a broadcastable `shape`."""
 
@@ -160,9 +162,9 @@ class Scale(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "shape": self.shape, "use_scale": self.use_scale, "use_bias": self.use_bias}
-''')
 
-custom("ScaleBy", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class ScaleBy(layers.Layer):
     """Caffe Scale/Bias by a second input: the operand gets `trailing` unit axes
     (and is moved to NHWC when the first input is NHWC and it became 4-D)."""
@@ -187,9 +189,9 @@ class ScaleBy(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "trailing": self.trailing, "to_nhwc": self.to_nhwc,
                 "multiply": self.multiply, "bias_shape": self.bias_shape}
-''')
 
-custom("WeightedSum", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class WeightedSum(layers.Layer):
     """Caffe Eltwise SUM with coefficients."""
 
@@ -205,9 +207,9 @@ class WeightedSum(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "coeffs": self.coeffs}
-''')
 
-custom("Split", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Split(layers.Layer):
     """Caffe Slice: pieces of the given sizes along `axis`."""
 
@@ -220,9 +222,9 @@ class Split(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "sizes": self.sizes}
-''')
 
-custom("Crop", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Crop(layers.Layer):
     """Caffe Crop: static begin and size per axis (the batch axis kept whole)."""
 
@@ -235,9 +237,9 @@ class Crop(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "begin": self.begin, "size": self.size}
-''')
 
-custom("Reshape", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Reshape(layers.Layer):
     """Reshape that may merge the batch axis (a -1 at `free` absorbs it)."""
 
@@ -250,9 +252,9 @@ class Reshape(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "shape": self.shape}
-''')
 
-custom("Tile", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Tile(layers.Layer):
     def __init__(self, repeats, **kwargs):
         super().__init__(**kwargs)
@@ -263,9 +265,9 @@ class Tile(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "repeats": self.repeats}
-''')
 
-custom("ArgMax", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class ArgMax(layers.Layer):
     """Caffe ArgMax along `axis`: top_k indices (as float) or values; ties go to the
     larger index, as in Caffe (top_k on the reversed axis keeps its lowest index)."""
@@ -294,9 +296,9 @@ class ArgMax(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "top_k": self.top_k, "out_max_val": self.out_max_val, "axis": self.axis,
                 "flat_shape": self.flat_shape}
-''')
 
-custom("Reduction", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Reduction(layers.Layer):
     """Caffe Reduction over `axes`: SUM, ASUM, SUMSQ or MEAN, times coeff."""
 
@@ -314,9 +316,9 @@ class Reduction(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "operation": self.operation, "axes": self.axes, "coeff": self.coeff}
-''')
 
-custom("MVN", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class MVN(layers.Layer):
     """Caffe MVN over `axes`: x - mean, divided by (std + eps) if normalize_variance."""
 
@@ -333,9 +335,9 @@ class MVN(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "normalize_variance": self.normalize_variance, "axes": self.axes,
                 "eps": self.eps}
-''')
 
-custom("Elementwise", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Elementwise(layers.Layer):
     """Caffe Power, Exp, Log, Threshold and AbsVal:
     power: (shift + scale*x)^p; exp: e^(ln_base*(shift + scale*x)); log: ln(shift + scale*x)/ln_base;
@@ -360,4 +362,3 @@ class Elementwise(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "function": self.function, "a": self.a, "scale": self.scale,
                 "shift": self.shift}
-''')
