@@ -16,7 +16,8 @@ from pathlib import Path
 import caffe2x
 
 TARGETS = Path(caffe2x.__file__).parent / "targets"
-DEFINITION = re.compile(r"^\s*(?:async\s+)?(class|def)\s+(\w+)", re.MULTILINE)
+# A line that opens a definition: `class Name(` / `class Name:` / `def name(`.
+DEFINITION = re.compile(r"^\s*(?:async\s+)?(class|def)\s+(\w+)\s*[(:]", re.MULTILINE)
 # File (relative to caffe2x/targets) -> names its literals may define: the net's skeleton.
 SKELETON = {"torch/codegen.py": {"__init__", "forward"}, "tensorflow/codegen.py": {"build_model"}}
 
@@ -46,7 +47,8 @@ def test_the_check_sees_plain_and_formatted_literals(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text('A = """\nclass Scale(nn.Module):\n    pass\n"""\n'
                       'B = f"""\n    def forward(self, {1}):\n"""\n'
-                      'C = "a class of layers; def is a keyword"\n', encoding="utf-8")
+                      'C = "a class of layers; def is a keyword"\n'
+                      'D = """Copies each function,\nclass or constant it needs."""\n', encoding="utf-8")
     hits = source_in_literals(sample, set())
     assert [h.split(": ", 1)[1] for h in hits] == ["class Scale", "def forward"]
     assert source_in_literals(sample, {"forward"})[1:] == []

@@ -23,8 +23,8 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Definition:
     name: str
-    source: str  # decorators included
-    is_constant: bool
+    source: str  # decorators and the comment right above it included
+    kind: str  # "class", "function" or "constant"
     needs: tuple[tuple[str, str], ...]  # (module, name) of the definitions it references
 
 
@@ -43,12 +43,17 @@ def module_definitions(module: str) -> dict[str, Definition]:
     for node in tree.body:
         for name in _defined_names(node):
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            while first > 1 and lines[first - 2].startswith("#"):  # the comment right above it
+                first -= 1
             used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - {name}
             needs = tuple(sorted((module, n) if n in own else imported[n] for n in used
                                  if n in own or n in imported))
             source = "\n".join(lines[first - 1:node.end_lineno])
-            definitions[name] = Definition(name, source, isinstance(node, (ast.Assign, ast.AnnAssign)), needs)
+            definitions[name] = Definition(name, source, _KINDS.get(type(node), "constant"), needs)
     return definitions
+
+
+_KINDS = {ast.ClassDef: "class", ast.FunctionDef: "function"}
 
 
 def _defined_names(node: ast.stmt) -> list[str]:
@@ -74,8 +79,9 @@ def _imported_names(tree: ast.Module, module: str, package: str) -> dict[str, tu
 
 
 def runtime_source(module: str, names) -> list[str]:
-    """The sources of `names` (defined in `module`) and of everything they need,
-    in the module's order, each needed definition before its first user, constants first."""
+    """The sources of `names` (defined in `module`) and of everything they need, in
+    the module's order: the constants (one block) first, then each definition before
+    its first user."""
     defined = list(module_definitions(module))
     unknown = sorted(set(names) - set(defined))
     if unknown:
@@ -95,29 +101,13 @@ def runtime_source(module: str, names) -> list[str]:
     for name in sorted(set(names), key=defined.index):
         visit((module, name))
     _check_unique(order)
-    constants = [d.source for d in order if d.is_constant]
-    return (["\n".join(constants)] if constants else []) + [d.source for d in order if not d.is_constant]
+    constants = [d.source for d in order if d.kind == "constant"]
+    return (["\n".join(constants)] if constants else []) + [d.source for d in order if d.kind != "constant"]
 
 
-def runtime_names(module: str) -> frozenset[str]:
-    """Every name a generated model.py may define from `module`: never to be reused for a variable."""
-    names = set()
-    for definition in module_definitions(module).values():
-        names.add(definition.name)
-        names.update(name for _, name in _closure(module, definition.name))
-    return frozenset(names)
-
-
-def _closure(module: str, name: str) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    stack = [(module, name)]
-    while stack:
-        key = stack.pop()
-        for need in module_definitions(key[0])[key[1]].needs:
-            if need not in found:
-                found.add(need)
-                stack.append(need)
-    return found
+def runtime_classes(module: str) -> frozenset[str]:
+    """The classes of `module` a generated model.py may define."""
+    return frozenset(d.name for d in module_definitions(module).values() if d.kind == "class")
 
 
 def _check_unique(order: list[Definition]) -> None:

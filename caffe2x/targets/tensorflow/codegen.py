@@ -18,7 +18,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
-from ..runtime_source import runtime_names, runtime_source
+from ..runtime_source import runtime_classes, runtime_source
 from ..torch.codegen import block_of, class_name_for
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
@@ -112,7 +112,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
     input_keys, output_keys = blob_keys(graph)
     names = Namer(frozenset(input_keys.values()))
     ctx = _Context(graph, names)
-    variables = Namer(RESERVED | runtime_names(RUNTIME))
+    variables = Namer(RESERVED | runtime_classes(RUNTIME))
     lines, weights, custom = [], {}, []
     var_of, input_vars = {}, []
     for v in graph.inputs:

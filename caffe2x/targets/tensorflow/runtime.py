@@ -1,15 +1,20 @@
 """The Keras layers a generated model.py may need, for Caffe layers Keras has no
 layer for, each registered for serialization under "caffe2x" (so a saved
 model.keras loads once model.py, or this module, is imported). The generator
-copies the source of those a net uses (and of what they use) into model.py,
-which therefore imports nothing but numpy, tensorflow and keras: keep these
-classes free of any other import.
+copies the source of those a net uses into model.py, with the plain-Python
+Caffe rules of caffe2x.layers they use, so model.py imports nothing but numpy,
+tensorflow and keras: keep these classes free of any other import.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+
+from ...layers.eltwise import apply_eltwise
+from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window
+from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes
+from ...layers.reduction import apply_reduction
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")
@@ -22,15 +27,13 @@ class CaffePooling2D(layers.Layer):
         super().__init__(**kwargs)
         self.method, self.kernel, self.strides = method, tuple(kernel), tuple(strides)
         self.pads, self.in_hw, self.out_hw = [tuple(p) for p in pads], tuple(in_hw), tuple(out_hw)
-        sizes = []
-        for size, out, k, s, (pad, _) in zip(self.in_hw, self.out_hw, self.kernel, self.strides, self.pads):
-            start = np.arange(out) * s - pad
-            sizes.append((np.minimum(start + k, size + pad) - start).astype("float32"))
+        sizes = [np.array(ave_pool_window_sizes(size, out, k, s, pad), "float32")
+                 for size, out, k, s, (pad, _) in zip(self.in_hw, self.out_hw, self.kernel, self.strides, self.pads)]
         area = float(self.kernel[0] * self.kernel[1])
         self.correction = (area / np.outer(sizes[0], sizes[1]))[None, :, :, None].astype("float32")
 
     def call(self, x):
-        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        fill = LOWEST_FLOAT32 if self.method == "MAX" else 0.0
         x = tf.pad(x, [[0, 0], list(self.pads[0]), list(self.pads[1]), [0, 0]], constant_values=fill)
         if self.method == "MAX":
             return tf.nn.max_pool2d(x, self.kernel, self.strides, "VALID")
@@ -119,7 +122,7 @@ class LRN(layers.Layer):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def call(self, x):
-        return tf.nn.local_response_normalization(x, (self.size - 1) // 2, self.k, self.alpha / self.size,
+        return tf.nn.local_response_normalization(x, lrn_half_window(self.size), self.k, self.alpha / self.size,
                                                   self.beta)
 
     def get_config(self):
@@ -135,10 +138,10 @@ class LRNWithinChannel(layers.Layer):
         self.size, self.alpha, self.beta = size, alpha, beta
 
     def call(self, x):
-        half = (self.size - 1) // 2
+        half = lrn_half_window(self.size)
         squares = tf.pad(x * x, [[0, 0], [half, half], [half, half], [0, 0]])
         mean = tf.nn.avg_pool2d(squares, self.size, 1, "VALID")
-        return x * tf.pow(1.0 + self.alpha * mean, -self.beta)
+        return x * tf.pow(LRN_WITHIN_CHANNEL_SHIFT + self.alpha * mean, -self.beta)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta}
@@ -200,10 +203,7 @@ class WeightedSum(layers.Layer):
         self.coeffs = list(coeffs)
 
     def call(self, inputs):
-        y = inputs[0] * self.coeffs[0]
-        for x, c in zip(inputs[1:], self.coeffs[1:]):
-            y = y + x * c
-        return y
+        return apply_eltwise("SUM", inputs, self.coeffs, tf.maximum)
 
     def get_config(self):
         return {**super().get_config(), "coeffs": self.coeffs}
@@ -307,12 +307,8 @@ class Reduction(layers.Layer):
         self.operation, self.axes, self.coeff = operation, list(axes), coeff
 
     def call(self, x):
-        if self.operation == "ASUM":
-            x = tf.abs(x)
-        elif self.operation == "SUMSQ":
-            x = x * x
-        reduce = tf.reduce_mean if self.operation == "MEAN" else tf.reduce_sum
-        return reduce(x, self.axes) * self.coeff
+        return apply_reduction(self.operation, x, self.coeff, lambda t: tf.reduce_sum(t, self.axes),
+                         lambda t: tf.reduce_mean(t, self.axes))
 
     def get_config(self):
         return {**super().get_config(), "operation": self.operation, "axes": self.axes, "coeff": self.coeff}
@@ -327,10 +323,8 @@ class MVN(layers.Layer):
         self.normalize_variance, self.axes, self.eps = normalize_variance, list(axes), eps
 
     def call(self, x):
-        centred = x - tf.reduce_mean(x, self.axes, keepdims=True)
-        if not self.normalize_variance:
-            return centred
-        return centred / (tf.sqrt(tf.reduce_mean(centred * centred, self.axes, keepdims=True)) + self.eps)
+        return apply_mvn(x, self.normalize_variance, self.eps, lambda t: tf.reduce_mean(t, self.axes, keepdims=True),
+                   tf.sqrt)
 
     def get_config(self):
         return {**super().get_config(), "normalize_variance": self.normalize_variance, "axes": self.axes,

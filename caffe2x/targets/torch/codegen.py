@@ -17,7 +17,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer, sanitize
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
-from ..runtime_source import runtime_names, runtime_source
+from ..runtime_source import runtime_classes, runtime_source
 from .base import TORCH_EMITTERS, TorchLayer
 
 RUNTIME = "caffe2x.targets.torch.runtime"  # the classes model.py copies
@@ -69,7 +69,7 @@ class _Context:
 def class_name_for(net_name: str) -> str:
     name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", net_name) if part)
     name = sanitize(name) if name else "CaffeNet"
-    taken = runtime_names(RUNTIME) | RESERVED_VARIABLES | {"CAFFE_LAYERS"}
+    taken = runtime_classes(RUNTIME) | RESERVED_VARIABLES | {"CAFFE_LAYERS"}
     return name + "Net" if name in taken else name
 
 
@@ -93,7 +93,8 @@ def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     layers = {n.name: TORCH_EMITTERS.get(n.type)(n, context) for n in nodes}
     class_name = class_name_for(graph.name)
     helpers = runtime_source(RUNTIME, {h for layer in layers.values() for h in layer.helpers})
-    variables = Namer(RESERVED_VARIABLES | runtime_names(RUNTIME) | {class_name})
+    # Copied functions and constants need no reservation: forward's locals cannot shadow them for their users.
+    variables = Namer(RESERVED_VARIABLES | runtime_classes(RUNTIME) | {class_name})
     inputs = [variables(("value", v), graph.values[v].top) for v in graph.inputs]
     forward = _forward_lines(graph, nodes, layers, attributes, variables)
     state = {f"{attributes(n.name)}.{key}": np.asarray(array) for n in nodes

@@ -1,12 +1,17 @@
 """The nn.Module classes a generated model.py may need, for Caffe layers PyTorch
-has no module for. The generator copies the source of those a net uses (and of
-what they use) into model.py, which therefore imports nothing but torch: keep
-these classes free of any other import.
+has no module for. The generator copies the source of those a net uses into
+model.py, with the plain-Python Caffe rules of caffe2x.layers they use, so
+model.py imports nothing but torch: keep these classes free of any other import.
 """
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ...layers.eltwise import apply_eltwise
+from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window, mvn_first_axis
+from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes, pool_tail_pad
+from ...layers.reduction import apply_reduction
 
 
 class Scale(nn.Module):
@@ -69,25 +74,7 @@ class Eltwise(nn.Module):
         self.coeffs = coeffs
 
     def forward(self, *xs):
-        if self.operation == "PROD":
-            y = xs[0]
-            for x in xs[1:]:
-                y = y * x
-            return y
-        if self.operation == "MAX":
-            y = xs[0]
-            for x in xs[1:]:
-                y = torch.maximum(y, x)
-            return y
-        if self.coeffs is None:
-            y = xs[0]
-            for x in xs[1:]:
-                y = y + x
-            return y
-        y = xs[0] * self.coeffs[0]
-        for x, c in zip(xs[1:], self.coeffs[1:]):
-            y = y + x * c
-        return y
+        return apply_eltwise(self.operation, xs, self.coeffs, torch.maximum)
 
 
 class Concat(nn.Module):
@@ -211,8 +198,8 @@ class LRNWithinChannel(nn.Module):
         self.size, self.alpha, self.beta = size, alpha, beta
 
     def forward(self, x):
-        mean = F.avg_pool2d(x * x, self.size, 1, (self.size - 1) // 2, count_include_pad=True)
-        return x * torch.pow(1.0 + self.alpha * mean, -self.beta)
+        mean = F.avg_pool2d(x * x, self.size, 1, lrn_half_window(self.size), count_include_pad=True)
+        return x * torch.pow(LRN_WITHIN_CHANNEL_SHIFT + self.alpha * mean, -self.beta)
 
 
 class CaffePool(nn.Module):
@@ -222,18 +209,16 @@ class CaffePool(nn.Module):
     def __init__(self, method, kernel, stride, pad, in_hw, out_hw):
         super().__init__()
         self.method, self.kernel, self.stride = method, kernel, stride
-        tails = [max(0, (o - 1) * s + k - i - p) for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad)]
+        axes = list(zip(in_hw, out_hw, kernel, stride, pad))
+        tails = [max(0, pool_tail_pad(*axis)) for axis in axes]
         self.pads = (pad[1], tails[1], pad[0], tails[0])
-        sizes = []
-        for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad):
-            # On the CPU even under `with torch.device("meta")`: a non-persistent
-            # buffer is not in the state dict, so loading could not fill it in.
-            start = torch.arange(o, device="cpu") * s - p
-            sizes.append((torch.clamp(start + k, max=i + p) - start).float())
+        # On the CPU even under `with torch.device("meta")`: a non-persistent
+        # buffer is not in the state dict, so loading could not fill it in.
+        sizes = [torch.tensor(ave_pool_window_sizes(*axis), dtype=torch.float32, device="cpu") for axis in axes]
         self.register_buffer("divisor", torch.outer(sizes[0], sizes[1]), persistent=False)
 
     def forward(self, x):
-        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        fill = LOWEST_FLOAT32 if self.method == "MAX" else 0.0
         x = F.pad(x, self.pads, value=fill)
         if self.method == "MAX":
             return F.max_pool2d(x, self.kernel, self.stride)
@@ -272,12 +257,7 @@ class Reduction(nn.Module):
 
     def forward(self, x):
         dims = tuple(range(self.axis, x.dim()))
-        if self.operation == "ASUM":
-            x = torch.abs(x)
-        elif self.operation == "SUMSQ":
-            x = x * x
-        y = x.mean(dims) if self.operation == "MEAN" else x.sum(dims)
-        return y * self.coeff
+        return apply_reduction(self.operation, x, self.coeff, lambda t: t.sum(dims), lambda t: t.mean(dims))
 
 
 class MVN(nn.Module):
@@ -289,9 +269,5 @@ class MVN(nn.Module):
         self.normalize_variance, self.across_channels, self.eps = normalize_variance, across_channels, eps
 
     def forward(self, x):
-        dims = tuple(range(1 if self.across_channels else 2, x.dim()))
-        centred = x - x.mean(dims, keepdim=True)
-        if not self.normalize_variance:
-            return centred
-        std = torch.sqrt((centred * centred).mean(dims, keepdim=True))
-        return centred / (std + self.eps)
+        dims = tuple(range(mvn_first_axis(self.across_channels), x.dim()))
+        return apply_mvn(x, self.normalize_variance, self.eps, lambda t: t.mean(dims, keepdim=True), torch.sqrt)
