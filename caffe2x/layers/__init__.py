@@ -1,4 +1,12 @@
-"""Built-in layer types. Importing this package registers them all in LAYERS."""
+"""Built-in layer types. Importing this package registers them all in LAYERS.
+
+Each family module also holds Caffe's numeric rules for its layers (the AVE pooling
+divisor, BatchNorm's scale factor, Exp/Log's ln(base), ...): one function each,
+citing the Caffe source it follows, used by the NumPy reference and by every
+target. They live beside the parameters and shape rules they depend on, so one
+file says everything caffe2x knows about a layer family. The ones a generated
+model.py needs are plain Python, and model.py gets a copy of them.
+"""
 
 from . import activation, affine, conv, eltwise, normalization, pooling, reduction, tensor  # noqa: F401
 from .base import LAYERS, MAX_BLOB_ELEMENTS, LayerDef

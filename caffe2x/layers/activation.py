@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .base import LAYERS, LayerDef, check, no_flops, no_params, same_shape
@@ -31,6 +32,15 @@ class AffinePowerParams:
     base: float = -1.0
     scale: float = 1.0
     shift: float = 0.0
+
+
+def ln_base(base: float) -> float:
+    """ln(base) for Exp and Log, base -1 standing for e.
+
+    exp_layer.cpp / log_layer.cpp, LayerSetUp: log_base = (base == -1) ? 1 : log(base);
+    Exp computes exp(log_base * (shift + scale * x)), Log ln(shift + scale * x) / log_base.
+    """
+    return 1.0 if base == -1 else math.log(base)
 
 
 @dataclass(frozen=True)

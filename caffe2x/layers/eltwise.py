@@ -37,3 +37,27 @@ def eltwise_flops(params: EltwiseParams, bottoms, tops):
 
 LAYERS.register("Eltwise", LayerDef(parse_eltwise, infer_eltwise, flops=eltwise_flops,
                                     bottoms=(2, None)))
+
+
+def apply_eltwise(operation: str, inputs, coeffs, maximum):
+    """Caffe Eltwise of same-shaped arrays of any type; coeffs None means all 1, and a
+    coefficient of 1 is not multiplied (the same value, less work); maximum(a, b) is
+    the array type's element-wise maximum.
+
+    eltwise_layer.cpp, Forward_cpu: PROD multiplies the bottoms in order, SUM adds
+    coeff_i * bottom_i (caffe_axpy), MAX keeps the larger value.
+    """
+    y = inputs[0]
+    if operation == "PROD":
+        for x in inputs[1:]:
+            y = y * x
+        return y
+    if operation == "MAX":
+        for x in inputs[1:]:
+            y = maximum(y, x)
+        return y
+    coeffs = coeffs or [1.0] * len(inputs)
+    y = y if coeffs[0] == 1 else y * coeffs[0]
+    for x, c in zip(inputs[1:], coeffs[1:]):
+        y = y + (x if c == 1 else x * c)
+    return y

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .base import LAYERS, LayerDef, check, count, same_shape
 
 
@@ -74,3 +76,55 @@ def _times(factor: int):
 LAYERS.register("LRN", LayerDef(parse_lrn, infer_4d, flops=lrn_flops))
 LAYERS.register("BatchNorm", LayerDef(parse_batch_norm, same_shape, batch_norm_weights, _times(2)))
 LAYERS.register("MVN", LayerDef(parse_mvn, infer_4d, flops=_times(4)))
+
+
+def batch_norm_statistics(weights) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and variance a BatchNorm layer normalizes with (float64), from its
+    stored blobs [mean sum, variance sum, scale factor].
+
+    batch_norm_layer.cpp, Forward_cpu (use_global_stats): scale_factor =
+    blobs_[2]->cpu_data()[0] == 0 ? 0 : 1 / blobs_[2]->cpu_data()[0]; both sums are
+    multiplied by it.
+    """
+    mean, variance, factor = (np.asarray(w, np.float64) for w in weights[:3])
+    stored = float(factor.reshape(-1)[0])
+    scale = 0.0 if stored == 0 else 1.0 / stored
+    return mean * scale, variance * scale
+
+
+# Plain Python below: a generated model.py gets a copy of what its classes use.
+
+# lrn_layer.cpp, LayerSetUp: WITHIN_CHANNEL is built as AVE pooling of x^2 then
+# Power(power=-beta, scale=alpha, shift=1): the shift is 1, k is not used.
+LRN_WITHIN_CHANNEL_SHIFT = 1.0
+
+
+def lrn_half_window(local_size: int) -> int:
+    """Cells of LRN's window on each side of the centre (lrn_layer.cpp: pre_pad_ =
+    (size_ - 1) / 2), zero padded: across channels, and within a channel as the
+    AVE pooling's pad."""
+    return (local_size - 1) // 2
+
+
+def lrn_shift(across_channels: bool, k: float) -> float:
+    """The constant of LRN's scale = shift + alpha * (mean of x^2 over the window):
+    k across channels (lrn_layer.cpp, CrossChannelForward_cpu: k_ + alpha_ / size_ *
+    window sum), 1 within a channel (see LRN_WITHIN_CHANNEL_SHIFT)."""
+    return k if across_channels else LRN_WITHIN_CHANNEL_SHIFT
+
+
+def mvn_first_axis(across_channels: bool) -> int:
+    """MVN normalizes over every Caffe axis from this one on (mvn_layer.cpp, Forward_cpu:
+    per item over C*H*W when across_channels, else per item and channel over H*W)."""
+    return 1 if across_channels else 2
+
+
+def apply_mvn(x, normalize_variance: bool, eps: float, mean, sqrt):
+    """Caffe MVN of `x` for any array type; mean(t) averages over the normalized axes,
+    keeping them. mvn_layer.cpp, Forward_cpu: subtract the mean; with
+    normalize_variance divide by sqrt(mean of the centred squares) + eps (eps outside
+    the root)."""
+    centred = x - mean(x)
+    if not normalize_variance:
+        return centred
+    return centred / (sqrt(mean(centred * centred)) + eps)

@@ -71,3 +71,32 @@ def pool_flops(params: PoolParams, bottoms, tops):
 
 
 LAYERS.register("Pooling", LayerDef(parse_pool, infer_pool, flops=pool_flops))
+
+
+# Caffe's rules that the reference and every target share: plain Python (no numpy),
+# because a generated model.py gets a copy of what its classes use.
+
+# pooling_layer.cpp, Forward_cpu MAX: a window starts at -FLT_MAX, so one lying wholly
+# in the padding yields exactly that, and padding filled with it never wins.
+LOWEST_FLOAT32 = -3.4028234663852886e38
+
+
+def pool_tail_pad(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
+    """Cells the last window reaches past the input's end, the `pad` before it counted:
+    the padding after the input that makes `out` windows (ceil rounding can make it
+    more than `pad`, or less). Negative when the last window ends inside the input.
+
+    pooling_layer.cpp, Forward_cpu: window `o` covers [o * stride - pad, + kernel).
+    """
+    return (out - 1) * stride + kernel - size - pad
+
+
+def ave_pool_window_sizes(size: int, out: int, kernel: int, stride: int, pad: int) -> list[int]:
+    """AVE pooling's divisor along one axis, per output position: the window clipped to
+    the padded input, so padded cells count but a ceil-mode overhang past the padding
+    does not.
+
+    pooling_layer.cpp, Forward_cpu AVE: hend = min(hstart + kernel_h, height_ + pad_h_);
+    pool_size = (hend - hstart) * (wend - wstart), taken before hstart is clipped to 0.
+    """
+    return [min(o * stride - pad + kernel, size + pad) - (o * stride - pad) for o in range(out)]

@@ -63,9 +63,15 @@ def parse_reduction(layer) -> ReductionParams:
     return ReductionParams(type(p).ReductionOp.Name(p.operation), p.axis, p.coeff)
 
 
+def reduction_first_axis(axis: int, rank: int) -> int:
+    """Reduction reduces every axis from this one on (reduction_layer.cpp, Reshape:
+    axis_ = bottom[0]->CanonicalAxisIndex(axis)); a scalar input has none."""
+    return canonical_axis(axis, rank) if rank else 0
+
+
 def infer_reduction(params: ReductionParams, bottoms):
     bottom = bottoms[0]
-    axis = canonical_axis(params.axis, len(bottom)) if bottom else 0
+    axis = reduction_first_axis(params.axis, len(bottom))
     return [tuple(bottom[:axis])]
 
 
@@ -81,3 +87,17 @@ LAYERS.register("Softmax", LayerDef(lambda layer: SoftmaxParams(layer.softmax_pa
                                     infer_softmax, flops=softmax_flops))
 LAYERS.register("ArgMax", LayerDef(parse_argmax, infer_argmax, flops=argmax_flops))
 LAYERS.register("Reduction", LayerDef(parse_reduction, infer_reduction, flops=reduction_flops))
+
+
+def apply_reduction(operation: str, x, coeff: float, total, average):
+    """Caffe Reduction of `x` for any array type; total(t) and average(t) sum and
+    average over the reduced axes (every axis from `axis` on).
+
+    reduction_layer.cpp, Forward_cpu: per outer index, SUM sums, ASUM sums |x|,
+    SUMSQ sums x^2, MEAN averages (its coeff_ divided by the count), times coeff.
+    """
+    if operation == "ASUM":
+        x = abs(x)
+    elif operation == "SUMSQ":
+        x = x * x
+    return (average(x) if operation == "MEAN" else total(x)) * coeff

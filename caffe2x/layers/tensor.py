@@ -131,10 +131,17 @@ def parse_reshape(layer) -> ReshapeParams:
     return ReshapeParams(dims, p.axis, p.num_axes)
 
 
+def reshape_start_axis(axis: int, rank: int) -> int:
+    """The first input axis Reshape replaces; a negative axis counts from the end,
+    -1 meaning after the last. reshape_layer.cpp, Reshape: start_axis = (axis >= 0) ?
+    axis : (num_axes + 1 + axis)."""
+    return axis + rank + 1 if axis < 0 else axis
+
+
 def infer_reshape(params: ReshapeParams, bottoms):
     bottom = bottoms[0]
     ndim = len(bottom)
-    start = params.axis + ndim + 1 if params.axis < 0 else params.axis
+    start = reshape_start_axis(params.axis, ndim)
     check(0 <= start <= ndim, f"axis {params.axis} is out of range for {list(bottom)}")
     end = ndim if params.num_axes == -1 else start + params.num_axes
     check(end <= ndim, f"axis + num_axes exceed the {ndim} input axes")

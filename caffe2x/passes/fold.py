@@ -15,6 +15,7 @@ import numpy as np
 
 from ..ir.graph import Graph, Node
 from ..layers.affine import ScaleParams, operand_span
+from ..layers.normalization import batch_norm_statistics
 from .rewrite import clone, sole_reader
 
 
@@ -47,11 +48,9 @@ def merge_scale_into_batchnorm(graph: Graph) -> Graph:
 
 
 def _bn_affine(node: Node) -> tuple[np.ndarray, np.ndarray]:
-    mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
-    stored = float(factor.reshape(-1)[0])
-    factor = 0.0 if stored == 0 else 1.0 / stored
-    scale = 1.0 / np.sqrt(var * factor + node.params.eps)
-    shift = -mean * factor * scale
+    mean, var = batch_norm_statistics(node.weights)
+    scale = 1.0 / np.sqrt(var + node.params.eps)
+    shift = -mean * scale
     if node.params.affine:
         gamma, beta = (np.asarray(w, np.float64) for w in node.weights[3:5])
         scale, shift = scale * gamma, shift * gamma + beta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..layers.activation import ln_base
 from .base import REFERENCE, channel_view, elementwise, f64
 
 
@@ -45,21 +46,17 @@ def power(node, x):
         return np.power(p.shift + p.scale * x, p.power)
 
 
-def _log_base(base: float) -> float:
-    return 1.0 if base == -1 else float(np.log(base))
-
-
 @elementwise
 def exp(node, x):
     p = node.params
-    return np.exp(_log_base(p.base) * (p.shift + p.scale * x))
+    return np.exp(ln_base(p.base) * (p.shift + p.scale * x))
 
 
 @elementwise
 def log(node, x):
     p = node.params
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log(p.shift + p.scale * x) / _log_base(p.base)
+        return np.log(p.shift + p.scale * x) / ln_base(p.base)
 
 
 @elementwise

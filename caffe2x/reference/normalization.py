@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers.normalization import BatchNormParams, LRNParams, MVNParams
+from ..layers.normalization import (
+    BatchNormParams,
+    LRNParams,
+    MVNParams,
+    apply_mvn,
+    batch_norm_statistics,
+    lrn_half_window,
+    lrn_shift,
+    mvn_first_axis,
+)
 from .base import REFERENCE, channel_view, f64
 
 
 def _window_sum(values: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Sum over a centred window of `size` along `axis`, zero padded (size is odd)."""
-    half = (size - 1) // 2
+    half = lrn_half_window(size)
     pad = [(0, 0)] * values.ndim
     pad[axis] = (half, half)
     padded = np.pad(values, pad)
@@ -26,13 +35,12 @@ def lrn(node, inputs):
     x = f64(inputs[0])
     squares = x * x
     if p.across_channels:
-        scale = p.k + (p.alpha / p.local_size) * _window_sum(squares, p.local_size, axis=1)
+        mean = _window_sum(squares, p.local_size, axis=1) / p.local_size
     else:
-        # Caffe builds WITHIN_CHANNEL from layers: AVE pooling of x^2 over a
-        # local_size^2 window (always divided by local_size^2 here), then
-        # Power(shift=1, scale=alpha): k is not used.
-        window = _window_sum(_window_sum(squares, p.local_size, 2), p.local_size, 3)
-        scale = 1.0 + p.alpha * window / (p.local_size * p.local_size)
+        # Caffe's AVE pooling of x^2 over local_size^2, stride 1, pad half the window:
+        # every window lies inside the padded input, so its divisor is local_size^2.
+        mean = _window_sum(_window_sum(squares, p.local_size, 2), p.local_size, 3) / (p.local_size * p.local_size)
+    scale = lrn_shift(p.across_channels, p.k) + p.alpha * mean
     return [x * np.power(scale, -p.beta)]
 
 
@@ -41,10 +49,7 @@ def batch_norm(node, inputs):
     p: BatchNormParams = node.params
     x = f64(inputs[0])
     if p.use_global_stats:
-        stored = float(node.weights[2].reshape(-1)[0])
-        factor = 0.0 if stored == 0 else 1.0 / stored
-        mean = channel_view(f64(node.weights[0]) * factor, x.ndim)
-        var = channel_view(f64(node.weights[1]) * factor, x.ndim)
+        mean, var = (channel_view(s, x.ndim) for s in batch_norm_statistics(node.weights))
     else:  # explicitly asked for batch statistics, as Caffe then computes at TEST too
         axes = tuple(a for a in range(x.ndim) if a != 1)
         mean = x.mean(axis=axes, keepdims=True)
@@ -59,9 +64,5 @@ def batch_norm(node, inputs):
 def mvn(node, inputs):
     p: MVNParams = node.params
     x = f64(inputs[0])
-    rows = x.reshape(x.shape[0] if p.across_channels else x.shape[0] * x.shape[1], -1)
-    centred = rows - rows.mean(axis=1, keepdims=True)
-    if p.normalize_variance:
-        std = np.sqrt((centred * centred).mean(axis=1, keepdims=True))
-        centred = centred / (std + p.eps)
-    return [centred.reshape(x.shape)]
+    axes = tuple(range(mvn_first_axis(p.across_channels), x.ndim))
+    return [apply_mvn(x, p.normalize_variance, p.eps, lambda t: t.mean(axis=axes, keepdims=True), np.sqrt)]

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers.pooling import PoolParams, pooled_size
+from ..layers.pooling import LOWEST_FLOAT32, PoolParams, ave_pool_window_sizes, pool_tail_pad, pooled_size
 from .base import REFERENCE, f64
-
-# Caffe starts a MAX window at -FLT_MAX: an empty window yields exactly that.
-_LOWEST = float(-np.finfo(np.float32).max)
 
 
 @REFERENCE.register("Pooling")
@@ -34,9 +31,9 @@ def pooling(node, inputs):
 def _pool(x: np.ndarray, p: PoolParams, out_h: int, out_w: int) -> np.ndarray:
     (kh, kw), (sh, sw), (ph, pw) = p.kernel, p.stride, p.pad
     n, c, h, w = x.shape
-    extra_h = max(0, (out_h - 1) * sh + kh - ph - h)
-    extra_w = max(0, (out_w - 1) * sw + kw - pw - w)
-    fill = _LOWEST if p.method == "MAX" else 0.0
+    extra_h = max(0, pool_tail_pad(h, out_h, kh, sh, ph))
+    extra_w = max(0, pool_tail_pad(w, out_w, kw, sw, pw))
+    fill = LOWEST_FLOAT32 if p.method == "MAX" else 0.0
     padded = np.pad(x, ((0, 0), (0, 0), (ph, extra_h), (pw, extra_w)), constant_values=fill)
     acc = np.full((n, c, out_h, out_w), fill)
     for i in range(kh):
@@ -47,11 +44,5 @@ def _pool(x: np.ndarray, p: PoolParams, out_h: int, out_w: int) -> np.ndarray:
             else:
                 acc += window
     if p.method == "AVE":
-        acc /= _ave_divisor(h, out_h, kh, sh, ph)[:, None] * _ave_divisor(w, out_w, kw, sw, pw)[None, :]
+        acc /= np.outer(ave_pool_window_sizes(h, out_h, kh, sh, ph), ave_pool_window_sizes(w, out_w, kw, sw, pw))
     return acc
-
-
-def _ave_divisor(size: int, out: int, kernel: int, stride: int, pad: int) -> np.ndarray:
-    start = np.arange(out) * stride - pad
-    end = np.minimum(start + kernel, size + pad)
-    return (end - start).astype(np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers.base import canonical_axis
-from ..layers.reduction import ArgMaxParams, ReductionParams, SoftmaxParams
+from ..layers.reduction import ArgMaxParams, ReductionParams, SoftmaxParams, apply_reduction, reduction_first_axis
 from .base import REFERENCE, f64, inferred_shapes
 
 
@@ -45,14 +45,7 @@ def argmax(node, inputs):
 def reduction(node, inputs):
     p: ReductionParams = node.params
     x = f64(inputs[0])
-    axis = canonical_axis(p.axis, x.ndim) if x.ndim else 0
+    axis = reduction_first_axis(p.axis, x.ndim)
     rows = x.reshape(int(np.prod(x.shape[:axis], dtype=np.int64)), -1)
-    if p.operation == "SUM":
-        y = rows.sum(axis=1)
-    elif p.operation == "ASUM":
-        y = np.abs(rows).sum(axis=1)
-    elif p.operation == "SUMSQ":
-        y = (rows * rows).sum(axis=1)
-    else:
-        y = rows.mean(axis=1)
-    return [(y * p.coeff).reshape(x.shape[:axis])]
+    y = apply_reduction(p.operation, rows, p.coeff, lambda t: t.sum(axis=1), lambda t: t.mean(axis=1))
+    return [y.reshape(x.shape[:axis])]

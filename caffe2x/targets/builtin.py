@@ -64,8 +64,8 @@ class TfliteTarget(Target):
 
 ONNX = TARGETS.register(OnnxTarget(
     "onnx", "a .onnx file", extra="onnx", modules=("onnx",), run_modules=("onnxruntime",), output_kind=FILE,
-    suffixes=(".onnx",), batch_output="model.onnx", emitters="onnx", options=("opset", "dynamic_batch", "keep_intermediate"),
-    color="#1f77b4"))
+    suffixes=(".onnx",), batch_output="model.onnx", emitters="onnx",
+    options=("opset", "dynamic_batch", "keep_intermediate"), color="#1f77b4"))
 PYTORCH = TARGETS.register(PytorchTarget(
     "pytorch", "a folder (model.py, weights, a torch.export program)", extra="torch", modules=("torch",),
     output_kind=FOLDER, batch_output="pytorch", emitters="pytorch", color="#d62728"))
@@ -74,4 +74,5 @@ TENSORFLOW = TARGETS.register(TensorflowTarget(
     batch_output="tensorflow", emitters="tensorflow", options=("layout",), color="#ff7f0e"))
 TFLITE = TARGETS.register(TfliteTarget(
     "tflite", "a .tflite file", extra="tensorflow", modules=("tensorflow", "keras"),
-    output_kind=FILE, suffixes=(".tflite",), batch_output="model.tflite", emitters="tensorflow", options=("layout",), color="#2ca02c"))
+    output_kind=FILE, suffixes=(".tflite",), batch_output="model.tflite", emitters="tensorflow",
+    options=("layout",), color="#2ca02c"))

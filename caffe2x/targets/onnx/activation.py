@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ...layers.activation import ln_base
 from .registry import ONNX_EMITTERS
 
 
@@ -54,14 +53,10 @@ def power(node, inputs, out, b):
     return [b.op("Pow", [base, b.const(node.name, "power", np.float32(p.power))], node.name, output=out[0])]
 
 
-def _ln(base: float) -> float:
-    return 1.0 if base == -1 else math.log(base)
-
-
 @ONNX_EMITTERS.register("Exp")
 def exp(node, inputs, out, b):
     p = node.params
-    ln = _ln(p.base)
+    ln = ln_base(p.base)
     return [b.op("Exp", [_affine(node, inputs[0], b, ln * p.scale, ln * p.shift)], node.name, output=out[0])]
 
 
@@ -69,11 +64,11 @@ def exp(node, inputs, out, b):
 def log(node, inputs, out, b):
     p = node.params
     x = _affine(node, inputs[0], b, p.scale, p.shift)
-    if p.base == -1:
+    ln = ln_base(p.base)
+    if ln == 1.0:  # base e: nothing to divide by
         return [b.op("Log", [x], node.name, output=out[0])]
     y = b.op("Log", [x], node.name)
-    return [b.op("Mul", [y, b.const(node.name, "inv_ln_base", np.float32(1.0 / _ln(p.base)))], node.name,
-                 output=out[0])]
+    return [b.op("Mul", [y, b.const(node.name, "inv_ln_base", np.float32(1.0 / ln))], node.name, output=out[0])]
 
 
 @ONNX_EMITTERS.register("Threshold")

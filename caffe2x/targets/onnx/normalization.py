@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers.normalization import LRNParams
+from ...layers.normalization import LRNParams, batch_norm_statistics, lrn_half_window, lrn_shift, mvn_first_axis
 from .registry import ONNX_EMITTERS
 
 
@@ -19,20 +19,18 @@ def lrn(node, inputs, out, b):
     """
     p: LRNParams = node.params
     x = inputs[0]
-    half = (p.local_size - 1) // 2
+    half = lrn_half_window(p.local_size)
     squared = b.op("Mul", [x, x], node.name)
     if p.across_channels:
         stacked = b.op("Unsqueeze", [squared, b.ints(node.name, "axes", [1])], node.name)  # N,1,C,H,W
         pooled = b.op("AveragePool", [stacked], node.name, kernel_shape=[p.local_size, 1, 1], strides=[1, 1, 1],
                       pads=[half, 0, 0, half, 0, 0], count_include_pad=1)
         mean = b.op("Squeeze", [pooled, b.ints(node.name, "axes", [1])], node.name)
-        k = p.k
     else:
         mean = b.op("AveragePool", [squared], node.name, kernel_shape=[p.local_size] * 2,
                     strides=[1, 1], pads=[half] * 4, count_include_pad=1)
-        k = 1.0
     scaled = b.op("Mul", [mean, b.const(node.name, "alpha", np.float32(p.alpha))], node.name)
-    base = b.op("Add", [scaled, b.const(node.name, "k", np.float32(k))], node.name)
+    base = b.op("Add", [scaled, b.const(node.name, "k", np.float32(lrn_shift(p.across_channels, p.k)))], node.name)
     factor = b.op("Pow", [base, b.const(node.name, "neg_beta", np.float32(-p.beta))], node.name)
     return [b.op("Mul", [x, factor], node.name, output=out[0])]
 
@@ -53,14 +51,12 @@ def _normalize(node, b, x: str, axes: list[int], eps: float, out: str, eps_insid
 def batch_norm(node, inputs, out, b):
     rank = len(b.shape(node.inputs[0]))
     if node.params.use_global_stats:  # only reached when passes are turned off
-        mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
-        stored = float(factor.reshape(-1)[0])
-        scale = 0.0 if stored == 0 else 1.0 / stored
+        mean, var = batch_norm_statistics(node.weights)
         channels = mean.size
         gamma, beta = node.weights[3:5] if node.params.affine else (np.ones(channels), np.zeros(channels))
         return [b.op("BatchNormalization", [
             inputs[0], b.const(node.name, "gamma", gamma), b.const(node.name, "beta", beta),
-            b.const(node.name, "mean", mean * scale), b.const(node.name, "var", var * scale)],
+            b.const(node.name, "mean", mean), b.const(node.name, "var", var)],
             node.name, output=out[0], epsilon=float(node.params.eps))]
     axes = [a for a in range(rank) if a != 1]
     return [_normalize(node, b, inputs[0], axes, node.params.eps, out[0], eps_inside_sqrt=True)]
@@ -70,7 +66,7 @@ def batch_norm(node, inputs, out, b):
 def mvn(node, inputs, out, b):
     p = node.params
     rank = len(b.shape(node.inputs[0]))
-    axes = list(range(1 if p.across_channels else 2, rank))
+    axes = list(range(mvn_first_axis(p.across_channels), rank))
     if not p.normalize_variance:
         mean = b.reduce("ReduceMean", inputs[0], axes, node.name, keepdims=True)
         return [b.op("Sub", [inputs[0], mean], node.name, output=out[0])]

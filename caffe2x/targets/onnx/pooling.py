@@ -10,19 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers.pooling import PoolParams
+from ...layers.pooling import LOWEST_FLOAT32, PoolParams, ave_pool_window_sizes, pool_tail_pad
 from .registry import ONNX_EMITTERS
-
-_LOWEST = float(-np.finfo(np.float32).max)
-
-
-def _tail_pads(p: PoolParams, in_hw, out_hw) -> list[int]:
-    return [(out_hw[a] - 1) * p.stride[a] + p.kernel[a] - in_hw[a] - p.pad[a] for a in (0, 1)]
-
-
-def _divisor(size: int, out: int, kernel: int, stride: int, pad: int) -> np.ndarray:
-    start = np.arange(out) * stride - pad
-    return (np.minimum(start + kernel, size + pad) - start).astype(np.float64)
 
 
 @ONNX_EMITTERS.register("Pooling")
@@ -36,19 +25,20 @@ def pooling(node, inputs, out, b):
         raise b.unsupported(node, f"{p.method} pooling")
     in_hw = b.shape(node.inputs[0])[2:]
     out_hw = b.shape(node.outputs[0])[2:]
-    tail = [max(0, t) for t in _tail_pads(p, in_hw, out_hw)]
+    axes = [(in_hw[a], out_hw[a], p.kernel[a], p.stride[a], p.pad[a]) for a in (0, 1)]
+    tail = [max(0, pool_tail_pad(*axis)) for axis in axes]
     head = list(p.pad)
     if any(t >= k for t, k in zip(tail, p.kernel)):
         # A window that lies wholly in the padding (stride > kernel): ONNX
         # refuses such pads, so pad explicitly, as Caffe's empty window does.
-        fill = _LOWEST if p.method == "MAX" else 0.0
+        fill = LOWEST_FLOAT32 if p.method == "MAX" else 0.0
         pads = b.ints(node.name, "pads", [0, 0, head[0], head[1], 0, 0, tail[0], tail[1]])
         x = b.op("Pad", [x, pads, b.const(node.name, "fill", np.float32(fill))], node.name, mode="constant")
         head, tail = [0, 0], [0, 0]
     attrs = {"kernel_shape": list(p.kernel), "strides": list(p.stride), "pads": head + tail}
     if p.method == "MAX":
         return [b.op("MaxPool", [x], node.name, output=out[0], **attrs)]
-    divisor = np.outer(*(_divisor(in_hw[a], out_hw[a], p.kernel[a], p.stride[a], p.pad[a]) for a in (0, 1)))
+    divisor = np.outer(*(np.array(ave_pool_window_sizes(*axis), np.float64) for axis in axes))
     area = p.kernel[0] * p.kernel[1]
     if np.all(divisor == area):
         return [b.op("AveragePool", [x], node.name, output=out[0], count_include_pad=1, **attrs)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...layers.base import canonical_axis
+from ...layers.reduction import reduction_first_axis
 from .registry import ONNX_EMITTERS
 
 FLOAT = 1  # onnx.TensorProto.FLOAT
@@ -64,7 +65,7 @@ _REDUCE_OPS = {"SUM": "ReduceSum", "ASUM": "ReduceL1", "SUMSQ": "ReduceSumSquare
 def reduction(node, inputs, out, b):
     p = node.params
     rank = len(b.shape(node.inputs[0]))
-    axis = canonical_axis(p.axis, rank) if rank else 0
+    axis = reduction_first_axis(p.axis, rank)
     op_type = _REDUCE_OPS[p.operation]
     if p.coeff == 1.0:
         return [b.reduce(op_type, inputs[0], list(range(axis, rank)), node.name, keepdims=False, output=out[0])]

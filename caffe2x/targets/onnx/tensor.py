@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...layers.base import canonical_axis
-from ...layers.tensor import crop_offsets, slice_bounds
+from ...layers.tensor import crop_offsets, reshape_start_axis, slice_bounds
 from .registry import ONNX_EMITTERS
 
 
@@ -49,7 +49,7 @@ def flatten(node, inputs, out, b):
 def reshape(node, inputs, out, b):
     p = node.params
     ndim = len(b.shape(node.inputs[0]))
-    start = p.axis + ndim + 1 if p.axis < 0 else p.axis
+    start = reshape_start_axis(p.axis, ndim)
     keeps_batch = start > 0 or (bool(p.dims) and p.dims[0] == 0)
     free = start + p.dims.index(-1) if -1 in p.dims else None
     return _reshape(node, inputs, out, b, keeps_batch, free)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ...layers.activation import ln_base
 from .base import KERAS_EMITTERS, KerasLayer, num
 
 
@@ -52,10 +51,6 @@ def _activation(function: str):
     return emit
 
 
-def _ln(base: float) -> float:
-    return 1.0 if base == -1 else math.log(base)
-
-
 def _elementwise(node, args, ctx, function: str, a: float, scale=1.0, shift=0.0) -> KerasLayer:
     return _same(node, args, ctx, f"Elementwise({function!r}, {a!r}, {num(scale)}, {num(shift)}, "
                  f"name={ctx.name(node)})({args[0]})", custom=("Elementwise",))
@@ -70,6 +65,6 @@ KERAS_EMITTERS.register("Threshold", lambda node, args, ctx: _elementwise(
 KERAS_EMITTERS.register("Power", lambda node, args, ctx: _elementwise(
     node, args, ctx, "power", float(np.float32(node.params.power)), node.params.scale, node.params.shift))
 KERAS_EMITTERS.register("Exp", lambda node, args, ctx: _elementwise(
-    node, args, ctx, "exp", _ln(node.params.base), node.params.scale, node.params.shift))
+    node, args, ctx, "exp", ln_base(node.params.base), node.params.scale, node.params.shift))
 KERAS_EMITTERS.register("Log", lambda node, args, ctx: _elementwise(
-    node, args, ctx, "log", _ln(node.params.base), node.params.scale, node.params.shift))
+    node, args, ctx, "log", ln_base(node.params.base), node.params.scale, node.params.shift))

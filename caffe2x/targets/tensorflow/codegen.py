@@ -18,9 +18,11 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
+from ..runtime_source import runtime_classes, runtime_source
 from ..torch.codegen import block_of, class_name_for
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
-from .custom import CUSTOM
+
+RUNTIME = "caffe2x.targets.tensorflow.runtime"  # the custom layers model.py copies
 
 LAYOUTS = ("nhwc", "nchw")
 RESERVED = {"np", "tf", "keras", "layers", "build_model", "model", "Path", "CAFFE_LAYERS", "INPUTS", "OUTPUTS"}
@@ -123,7 +125,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
     input_keys, output_keys = blob_keys(graph)
     names = Namer(frozenset(input_keys.values()))
     ctx = _Context(graph, names)
-    variables = Namer(RESERVED | set(CUSTOM))
+    variables = Namer(RESERVED | runtime_classes(RUNTIME))
     lines, weights, custom = [], {}, []
     var_of, input_vars = {}, []
     for v in graph.inputs:
@@ -145,7 +147,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
         lines.append(f"{', '.join(targets)} = {layer.expr}")
     outputs = _output_lines(graph, output_keys, layout, ctx, var_of, lines)
     layer_names = [ctx.raw_name(n) for n in nodes]
-    source = _source(graph, layout, [c for c in CUSTOM if c in custom], lines, outputs, input_vars, input_keys,
+    source = _source(graph, layout, runtime_source(RUNTIME, custom), lines, outputs, input_vars, input_keys,
                      output_keys, layer_names, nodes)
     return KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
                       dict(ctx._layouts), dict(ctx._flat))
@@ -206,7 +208,7 @@ def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, outpu
         "# Keras layer -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n"
         f"# Caffe net input and output names -> Keras/SavedModel keys.\nINPUTS = {input_keys!r}\n"
         f"OUTPUTS = {output_keys!r}\n",
-        *[CUSTOM[c] + "\n" for c in custom],
+        *[c + "\n" for c in custom],
         "def build_model():\n" + body + f"\n    return keras.Model({inputs}, {result}, name={name!r})\n",
         _main_block(graph, layout),
     ]

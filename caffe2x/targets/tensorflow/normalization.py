@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import KERAS_EMITTERS, NHWC, KerasLayer, num
+from ...layers.normalization import batch_norm_statistics, mvn_first_axis
+from .base import KERAS_EMITTERS, NHWC, NHWC_AXIS, KerasLayer, num
 
 
 @KERAS_EMITTERS.register("LRN")
@@ -24,10 +25,7 @@ def batch_norm(node, args, ctx):
         raise ctx.unsupported(node, "use_global_stats: false (batch statistics at inference)")
     layout = ctx.layout(node.inputs[0])
     axis = -1 if layout == NHWC else 1
-    mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
-    stored = float(factor.reshape(-1)[0])
-    scale = 0.0 if stored == 0 else 1.0 / stored
-    stats = [(mean * scale).astype(np.float32), (var * scale).astype(np.float32)]
+    stats = [s.astype(np.float32) for s in batch_norm_statistics(node.weights)]
     weights = [np.asarray(node.weights[3]), np.asarray(node.weights[4]), *stats] if p.affine else stats
     affine = "" if p.affine else ", center=False, scale=False"
     return KerasLayer(f"layers.BatchNormalization({axis}, momentum={num(1.0 - p.momentum)}, epsilon={num(p.eps)}"
@@ -40,9 +38,8 @@ def mvn(node, args, ctx):
     p = node.params
     rank = len(ctx.shape(node.inputs[0]))
     layout = ctx.layout(node.inputs[0])
-    if p.across_channels:
-        axes = list(range(1, rank))
-    else:
-        axes = [1, 2] if layout == NHWC else list(range(2, rank))
+    axes = list(range(mvn_first_axis(p.across_channels), rank))
+    if layout == NHWC:  # Caffe axes 1 (C), 2 (H), 3 (W) -> NHWC 3, 1, 2
+        axes = sorted(NHWC_AXIS[a] for a in axes)
     return KerasLayer(f"MVN({p.normalize_variance}, {axes}, {num(p.eps)}, name={ctx.name(node)})({args[0]})",
                       custom=("MVN",), layouts=[layout])

@@ -3,6 +3,7 @@ are Caffe's, else CaffePooling2D (explicit pads, AVE divisor)."""
 
 from __future__ import annotations
 
+from ...layers.pooling import pool_tail_pad
 from .base import KERAS_EMITTERS, NHWC, KerasLayer, pair
 
 
@@ -18,12 +19,13 @@ def pooling(node, args, ctx):
     in_hw = ctx.shape(node.inputs[0])[2:]
     out_hw = ctx.shape(node.outputs[0])[2:]
     # Rows/columns the last window reaches past the input, before any padding.
-    overhang = [(o - 1) * s + k - i for o, s, k, i in zip(out_hw, p.stride, p.kernel, in_hw)]
+    overhang = [pool_tail_pad(i, o, k, s, 0) for i, o, k, s in zip(in_hw, out_hw, p.kernel, p.stride)]
     padding = _builtin_padding(p, in_hw, out_hw, overhang)
     if padding:
         return KerasLayer(f"layers.{kind}Pooling2D({pair(p.kernel)}, {pair(p.stride)}, {padding!r}, "
                           f"name={ctx.name(node)})({args[0]})", layouts=[NHWC])
-    pads = [(p.pad[a], max(0, overhang[a] - p.pad[a])) for a in (0, 1)]
+    pads = [(p.pad[a], max(0, pool_tail_pad(in_hw[a], out_hw[a], p.kernel[a], p.stride[a], p.pad[a])))
+            for a in (0, 1)]
     return KerasLayer(f"CaffePooling2D({p.method!r}, {p.kernel}, {p.stride}, {pads}, {tuple(in_hw)}, "
                       f"{tuple(out_hw)}, name={ctx.name(node)})({args[0]})",
                       custom=("CaffePooling2D",), layouts=[NHWC])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...layers.base import canonical_axis
+from ...layers.reduction import reduction_first_axis
 from .base import CAFFE, KERAS_EMITTERS, NHWC, NHWC_AXIS, KerasLayer, num
 
 
@@ -40,7 +41,7 @@ def reduction(node, args, ctx):
     p = node.params
     value = node.inputs[0]
     rank = len(ctx.shape(value))
-    axis = canonical_axis(p.axis, rank) if rank else 0
+    axis = reduction_first_axis(p.axis, rank)
     x = ctx.to_caffe(node, args[0], value)
     return KerasLayer(f"Reduction({p.operation!r}, {list(range(axis, rank))}, {num(p.coeff)}, "
                       f"name={ctx.name(node)})({x})", custom=("Reduction",), layouts=[CAFFE])

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ...layers.activation import ln_base
 from .base import TORCH_EMITTERS, TorchLayer, num
 
 
@@ -31,10 +30,6 @@ def elu(node, ctx):
     return TorchLayer(f"nn.ELU({num(node.params.alpha)})")
 
 
-def _ln(base: float) -> float:
-    return 1.0 if base == -1 else math.log(base)
-
-
 @TORCH_EMITTERS.register("Power")
 def power(node, ctx):
     p = node.params
@@ -44,13 +39,13 @@ def power(node, ctx):
 @TORCH_EMITTERS.register("Exp")
 def exp(node, ctx):
     p = node.params
-    return TorchLayer(f"Exp({_ln(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Exp",))
+    return TorchLayer(f"Exp({ln_base(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Exp",))
 
 
 @TORCH_EMITTERS.register("Log")
 def log(node, ctx):
     p = node.params
-    return TorchLayer(f"Log({_ln(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Log",))
+    return TorchLayer(f"Log({ln_base(p.base)!r}, {num(p.scale)}, {num(p.shift)})", helpers=("Log",))
 
 
 @TORCH_EMITTERS.register("Threshold")

@@ -16,7 +16,7 @@ class TorchLayer:
 
     module: constructor source, e.g. "nn.Conv2d(3, 64, 7, stride=2, padding=3)"
     state:  its parameters and buffers by name (numpy), as its state_dict keys
-    helpers: helper classes (helpers.HELPERS) the source needs
+    helpers: classes of runtime.py the source needs (model.py gets a copy of them)
     call:   how forward calls it; {self} is the attribute, {0}, {1}, ... the inputs,
             {args} all inputs comma-separated
     """

@@ -17,8 +17,10 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer, sanitize
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
+from ..runtime_source import runtime_classes, runtime_source
 from .base import TORCH_EMITTERS, TorchLayer
-from .helpers import HELPERS
+
+RUNTIME = "caffe2x.targets.torch.runtime"  # the classes model.py copies
 
 RESERVED_VARIABLES = {"self", "torch", "nn", "F"}
 # Attribute names nn.Module itself uses (forward, training, state_dict, ...).
@@ -78,7 +80,8 @@ class _Context:
 def class_name_for(net_name: str) -> str:
     name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", net_name) if part)
     name = sanitize(name) if name else "CaffeNet"
-    return name + "Net" if name in HELPERS or name in RESERVED_VARIABLES or name == "CAFFE_LAYERS" else name
+    taken = runtime_classes(RUNTIME) | RESERVED_VARIABLES | {"CAFFE_LAYERS"}
+    return name + "Net" if name in taken else name
 
 
 def block_of(layer: str) -> str | None:
@@ -100,8 +103,9 @@ def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     attributes = layer_attributes(nodes)
     layers = {attr: TORCH_EMITTERS.get(n.type)(n, context) for attr, n in zip(attributes, nodes)}
     class_name = class_name_for(graph.name)
-    helpers = [h for h in HELPERS if any(h in layer.helpers for layer in layers.values())]
-    variables = Namer(RESERVED_VARIABLES | set(HELPERS) | {class_name})
+    helpers = runtime_source(RUNTIME, {h for layer in layers.values() for h in layer.helpers})
+    # Copied functions and constants need no reservation: forward's locals cannot shadow them for their users.
+    variables = Namer(RESERVED_VARIABLES | runtime_classes(RUNTIME) | {class_name})
     inputs = [variables(("value", v), graph.values[v].top) for v in graph.inputs]
     forward = _forward_lines(graph, nodes, layers, attributes, variables)
     state = {f"{attr}.{key}": np.asarray(array) for attr in attributes
@@ -164,7 +168,7 @@ def _dead_after(node: Node, index: int, last_use: dict[str, int], kept: set[str]
 
 
 def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs, forward) -> str:
-    uses_functional = any("F." in HELPERS[h] for h in helpers)
+    uses_functional = any("F." in source for source in helpers)
     mapping = "\n".join(f"    {attr!r}: {n.name!r}," for attr, n in zip(attributes, nodes))
     init = "\n".join(f"        self.{attr} = {layers[attr].module}" for attr in attributes)
     body = "\n".join(f"        {line}" if line else "" for line in forward)
@@ -178,7 +182,7 @@ def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs
         '"""\n',
         "import torch\n" + ("import torch.nn.functional as F\n" if uses_functional else "") + "from torch import nn\n",
         "# Module attribute -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n",
-        *[HELPERS[h] + "\n" for h in helpers],
+        *[source + "\n" for source in helpers],
         f"class {class_name}(nn.Module):\n"
         f'    """Caffe net {graph.name!r}: inputs {", ".join(inputs)}."""\n\n'
         "    def __init__(self):\n        super().__init__()\n" + init + "\n" + _EVAL_BY_DEFAULT + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...layers.normalization import batch_norm_statistics
 from .base import TORCH_EMITTERS, TorchLayer, num
 
 
@@ -26,15 +27,13 @@ def batch_norm(node, ctx):
     rank = len(ctx.shape(node.inputs[0]))
     if rank not in _BN_CLASS:
         raise ctx.unsupported(node, f"BatchNorm of a {rank}-D blob")
-    mean, var, factor = (np.asarray(w, np.float64) for w in node.weights[:3])
-    stored = float(factor.reshape(-1)[0])
-    scale = 0.0 if stored == 0 else 1.0 / stored
+    mean, var = batch_norm_statistics(node.weights)
     options = [f"eps={num(p.eps)}", f"momentum={num(p.momentum)}"]
     if not p.affine:
         options.append("affine=False")
     state = {}
     if p.use_global_stats:
-        state = {"running_mean": mean * scale, "running_var": var * scale,
+        state = {"running_mean": mean, "running_var": var,
                  "num_batches_tracked": np.array(0, np.int64)}
     else:
         options.append("track_running_stats=False")  # Caffe then normalizes by batch statistics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...layers.base import canonical_axis
+from ...layers.reduction import reduction_first_axis
 from .base import TORCH_EMITTERS, TorchLayer, num
 
 
@@ -25,5 +26,5 @@ def argmax(node, ctx):
 def reduction(node, ctx):
     p = node.params
     rank = len(ctx.shape(node.inputs[0]))
-    axis = canonical_axis(p.axis, rank) if rank else 0
+    axis = reduction_first_axis(p.axis, rank)
     return TorchLayer(f"Reduction({p.operation!r}, {axis}, {num(p.coeff)})", helpers=("Reduction",))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...layers.base import canonical_axis
-from ...layers.tensor import crop_offsets, slice_bounds
+from ...layers.tensor import crop_offsets, reshape_start_axis, slice_bounds
 from .base import TORCH_EMITTERS, TorchLayer
 
 
@@ -33,7 +33,7 @@ def flatten(node, ctx):
 def reshape(node, ctx):
     p = node.params
     rank = len(ctx.shape(node.inputs[0]))
-    start = p.axis + rank + 1 if p.axis < 0 else p.axis
+    start = reshape_start_axis(p.axis, rank)
     keep_batch = start > 0 or (bool(p.dims) and p.dims[0] == 0)
     free = start + p.dims.index(-1) if -1 in p.dims and not keep_batch else None
     target = list(ctx.shape(node.outputs[0]))

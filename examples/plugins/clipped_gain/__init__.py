@@ -25,7 +25,15 @@ import numpy as np
 
 import caffe2x
 from caffe2x.extend import (
-    Enum, Field, KerasLayer, LayerDef, ParamMessage, ShapeError, TorchLayer, float_literal, fork_params,
+    Enum,
+    Field,
+    KerasLayer,
+    LayerDef,
+    ParamMessage,
+    ShapeError,
+    TorchLayer,
+    float_literal,
+    fork_params,
 )
 
 # The fork's schema, as its caffe.proto would say it:

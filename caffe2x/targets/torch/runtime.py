@@ -1,16 +1,19 @@
-"""Source of the small nn.Module classes a generated model.py may need, for
-Caffe layers PyTorch has no module for. Only those a net uses are emitted."""
+"""The nn.Module classes a generated model.py may need, for Caffe layers PyTorch
+has no module for. The generator copies the source of those a net uses into
+model.py, with the plain-Python Caffe rules of caffe2x.layers they use, so
+model.py imports nothing but torch: keep these classes free of any other import.
+"""
 
-from __future__ import annotations
+import torch
+import torch.nn.functional as F
+from torch import nn
 
-HELPERS: dict[str, str] = {}
+from ...layers.eltwise import apply_eltwise
+from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window, mvn_first_axis
+from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes, pool_tail_pad
+from ...layers.reduction import apply_reduction
 
 
-def helper(name: str, source: str) -> None:
-    HELPERS[name] = source.strip("\n")
-
-
-helper("Scale", '''
 class Scale(nn.Module):
     """Caffe Scale: x * weight (+ bias), the operand spanning `shape` from its axis."""
 
@@ -23,9 +26,8 @@ class Scale(nn.Module):
     def forward(self, x):
         y = x * self.weight.view(self.view)
         return y if self.bias is None else y + self.bias.view(self.view)
-''')
 
-helper("ScaleBy", '''
+
 class ScaleBy(nn.Module):
     """Caffe Scale with two bottoms: x * s (+ bias), s aligned with x from its axis."""
 
@@ -38,9 +40,8 @@ class ScaleBy(nn.Module):
         view = tuple(s.shape) + (1,) * self.trailing
         y = x * s.reshape(view)
         return y if self.bias is None else y + self.bias.reshape(view)
-''')
 
-helper("Bias", '''
+
 class Bias(nn.Module):
     """Caffe Bias: x + bias, the operand spanning `shape` from its axis."""
 
@@ -51,9 +52,8 @@ class Bias(nn.Module):
 
     def forward(self, x):
         return x + self.bias.view(self.view)
-''')
 
-helper("BiasBy", '''
+
 class BiasBy(nn.Module):
     """Caffe Bias with two bottoms: x + b, b aligned with x from its axis."""
 
@@ -63,9 +63,8 @@ class BiasBy(nn.Module):
 
     def forward(self, x, b):
         return x + b.reshape(tuple(b.shape) + (1,) * self.trailing)
-''')
 
-helper("Eltwise", '''
+
 class Eltwise(nn.Module):
     """Caffe Eltwise: SUM (with coefficients), PROD or MAX of its inputs."""
 
@@ -75,28 +74,9 @@ class Eltwise(nn.Module):
         self.coeffs = coeffs
 
     def forward(self, *xs):
-        if self.operation == "PROD":
-            y = xs[0]
-            for x in xs[1:]:
-                y = y * x
-            return y
-        if self.operation == "MAX":
-            y = xs[0]
-            for x in xs[1:]:
-                y = torch.maximum(y, x)
-            return y
-        if self.coeffs is None:
-            y = xs[0]
-            for x in xs[1:]:
-                y = y + x
-            return y
-        y = xs[0] * self.coeffs[0]
-        for x, c in zip(xs[1:], self.coeffs[1:]):
-            y = y + x * c
-        return y
-''')
+        return apply_eltwise(self.operation, xs, self.coeffs, torch.maximum)
 
-helper("Concat", '''
+
 class Concat(nn.Module):
     def __init__(self, dim):
         super().__init__()
@@ -104,9 +84,8 @@ class Concat(nn.Module):
 
     def forward(self, *xs):
         return torch.cat(xs, self.dim)
-''')
 
-helper("Slice", '''
+
 class Slice(nn.Module):
     """Caffe Slice: split `dim` into pieces of the given sizes."""
 
@@ -117,9 +96,8 @@ class Slice(nn.Module):
 
     def forward(self, x):
         return tuple(torch.split(x, self.sizes, self.dim))
-''')
 
-helper("Crop", '''
+
 class Crop(nn.Module):
     """Caffe Crop: from axis `axis` on, take `sizes` elements starting at `offsets`."""
 
@@ -133,9 +111,8 @@ class Crop(nn.Module):
         for i, (offset, size) in enumerate(zip(self.offsets, self.sizes)):
             x = x.narrow(self.axis + i, offset, size)
         return x
-''')
 
-helper("Reshape", '''
+
 class Reshape(nn.Module):
     """Caffe Reshape/Flatten with a dynamic batch: `shape` is the static target;
     its first entry becomes the batch (keep_batch) or -1 goes at `free`."""
@@ -153,9 +130,8 @@ class Reshape(nn.Module):
         elif self.free is not None:
             shape[self.free] = -1
         return x.reshape(shape)
-''')
 
-helper("Tile", '''
+
 class Tile(nn.Module):
     def __init__(self, repeats):
         super().__init__()
@@ -163,15 +139,13 @@ class Tile(nn.Module):
 
     def forward(self, x):
         return x.repeat(self.repeats)
-''')
 
-helper("AbsVal", '''
+
 class AbsVal(nn.Module):
     def forward(self, x):
         return torch.abs(x)
-''')
 
-helper("Power", '''
+
 class Power(nn.Module):
     """Caffe Power: (shift + scale * x) ** power."""
 
@@ -181,9 +155,8 @@ class Power(nn.Module):
 
     def forward(self, x):
         return torch.pow(self.shift + self.scale * x, self.power)
-''')
 
-helper("Exp", '''
+
 class Exp(nn.Module):
     """Caffe Exp: base ** (shift + scale * x), with ln_base = ln(base)."""
 
@@ -193,9 +166,8 @@ class Exp(nn.Module):
 
     def forward(self, x):
         return torch.exp(self.ln_base * (self.shift + self.scale * x))
-''')
 
-helper("Log", '''
+
 class Log(nn.Module):
     """Caffe Log: log_base(shift + scale * x), with ln_base = ln(base)."""
 
@@ -205,9 +177,8 @@ class Log(nn.Module):
 
     def forward(self, x):
         return torch.log(self.shift + self.scale * x) / self.ln_base
-''')
 
-helper("Threshold", '''
+
 class Threshold(nn.Module):
     """Caffe Threshold: 1 where x > threshold, else 0."""
 
@@ -217,9 +188,8 @@ class Threshold(nn.Module):
 
     def forward(self, x):
         return (x > self.threshold).to(x.dtype)
-''')
 
-helper("LRNWithinChannel", '''
+
 class LRNWithinChannel(nn.Module):
     """Caffe LRN WITHIN_CHANNEL: x * (1 + alpha * mean of x^2 over size x size) ** -beta."""
 
@@ -228,11 +198,10 @@ class LRNWithinChannel(nn.Module):
         self.size, self.alpha, self.beta = size, alpha, beta
 
     def forward(self, x):
-        mean = F.avg_pool2d(x * x, self.size, 1, (self.size - 1) // 2, count_include_pad=True)
-        return x * torch.pow(1.0 + self.alpha * mean, -self.beta)
-''')
+        mean = F.avg_pool2d(x * x, self.size, 1, lrn_half_window(self.size), count_include_pad=True)
+        return x * torch.pow(LRN_WITHIN_CHANNEL_SHIFT + self.alpha * mean, -self.beta)
 
-helper("CaffePool", '''
+
 class CaffePool(nn.Module):
     """Caffe pooling where PyTorch's own cannot express it (pad over half the
     kernel): explicit padding, then AVE divided by Caffe's window divisor."""
@@ -240,26 +209,23 @@ class CaffePool(nn.Module):
     def __init__(self, method, kernel, stride, pad, in_hw, out_hw):
         super().__init__()
         self.method, self.kernel, self.stride = method, kernel, stride
-        tails = [max(0, (o - 1) * s + k - i - p) for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad)]
+        axes = list(zip(in_hw, out_hw, kernel, stride, pad))
+        tails = [max(0, pool_tail_pad(*axis)) for axis in axes]
         self.pads = (pad[1], tails[1], pad[0], tails[0])
-        sizes = []
-        for o, s, k, i, p in zip(out_hw, stride, kernel, in_hw, pad):
-            # On the CPU even under `with torch.device("meta")`: a non-persistent
-            # buffer is not in the state dict, so loading could not fill it in.
-            start = torch.arange(o, device="cpu") * s - p
-            sizes.append((torch.clamp(start + k, max=i + p) - start).float())
+        # On the CPU even under `with torch.device("meta")`: a non-persistent
+        # buffer is not in the state dict, so loading could not fill it in.
+        sizes = [torch.tensor(ave_pool_window_sizes(*axis), dtype=torch.float32, device="cpu") for axis in axes]
         self.register_buffer("divisor", torch.outer(sizes[0], sizes[1]), persistent=False)
 
     def forward(self, x):
-        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        fill = LOWEST_FLOAT32 if self.method == "MAX" else 0.0
         x = F.pad(x, self.pads, value=fill)
         if self.method == "MAX":
             return F.max_pool2d(x, self.kernel, self.stride)
         summed = F.avg_pool2d(x, self.kernel, self.stride) * (self.kernel[0] * self.kernel[1])
         return summed / self.divisor
-''')
 
-helper("ArgMax", '''
+
 class ArgMax(nn.Module):
     """Caffe ArgMax: top_k indices (as float) or values along `axis`; ties go to
     the larger index, as in Caffe. axis None: over each item, (N, 1 or 2, top_k)."""
@@ -280,9 +246,8 @@ class ArgMax(nn.Module):
             return values if self.out_max_val else indices
         y = torch.stack([indices, values], 1) if self.out_max_val else indices.unsqueeze(1)
         return y.reshape([x.shape[0]] + list(self.out_shape[1:]))
-''')
 
-helper("Reduction", '''
+
 class Reduction(nn.Module):
     """Caffe Reduction over every axis from `axis` on: SUM, ASUM, SUMSQ or MEAN, times coeff."""
 
@@ -292,15 +257,9 @@ class Reduction(nn.Module):
 
     def forward(self, x):
         dims = tuple(range(self.axis, x.dim()))
-        if self.operation == "ASUM":
-            x = torch.abs(x)
-        elif self.operation == "SUMSQ":
-            x = x * x
-        y = x.mean(dims) if self.operation == "MEAN" else x.sum(dims)
-        return y * self.coeff
-''')
+        return apply_reduction(self.operation, x, self.coeff, lambda t: t.sum(dims), lambda t: t.mean(dims))
 
-helper("MVN", '''
+
 class MVN(nn.Module):
     """Caffe MVN: subtract the mean (and divide by std + eps) per item and channel,
     or per item across channels."""
@@ -310,10 +269,5 @@ class MVN(nn.Module):
         self.normalize_variance, self.across_channels, self.eps = normalize_variance, across_channels, eps
 
     def forward(self, x):
-        dims = tuple(range(1 if self.across_channels else 2, x.dim()))
-        centred = x - x.mean(dims, keepdim=True)
-        if not self.normalize_variance:
-            return centred
-        std = torch.sqrt((centred * centred).mean(dims, keepdim=True))
-        return centred / (std + self.eps)
-''')
+        dims = tuple(range(mvn_first_axis(self.across_channels), x.dim()))
+        return apply_mvn(x, self.normalize_variance, self.eps, lambda t: t.mean(dims, keepdim=True), torch.sqrt)

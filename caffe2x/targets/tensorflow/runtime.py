@@ -1,16 +1,23 @@
-"""Source of the custom Keras layers a generated model.py may need (only those
-used are emitted). Each is registered for serialization under "caffe2x"."""
+"""The Keras layers a generated model.py may need, for Caffe layers Keras has no
+layer for, each registered for serialization under "caffe2x" (so a saved
+model.keras loads once model.py, or this module, is imported). The generator
+copies the source of those a net uses into model.py, with the plain-Python
+Caffe rules of caffe2x.layers they use, so model.py imports nothing but numpy,
+tensorflow and keras: keep these classes free of any other import.
+"""
 
-from __future__ import annotations
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
 
-CUSTOM: dict[str, str] = {}
+from ...layers.eltwise import apply_eltwise
+from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window
+from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes
+from ...layers.reduction import apply_reduction
 
 
-def custom(name: str, source: str) -> None:
-    CUSTOM[name] = "@keras.saving.register_keras_serializable(package=\"caffe2x\")\n" + source.strip("\n")
-
-
-custom("CaffePooling2D", '''
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffePooling2D(layers.Layer):
     """Caffe pooling, NHWC: explicit padding (MAX pads with the lowest float, so
     padding never wins), VALID pooling, and for AVE Caffe's divisor, which counts
@@ -20,15 +27,13 @@ class CaffePooling2D(layers.Layer):
         super().__init__(**kwargs)
         self.method, self.kernel, self.strides = method, tuple(kernel), tuple(strides)
         self.pads, self.in_hw, self.out_hw = [tuple(p) for p in pads], tuple(in_hw), tuple(out_hw)
-        sizes = []
-        for size, out, k, s, (pad, _) in zip(self.in_hw, self.out_hw, self.kernel, self.strides, self.pads):
-            start = np.arange(out) * s - pad
-            sizes.append((np.minimum(start + k, size + pad) - start).astype("float32"))
+        sizes = [np.array(ave_pool_window_sizes(size, out, k, s, pad), "float32")
+                 for size, out, k, s, (pad, _) in zip(self.in_hw, self.out_hw, self.kernel, self.strides, self.pads)]
         area = float(self.kernel[0] * self.kernel[1])
         self.correction = (area / np.outer(sizes[0], sizes[1]))[None, :, :, None].astype("float32")
 
     def call(self, x):
-        fill = -3.4028234663852886e38 if self.method == "MAX" else 0.0
+        fill = LOWEST_FLOAT32 if self.method == "MAX" else 0.0
         x = tf.pad(x, [[0, 0], list(self.pads[0]), list(self.pads[1]), [0, 0]], constant_values=fill)
         if self.method == "MAX":
             return tf.nn.max_pool2d(x, self.kernel, self.strides, "VALID")
@@ -37,9 +42,9 @@ class CaffePooling2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "method": self.method, "kernel": self.kernel, "strides": self.strides,
                 "pads": self.pads, "in_hw": self.in_hw, "out_hw": self.out_hw}
-''')
 
-custom("CaffeConv2D", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffeConv2D(layers.Layer):
     """A convolution Keras' Conv2D refuses: dilation together with stride."""
 
@@ -60,9 +65,9 @@ class CaffeConv2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
                 "dilation": self.dilation, "groups": self.groups, "use_bias": self.use_bias}
-''')
 
-custom("CaffeDeconv2D", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffeDeconv2D(layers.Layer):
     """Caffe Deconvolution with groups (and dilation with stride), NHWC: one
     transposed convolution per group, then Caffe's pad cropped away."""
@@ -106,9 +111,9 @@ class CaffeDeconv2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel": self.kernel, "strides": self.strides,
                 "dilation": self.dilation, "groups": self.groups, "crop": self.crop, "use_bias": self.use_bias}
-''')
 
-custom("LRN", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class LRN(layers.Layer):
     """Caffe LRN, ACROSS_CHANNELS (NHWC): x / (k + alpha/size * sum over size channels of x^2)^beta."""
 
@@ -117,14 +122,14 @@ class LRN(layers.Layer):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
     def call(self, x):
-        return tf.nn.local_response_normalization(x, (self.size - 1) // 2, self.k, self.alpha / self.size,
+        return tf.nn.local_response_normalization(x, lrn_half_window(self.size), self.k, self.alpha / self.size,
                                                   self.beta)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
-''')
 
-custom("LRNWithinChannel", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class LRNWithinChannel(layers.Layer):
     """Caffe LRN, WITHIN_CHANNEL (NHWC): x * (1 + alpha * mean of x^2 over size x size)^-beta."""
 
@@ -133,16 +138,16 @@ class LRNWithinChannel(layers.Layer):
         self.size, self.alpha, self.beta = size, alpha, beta
 
     def call(self, x):
-        half = (self.size - 1) // 2
+        half = lrn_half_window(self.size)
         squares = tf.pad(x * x, [[0, 0], [half, half], [half, half], [0, 0]])
         mean = tf.nn.avg_pool2d(squares, self.size, 1, "VALID")
-        return x * tf.pow(1.0 + self.alpha * mean, -self.beta)
+        return x * tf.pow(LRN_WITHIN_CHANNEL_SHIFT + self.alpha * mean, -self.beta)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta}
-''')
 
-custom("Scale", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Scale(layers.Layer):
     """Caffe Scale/Bias with learned operands of a broadcastable `shape`."""
 
@@ -160,9 +165,9 @@ class Scale(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "shape": self.shape, "use_scale": self.use_scale, "use_bias": self.use_bias}
-''')
 
-custom("ScaleBy", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class ScaleBy(layers.Layer):
     """Caffe Scale/Bias by a second input: the operand gets `trailing` unit axes
     (and is moved to NHWC when the first input is NHWC and it became 4-D)."""
@@ -187,9 +192,9 @@ class ScaleBy(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "trailing": self.trailing, "to_nhwc": self.to_nhwc,
                 "multiply": self.multiply, "bias_shape": self.bias_shape}
-''')
 
-custom("WeightedSum", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class WeightedSum(layers.Layer):
     """Caffe Eltwise SUM with coefficients."""
 
@@ -198,16 +203,13 @@ class WeightedSum(layers.Layer):
         self.coeffs = list(coeffs)
 
     def call(self, inputs):
-        y = inputs[0] * self.coeffs[0]
-        for x, c in zip(inputs[1:], self.coeffs[1:]):
-            y = y + x * c
-        return y
+        return apply_eltwise("SUM", inputs, self.coeffs, tf.maximum)
 
     def get_config(self):
         return {**super().get_config(), "coeffs": self.coeffs}
-''')
 
-custom("Split", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Split(layers.Layer):
     """Caffe Slice: pieces of the given sizes along `axis`."""
 
@@ -220,9 +222,9 @@ class Split(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "sizes": self.sizes}
-''')
 
-custom("Crop", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Crop(layers.Layer):
     """Caffe Crop: static begin and size per axis (the batch axis kept whole)."""
 
@@ -235,9 +237,9 @@ class Crop(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "begin": self.begin, "size": self.size}
-''')
 
-custom("Reshape", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Reshape(layers.Layer):
     """Reshape that may merge the batch axis (a -1 at `free` absorbs it)."""
 
@@ -250,9 +252,9 @@ class Reshape(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "shape": self.shape}
-''')
 
-custom("Tile", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Tile(layers.Layer):
     def __init__(self, repeats, **kwargs):
         super().__init__(**kwargs)
@@ -263,9 +265,9 @@ class Tile(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "repeats": self.repeats}
-''')
 
-custom("ArgMax", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class ArgMax(layers.Layer):
     """Caffe ArgMax along `axis`: top_k indices (as float) or values; ties go to the
     larger index, as in Caffe (top_k on the reversed axis keeps its lowest index)."""
@@ -294,9 +296,9 @@ class ArgMax(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "top_k": self.top_k, "out_max_val": self.out_max_val, "axis": self.axis,
                 "flat_shape": self.flat_shape}
-''')
 
-custom("Reduction", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Reduction(layers.Layer):
     """Caffe Reduction over `axes`: SUM, ASUM, SUMSQ or MEAN, times coeff."""
 
@@ -305,18 +307,14 @@ class Reduction(layers.Layer):
         self.operation, self.axes, self.coeff = operation, list(axes), coeff
 
     def call(self, x):
-        if self.operation == "ASUM":
-            x = tf.abs(x)
-        elif self.operation == "SUMSQ":
-            x = x * x
-        reduce = tf.reduce_mean if self.operation == "MEAN" else tf.reduce_sum
-        return reduce(x, self.axes) * self.coeff
+        return apply_reduction(self.operation, x, self.coeff, lambda t: tf.reduce_sum(t, self.axes),
+                         lambda t: tf.reduce_mean(t, self.axes))
 
     def get_config(self):
         return {**super().get_config(), "operation": self.operation, "axes": self.axes, "coeff": self.coeff}
-''')
 
-custom("MVN", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class MVN(layers.Layer):
     """Caffe MVN over `axes`: x - mean, divided by (std + eps) if normalize_variance."""
 
@@ -325,17 +323,15 @@ class MVN(layers.Layer):
         self.normalize_variance, self.axes, self.eps = normalize_variance, list(axes), eps
 
     def call(self, x):
-        centred = x - tf.reduce_mean(x, self.axes, keepdims=True)
-        if not self.normalize_variance:
-            return centred
-        return centred / (tf.sqrt(tf.reduce_mean(centred * centred, self.axes, keepdims=True)) + self.eps)
+        return apply_mvn(x, self.normalize_variance, self.eps, lambda t: tf.reduce_mean(t, self.axes, keepdims=True),
+                   tf.sqrt)
 
     def get_config(self):
         return {**super().get_config(), "normalize_variance": self.normalize_variance, "axes": self.axes,
                 "eps": self.eps}
-''')
 
-custom("Elementwise", '''
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class Elementwise(layers.Layer):
     """Caffe Power, Exp, Log, Threshold and AbsVal:
     power: (shift + scale*x)^p; exp: e^(ln_base*(shift + scale*x)); log: ln(shift + scale*x)/ln_base;
@@ -360,4 +356,3 @@ class Elementwise(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "function": self.function, "a": self.a, "scale": self.scale,
                 "shift": self.shift}
-''')
