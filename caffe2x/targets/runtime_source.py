@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ..errors import RegistryError
+
+
+class RuntimeSourceError(RegistryError):
+    """An emitter names a runtime class that cannot be found, or two share a name."""
+
 
 @dataclass(frozen=True)
 class Definition:
@@ -82,10 +88,18 @@ def runtime_source(module: str, names) -> list[str]:
     """The sources of `names` (defined in `module`) and of everything they need, in
     the module's order: the constants (one block) first, then each definition before
     its first user."""
+    order = _closure(module, names)
+    _check_unique(order)
+    constants = [d.source for d in order if d.kind == "constant"]
+    return (["\n".join(constants)] if constants else []) + [d.source for d in order if d.kind != "constant"]
+
+
+def _closure(module: str, names) -> list[Definition]:
+    """The definitions of `names` and of everything they need, each after what it needs."""
     defined = list(module_definitions(module))
     unknown = sorted(set(names) - set(defined))
     if unknown:
-        raise AssertionError(f"{module} defines no {unknown}")
+        raise RuntimeSourceError(f"{module} defines no {unknown}")
     order: list[Definition] = []
     seen: set[tuple[str, str]] = set()
 
@@ -100,9 +114,7 @@ def runtime_source(module: str, names) -> list[str]:
 
     for name in sorted(set(names), key=defined.index):
         visit((module, name))
-    _check_unique(order)
-    constants = [d.source for d in order if d.kind == "constant"]
-    return (["\n".join(constants)] if constants else []) + [d.source for d in order if d.kind != "constant"]
+    return order
 
 
 def runtime_classes(module: str) -> frozenset[str]:
@@ -114,4 +126,44 @@ def _check_unique(order: list[Definition]) -> None:
     names = [d.name for d in order]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
-        raise AssertionError(f"runtime definitions from different modules share the names {clashes}")
+        raise RuntimeSourceError(f"runtime definitions from different modules share the names {clashes}")
+
+
+def split_reference(reference: str, default_module: str) -> tuple[str, str]:
+    """"Name" (a class of the target's own runtime module) or "module:Name" (a plugin's
+    runtime class, in a module importable by that name) -> (module, name)."""
+    module, sep, name = reference.rpartition(":")
+    return (module, name) if sep else (default_module, reference)
+
+
+def runtime_sources(references, default_module: str) -> list[str]:
+    """The sources model.py copies for `references` (see split_reference): the target's own
+    runtime classes first, then each plugin module's, each with what it needs; one
+    namespace, so two definitions of one name are an error."""
+    by_module: dict[str, set[str]] = {default_module: set()}
+    for reference in references:
+        module, name = split_reference(reference, default_module)
+        by_module.setdefault(module, set()).add(name)
+    for module in by_module:
+        if not _importable(module):
+            raise RuntimeSourceError(f"no module '{module}' (named by a runtime class reference '{module}:...'); "
+                                     "a plugin's runtime module must be importable by that name")
+    sources = []
+    for module, names in by_module.items():
+        if names:
+            sources += runtime_source(module, names)
+    definitions = [d for module, names in by_module.items() if names for d in _closure(module, names)]
+    _check_unique(definitions)
+    return sources
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # its parent package is missing
+        return False
+
+
+def referenced_classes(references, default_module: str) -> frozenset[str]:
+    """The names of the runtime classes `references` bring into model.py (reserved there)."""
+    return frozenset(split_reference(r, default_module)[1] for r in references)

@@ -18,7 +18,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
-from ..runtime_source import runtime_classes, runtime_source
+from ..runtime_source import runtime_classes, runtime_sources
 from ..torch.codegen import block_of, class_name_for
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
@@ -52,7 +52,17 @@ class KerasModel:
         return {keras: node.name for keras, node in zip(self.layer_names, self.layer_nodes)}
 
 
-class _Context:
+class KerasContext:
+    """What a Keras emitter may ask about the net being converted (public: plugins get it).
+
+    An emitter is `emit(node, args, ctx) -> KerasLayer`: `args` are the Python expressions
+    of the node's inputs in the generated build_model(); the KerasLayer holds the
+    expression of its output(s), the weights of each Keras layer it creates (by name), the
+    runtime classes it uses ("Name" of caffe2x's own, "module:Name" of a plugin's) and the
+    layout of each output. Inside Keras a 4-D blob is NHWC ("nhwc"); other ranks keep
+    Caffe's axis order ("caffe"): an element-wise layer returns its input's layout.
+    """
+
     def __init__(self, graph: Graph, names: Namer):
         self.graph = graph
         self._names = names
@@ -60,10 +70,12 @@ class _Context:
         self._flat: dict[str, tuple[int, int, int]] = {}
         self._readers = {v: [n for n in graph.nodes if v in n.inputs] for v in graph.values}
 
-    def shape(self, value: str):
+    def shape(self, value: str) -> tuple[int, ...]:
+        """The Caffe (NCHW) shape of an IR value, whatever its layout inside Keras."""
         return self.graph.values[value].shape
 
     def layout(self, value: str) -> str:
+        """The layout of an input's tensor: "nhwc" (4-D), "caffe" or "flat_nhwc"."""
         return self._layouts[value]
 
     def flat_source(self, value: str):
@@ -76,6 +88,8 @@ class _Context:
         return self._names(key, node.name if suffix is None else f"{node.name}__{suffix}")
 
     def name(self, node: Node, suffix: str | None = None) -> str:
+        """The unique Keras layer name for the node (a string literal, for name=...); a
+        suffix names a second Keras layer of the same Caffe layer. raw_name: unquoted."""
         return repr(self.raw_name(node, suffix))
 
     def to_caffe(self, node: Node, arg: str, value: str) -> str:
@@ -124,7 +138,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
     _check(graph, layout)
     input_keys, output_keys = blob_keys(graph)
     names = Namer(frozenset(input_keys.values()))
-    ctx = _Context(graph, names)
+    ctx = KerasContext(graph, names)
     variables = Namer(RESERVED | runtime_classes(RUNTIME))
     lines, weights, custom = [], {}, []
     var_of, input_vars = {}, []
@@ -147,7 +161,7 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
         lines.append(f"{', '.join(targets)} = {layer.expr}")
     outputs = _output_lines(graph, output_keys, layout, ctx, var_of, lines)
     layer_names = [ctx.raw_name(n) for n in nodes]
-    source = _source(graph, layout, runtime_source(RUNTIME, custom), lines, outputs, input_vars, input_keys,
+    source = _source(graph, layout, runtime_sources(custom, RUNTIME), lines, outputs, input_vars, input_keys,
                      output_keys, layer_names, nodes)
     return KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
                       dict(ctx._layouts), dict(ctx._flat))

@@ -17,7 +17,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer, sanitize
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import check_convertible, claim_variable, inexpressible
-from ..runtime_source import runtime_classes, runtime_source
+from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import TORCH_EMITTERS, TorchLayer
 
 RUNTIME = "caffe2x.targets.torch.runtime"  # the classes model.py copies
@@ -56,7 +56,15 @@ class TorchModel:
         return {attr: node.name for attr, node in zip(self.attributes, self.layer_nodes)}
 
 
-class _Context:
+class TorchContext:
+    """What a PyTorch emitter may ask about the net being converted (public: plugins get it).
+
+    An emitter is `emit(node, ctx) -> TorchLayer`: `node` is the IR node (node.params its
+    parsed parameters, node.weights its blobs as NumPy arrays in Caffe's order, node.inputs
+    and node.outputs its IR values); the TorchLayer holds the constructor source, the state
+    dict entries and the runtime classes ("Name" of caffe2x's own, "module:Name" of a plugin's).
+    """
+
     def __init__(self, graph: Graph):
         self.graph = graph
         nodes = [n for n in graph.nodes if n.type != "Input"]
@@ -70,10 +78,12 @@ class _Context:
         return (node.tops[:1] == node.bottoms[:1] and self._last_use.get(value) == self._index[id(node)]
                 and value not in self.graph.outputs and value not in self.graph.inputs)
 
-    def shape(self, value: str):
+    def shape(self, value: str) -> tuple[int, ...]:
+        """The NCHW shape of an IR value (node.inputs[i] or node.outputs[i]), by Caffe's rules."""
         return self.graph.values[value].shape
 
     def unsupported(self, node: Node, why: str) -> Caffe2xError:
+        """The error to raise for a configuration PyTorch cannot express: it names the layer."""
         return inexpressible(node, "PyTorch", why)
 
 
@@ -98,14 +108,16 @@ def block_of(layer: str) -> str | None:
 def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
     check_convertible(graph, TORCH_EMITTERS, "PyTorch")
-    context = _Context(graph)
+    context = TorchContext(graph)
     nodes = [n for n in graph.nodes if n.type != "Input"]
     attributes = layer_attributes(nodes)
     layers = {attr: TORCH_EMITTERS.get(n.type)(n, context) for attr, n in zip(attributes, nodes)}
     class_name = class_name_for(graph.name)
-    helpers = runtime_source(RUNTIME, {h for layer in layers.values() for h in layer.helpers})
+    references = {h for layer in layers.values() for h in layer.helpers}
+    helpers = runtime_sources(references, RUNTIME)
     # Copied functions and constants need no reservation: forward's locals cannot shadow them for their users.
-    variables = Namer(RESERVED_VARIABLES | runtime_classes(RUNTIME) | {class_name})
+    variables = Namer(RESERVED_VARIABLES | runtime_classes(RUNTIME) | referenced_classes(references, RUNTIME)
+                      | {class_name})
     inputs = [variables(("value", v), graph.values[v].top) for v in graph.inputs]
     forward = _forward_lines(graph, nodes, layers, attributes, variables)
     state = {f"{attr}.{key}": np.asarray(array) for attr in attributes
