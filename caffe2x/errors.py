@@ -68,7 +68,7 @@ class UnsupportedLayerError(Caffe2xError):
         super().__init__(
             f"{count} layer(s) of {len(self.by_type)} unsupported type(s) for {stage}: {groups}. "
             "Register a handler for a custom layer with caffe2x.register_layer "
-            f"(see README, 'Custom layers').{fork_hint}"
+            f"(see README, 'Adding a layer').{fork_hint}"
         )
 
 

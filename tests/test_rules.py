@@ -12,7 +12,7 @@ import pytest
 
 from caffe2x.layers import eltwise, normalization, pooling, reduction
 from caffe2x.layers.activation import ln_base
-from caffe2x.targets.runtime_source import module_definitions, runtime_source
+from caffe2x.targets.runtime_source import RuntimeSourceError, module_definitions, runtime_source, runtime_sources
 
 
 def test_ave_pool_divisor_counts_the_pad_but_not_the_ceil_overhang():
@@ -77,8 +77,16 @@ def test_keras_layers_are_copied_with_their_registration():
 
 
 def test_runtime_source_refuses_an_unknown_class():
-    with pytest.raises(AssertionError, match="NoSuchLayer"):
+    with pytest.raises(RuntimeSourceError, match="NoSuchLayer"):
         runtime_source("caffe2x.targets.torch.runtime", ["NoSuchLayer"])
+
+
+def test_a_plugin_runtime_class_must_be_importable_and_unique():
+    with pytest.raises(RuntimeSourceError, match="no module 'no_such_plugin.runtime'"):
+        runtime_sources(["no_such_plugin.runtime:Gain"], "caffe2x.targets.torch.runtime")
+    # Two runtime modules defining one name would clash in model.py's one namespace.
+    with pytest.raises(RuntimeSourceError, match="share the names"):
+        runtime_sources(["Scale", "caffe2x.targets.tensorflow.runtime:Scale"], "caffe2x.targets.torch.runtime")
 
 
 def test_only_plain_python_rules_are_copied():
