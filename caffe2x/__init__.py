@@ -23,12 +23,11 @@ from .errors import (
     UnsupportedLayerError,
     WeightsError,
 )
+from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Graph, Node, Value
 from .layers import LAYERS, MAX_BLOB_ELEMENTS, LayerDef
-from .params import Enum, Field, ParamMessage, ParamValue
 from .reference import REFERENCE
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",

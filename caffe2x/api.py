@@ -6,18 +6,19 @@ import importlib
 import os
 from collections.abc import Callable, Iterable, Mapping
 
-from . import params
 from .compare import DEFAULT_TOLERANCE
 from .errors import RegistryError
+from .frontend.build import build_graph
+from .frontend.select import check_supported, test_phase_layers
+from .frontend.weights import attach_weights
+from .io import params
 from .io.caffemodel import WeightFile, read_caffemodel
+from .io.params import LayerParam, ParamMessage, ParamValue
 from .io.prototxt import read_prototxt
-from .ir.build import build_graph
 from .ir.graph import Graph, Shape
-from .ir.select import check_supported, test_phase_layers
-from .ir.weights import attach_weights
 from .layers import LAYERS, LayerDef
-from .params import LayerParam, ParamMessage, ParamValue
 from .reference import REFERENCE, Kernel
+from .weights import random_inputs  # noqa: F401  (part of the API)
 
 PathLike = str | os.PathLike
 
@@ -115,14 +116,14 @@ def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | No
 def register_param(name: str, number: int, message: ParamMessage, *, replace: bool = False) -> LayerParam:
     """Declare a fork's layer parameter block: `optional <message> <name> = <number>;` in its
     LayerParameter. Prototxt blocks `name { ... }` and caffemodel fields `number` are then read
-    by `message` (see caffe2x.params, fork_param)."""
+    by `message` (see caffe2x.io.params, fork_param)."""
     return params.register_param(name, number, message, replace=replace)
 
 
 def load_proto(path: PathLike) -> list[LayerParam]:
     """Declare every parameter block a fork's caffe.proto adds to LayerParameter (CLI:
     --caffe-proto). Reads the .proto itself: no protoc needed."""
-    from .params.proto_file import load_proto as read_and_declare
+    from .io.params.proto_file import load_proto as read_and_declare
 
     return read_and_declare(path)
 
@@ -199,15 +200,6 @@ def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, refere
 
     settings = VerifySettings(tolerance, dict(tolerances or {}), device)
     return verify_target(graph, to, inputs, reference, reference_name, settings)
-
-
-def random_inputs(graph: Graph, seed: int) -> dict:
-    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
-            for v in graph.inputs}
 
 
 def reference_blobs(reference: str, net: PathLike, weights: PathLike | None, graph: Graph, inputs: Mapping) -> dict:

@@ -136,7 +136,7 @@ def _file_hash(path: str | None) -> str | None:
 
 
 def spec_hash(spec: ModelSpec) -> str:
-    from . import __version__
+    from .version import __version__
 
     files = {key: _file_hash(getattr(spec, key)) for key in ("prototxt", "weights", "inputs")}
     files["reference"] = _file_hash(spec.reference) if spec.reference.endswith(".npz") else spec.reference

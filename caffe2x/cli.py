@@ -20,9 +20,9 @@ from . import api
 from .api import random_inputs
 from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
+from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
 from .io.outputs import FILE, check_output
-from .ir.inputs import parse_input_shape
 from .summary import format_table, summarize
 from .targets import TARGETS, ConvertOptions, require_all
 from .verification import inputs_in as _inputs_of
@@ -134,9 +134,9 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
 
 def _check_array_names(net, arrays: dict, source: str) -> None:
     """An array keyed by no net input is the file's mistake, not --input-shape's: say so."""
+    from .frontend.inputs import check_input_names, is_input_layer
+    from .frontend.select import test_phase_layers
     from .io.prototxt import read_prototxt
-    from .ir.inputs import check_input_names, is_input_layer
-    from .ir.select import test_phase_layers
 
     layers = test_phase_layers(read_prototxt(net), str(net))
     check_input_names(arrays, [top for layer in layers if is_input_layer(layer) for top in layer.top], source)
@@ -353,13 +353,12 @@ def synth_weights(net, input_shapes, plugins, protos, output, seed, force):
     Convolution and InnerProduct weights are He-scaled; BatchNorm statistics are
     measured on a random forward pass, so every BatchNorm normalizes and deep nets
     keep their activations in range, like trained ones."""
-    from .io.caffemodel_writer import write_caffemodel
-    from .weights import calibrate_batchnorm, fill_random
+    from .weights import calibrate_batchnorm, fill_random, save_weights
 
     check_output(output, FILE, force, suffixes=(".caffemodel",), writer="synth-weights")
     _plugins(plugins, protos)
     graph = calibrate_batchnorm(fill_random(api.load_net(net, None, _shapes(input_shapes)), seed), seed)
-    write_caffemodel(graph, output, force)
+    save_weights(graph, output, force)
     click.echo(f"wrote {output}: {graph.total_params:,} parameters in "
                f"{sum(1 for n in graph.nodes if n.weights)} layers")
 

@@ -23,9 +23,9 @@ See examples/plugins/ and the README section "Adding a layer".
 from __future__ import annotations
 
 from .errors import ShapeError
+from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Node, Shape
 from .layers.base import LayerDef, canonical_axis, check, count, fork_params, no_params, pair, same_shape
-from .params import Enum, Field, ParamMessage, ParamValue
 from .targets.common import float_literal, pair_literal
 from .targets.emitters import EMITTER_FAMILIES, mark_unsupported
 from .targets.onnx.builder import OnnxBuilder

@@ -54,7 +54,6 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
     so the layer normalizes as a trained one does. Random statistics alone let
     activations grow with depth (ResNet-50's logits reached 1.5e4, a one-hot softmax).
     A channel seen only once keeps its random statistics."""
-    from .api import random_inputs
     from .reference.executor import iter_forward
 
     batchnorms = {}
@@ -79,3 +78,19 @@ def _set_statistics(node: Node, blob: np.ndarray) -> None:
     mean = blob.mean(axis=axes, dtype=np.float64)
     var = np.maximum(blob.var(axis=axes, dtype=np.float64), 1e-4)
     node.weights = [(mean * factor).astype(np.float32), (var * factor).astype(np.float32), node.weights[2]]
+
+
+def random_inputs(graph: Graph, seed: int) -> dict:
+    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name."""
+    rng = np.random.default_rng(seed)
+    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+            for v in graph.inputs}
+
+
+def save_weights(graph: Graph, path, force: bool = False) -> None:
+    """Write the graph's weights as a caffemodel (every weighted layer, in net order)."""
+    from .io.caffemodel_writer import write_caffemodel
+
+    layers = [(node.name, node.type, list(zip(node.weights, node.weight_shapes)))
+              for node in graph.nodes if node.weights]
+    write_caffemodel(graph.name, layers, path, force)

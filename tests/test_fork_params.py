@@ -23,10 +23,10 @@ import caffe2x
 from caffe2x.cli import main
 from caffe2x.errors import PrototxtError, RegistryError, SchemaError, UnsupportedLayerError, WeightsError
 from caffe2x.io.caffemodel import read_caffemodel
+from caffe2x.io.params import PARAMS, Enum, Field, ParamMessage, fork_blocks, fork_param
+from caffe2x.io.params.proto_file import read_proto
 from caffe2x.io.prototxt import parse_prototxt_text, read_prototxt
 from caffe2x.io.wire_writer import Chunks, varint
-from caffe2x.params import PARAMS, Enum, Field, ParamMessage, fork_blocks, fork_param
-from caffe2x.params.proto_file import read_proto
 
 SSD_PROTO = FIXTURES / "proto" / "caffe_ssd_fork.proto"
 SSD_NETS = FIXTURES / "nets" / "ssd"

@@ -15,10 +15,10 @@ import caffe2x
 from caffe2x import api
 from caffe2x.cli import main
 from caffe2x.errors import WeightsError
-from caffe2x.io.caffemodel_writer import write_caffemodel
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import as_golden_blobs, run
 from caffe2x.weights import fill_random
+from caffe2x.weights import save_weights as write_caffemodel
 
 TARGETS = ["onnx", "pytorch", "tensorflow", "tflite"]
 IMPORTS = {"onnx": "onnxruntime", "pytorch": "torch", "tensorflow": "tensorflow", "tflite": "tensorflow"}

@@ -61,7 +61,7 @@ class WeightFile:
     def fork_param(self, layer: str, name: str):
         """The declared fork block `name` (register_param, load_proto) stored with `layer`, as a
         typed ParamValue; None when the caffemodel has no such block for that layer."""
-        from ..params import declared, decode_wire_param
+        from .params import declared, decode_wire_param
 
         param = declared(name)
         chunks = self.unknown_fields.get(layer, {}).get(param.number) if param is not None else None

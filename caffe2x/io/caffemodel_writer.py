@@ -1,13 +1,15 @@
-"""Write a caffemodel (current `layer` format) from a graph's weights."""
+"""Write a caffemodel (current `layer` format): each layer's name, type and blobs.
+
+It knows nothing of the IR: caffe2x.weights.save_weights turns a graph into its layers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from ..io.atomic import atomic_file
-from ..ir.graph import Graph
+from .atomic import atomic_file
 from .wire_writer import Chunks, packed_varints
 
 NET_NAME, NET_LAYER = 1, 100
@@ -20,20 +22,23 @@ def _blob(array: np.ndarray, shape) -> Chunks:
     return Chunks().field_message(BLOB_SHAPE, dims).field_array(BLOB_DATA, np.asarray(array, "<f4").reshape(-1))
 
 
-def caffemodel_chunks(graph: Graph) -> Chunks:
-    net = Chunks().field_bytes(NET_NAME, graph.name.encode())
-    for node in graph.nodes:
-        if not node.weights:
-            continue
-        layer = Chunks().field_bytes(LAYER_NAME, node.name.encode()).field_bytes(LAYER_TYPE, node.type.encode())
-        for array, shape in zip(node.weights, node.weight_shapes):
+# One layer's entry: (name, type, [(blob array, blob shape), ...]).
+LayerBlobs = tuple[str, str, Sequence[tuple[np.ndarray, Sequence[int]]]]
+
+
+def caffemodel_chunks(net_name: str, layers: Iterable[LayerBlobs]) -> Chunks:
+    net = Chunks().field_bytes(NET_NAME, net_name.encode())
+    for name, layer_type, blobs in layers:
+        layer = Chunks().field_bytes(LAYER_NAME, name.encode()).field_bytes(LAYER_TYPE, layer_type.encode())
+        for array, shape in blobs:
             layer.field_message(LAYER_BLOBS, _blob(array, shape))
         net.field_message(NET_LAYER, layer)
     return net
 
 
-def write_caffemodel(graph: Graph, path: str | os.PathLike, force: bool = False) -> None:
-    """Write the graph's weights as a caffemodel Caffe (and caffe2x) can read."""
-    chunks = caffemodel_chunks(graph)
+def write_caffemodel(net_name: str, layers: Iterable[LayerBlobs], path: str | os.PathLike,
+                     force: bool = False) -> None:
+    """Write the layers' blobs as a caffemodel Caffe (and caffe2x) can read, atomically."""
+    chunks = caffemodel_chunks(net_name, layers)
     with atomic_file(path, force) as temp, open(temp, "wb") as handle:
         chunks.write_to(handle)

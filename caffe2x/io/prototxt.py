@@ -13,7 +13,7 @@ from .upgrade import upgrade_net
 
 def parse_prototxt_text(text: str, source: str = "<string>") -> NetParameter:
     """Parse prototxt text; errors carry the source name, line and column."""
-    from ..params.blocks import attach_fork_blocks, split_fork_blocks
+    from .params.blocks import attach_fork_blocks, split_fork_blocks
 
     net = NetParameter()
     blanked, fork_blocks = split_fork_blocks(text)  # blocks of a fork's schema: kept for plugins

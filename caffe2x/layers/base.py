@@ -108,7 +108,7 @@ def fork_params(block: str, build: Callable[[Any], Any] | None = None) -> Callab
         LayerDef(fork_params("norm_param", lambda p: NormParams(p.across_spatial, p.eps)), infer)
     """
     def parse(layer):
-        from ..params import fork_param
+        from ..io.params import fork_param
 
         value = fork_param(layer, block)
         return value if build is None else build(value)

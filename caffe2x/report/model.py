@@ -61,7 +61,7 @@ class Report:
         return bool(self.models) and all(m.passed for m in self.models)
 
     def as_dict(self) -> dict:
-        from .. import __version__
+        from ..version import __version__
 
         return {"version": REPORT_VERSION, "caffe2x": __version__, "created": self.created, "passed": self.passed,
                 "models": [m.as_dict() for m in self.models]}

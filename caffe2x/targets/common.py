@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..errors import Caffe2xError, UnsupportedLayerError, WeightsError
 from ..ir.graph import Graph, Node
+from ..naming import sanitize
 from ..registry import Registry
 
 
@@ -47,3 +50,22 @@ def claim_variable(graph: Graph, value: str, index: int, variables, holder: dict
         name = variables(("value", value), top)
     holder[name] = value
     return name
+
+
+def camel_class_name(net_name: str, taken) -> str:
+    """A class name for generated code: the net's name in CamelCase ("CaffeNet" if it has
+    none), with "Net" appended when the generated file already defines that name."""
+    name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", net_name) if part)
+    name = sanitize(name) if name else "CaffeNet"
+    return name + "Net" if name in taken else name
+
+
+def block_of(layer: str) -> str | None:
+    """The block a layer belongs to, for comments in generated code: inception_3a/1x1 ->
+    inception_3a, res2a_branch2b / bn2a_branch2b / scale2a_branch2b -> res2a."""
+    match = re.match(r"^(?:res|bn|scale)(\d+[a-z])(?:_|$)", layer)
+    if match:
+        return f"res{match.group(1)}"
+    if "/" in layer:
+        return layer.split("/")[0]
+    return None

@@ -130,7 +130,7 @@ def _rename(builder: OnnxBuilder, old: str, new: str) -> None:
 
 
 def _version() -> str:
-    from ... import __version__
+    from ...version import __version__
 
     return __version__
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
-from ...naming import Namer, sanitize
+from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import check_convertible, claim_variable, inexpressible
+from ..common import block_of, camel_class_name, check_convertible, claim_variable, inexpressible
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import TORCH_EMITTERS, TorchLayer
 
@@ -88,21 +88,8 @@ class TorchContext:
 
 
 def class_name_for(net_name: str) -> str:
-    name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", net_name) if part)
-    name = sanitize(name) if name else "CaffeNet"
-    taken = runtime_classes(RUNTIME) | RESERVED_VARIABLES | {"CAFFE_LAYERS"}
-    return name + "Net" if name in taken else name
-
-
-def block_of(layer: str) -> str | None:
-    """The block a layer belongs to, for comments: inception_3a/1x1 -> inception_3a,
-    res2a_branch2b / bn2a_branch2b / scale2a_branch2b -> res2a."""
-    match = re.match(r"^(?:res|bn|scale)(\d+[a-z])(?:_|$)", layer)
-    if match:
-        return f"res{match.group(1)}"
-    if "/" in layer:
-        return layer.split("/")[0]
-    return None
+    """The nn.Module class name: the net's name in CamelCase, never a name model.py defines."""
+    return camel_class_name(net_name, runtime_classes(RUNTIME) | RESERVED_VARIABLES | {"CAFFE_LAYERS"})
 
 
 def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:

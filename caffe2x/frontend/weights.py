@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from ..io.caffemodel import RawBlob, WeightFile
-from .graph import Graph, Node, Shape
+from ..ir.graph import Graph, Node, Shape
 
 
 def _legacy_matches(legacy: tuple[int, ...], expected: Shape) -> bool:

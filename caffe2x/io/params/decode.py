@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 
-from ..io.wire import FIXED32, FIXED64, LEN, VARINT, WireError, as_signed64, iter_fields, read_varint
+from ..wire import FIXED32, FIXED64, LEN, VARINT, WireError, as_signed64, iter_fields, read_varint
 from .declare import SCALAR_TYPES, Enum, Field, ParamMessage
 from .text import TextField, TextMessage
 from .value import ParamValue

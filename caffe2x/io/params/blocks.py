@@ -17,10 +17,10 @@ from __future__ import annotations
 import functools
 import re
 
-from ..errors import PrototxtError, RegistryError, WeightsError
-from ..forks import BVLC_LAYER_TYPES
-from ..io.wire import LEN, VARINT, WireError, iter_fields, read_string
-from ..io.wire_writer import Chunks
+from ...errors import PrototxtError, RegistryError, WeightsError
+from ...forks import BVLC_LAYER_TYPES
+from ..wire import LEN, VARINT, WireError, iter_fields, read_string
+from ..wire_writer import Chunks
 from .declare import PARAMS, declared
 from .decode import DecodeError, from_text, from_wire
 from .text import TextField, TextMessage, TextSyntaxError, parse_text
@@ -31,7 +31,7 @@ _NAME, _LINE, _COLUMN, _TEXT = 1, 2, 3, 4
 
 
 def _layer_fields() -> set[str]:
-    from ..schema import LayerParameter
+    from ...schema import LayerParameter
 
     return {f.name for f in LayerParameter.DESCRIPTOR.fields}
 
@@ -42,7 +42,7 @@ _PARAM_NAME = re.compile(r"[A-Za-z_]\w*_param\b")
 @functools.cache
 def _schema_block_names() -> frozenset[str]:
     """Every message-typed field name anywhere in BVLC's schema."""
-    from ..schema import NetParameter
+    from ...schema import NetParameter
 
     names, seen, todo = set(), set(), [NetParameter.DESCRIPTOR]
     while todo:
@@ -130,7 +130,7 @@ def _typed(param, block: TextField, source: str) -> ParamValue:
 
 
 def _unknown_fields(layer):
-    from ..schema import LayerParameter
+    from ...schema import LayerParameter
 
     known = LayerParameter.DESCRIPTOR.fields_by_number
     buf = layer.SerializeToString()

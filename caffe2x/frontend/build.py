@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import GraphError, ShapeError, layer_error
+from ..ir.graph import CaffeLayer, Graph, Node, Shape, Value
 from ..layers import LAYERS, MAX_BLOB_ELEMENTS
 from ..layers.tensor import InputParams
-from .graph import CaffeLayer, Graph, Node, Shape, Value
 from .inputs import is_input_layer, resolve_input_shapes
 
 

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..errors import RegistryError, SchemaError
+from ...errors import RegistryError, SchemaError
 from .declare import SCALAR_TYPES, Enum, Field, LayerParam, ParamMessage, register_param
 
 _TOKEN = re.compile(r"""
@@ -291,7 +291,7 @@ def load_proto(path: str | os.PathLike) -> list[LayerParam]:
     """Declare every parameter block a fork's caffe.proto adds to LayerParameter (the message
     fields BVLC's LayerParameter lacks, such as the SSD fork's norm_param = 206); returns them.
     Blocks BVLC already has are left to caffe2x's built-in schema."""
-    from ..schema import LayerParameter
+    from ...schema import LayerParameter
 
     schema = read_proto(path)
     if not schema.layer_fields:

@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..errors import RegistryError
+from ...errors import RegistryError
 
 # Protobuf scalar types: name -> (wire kind, Python type). The wire kind says how a
 # caffemodel encodes the value: varint flavours, fixed 32/64-bit, or length-delimited.
@@ -143,7 +143,7 @@ PARAMS: dict[str, LayerParam] = {}
 
 
 def _bvlc_layer_fields() -> tuple[set[str], set[int]]:
-    from ..schema import LayerParameter
+    from ...schema import LayerParameter
 
     fields = LayerParameter.DESCRIPTOR.fields
     return {f.name for f in fields}, {f.number for f in fields}
