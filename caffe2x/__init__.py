@@ -36,3 +36,6 @@ __all__ = [
     "fork_param", "graph_from_net", "load_net", "load_plugins", "load_proto", "register_layer", "register_param",
     "verify", "__version__",
 ]
+
+# Last: the built-in fork layer families register themselves through the public API above.
+from . import families  # noqa: E402, F401
