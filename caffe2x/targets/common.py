@@ -69,3 +69,24 @@ def block_of(layer: str) -> str | None:
     if "/" in layer:
         return layer.split("/")[0]
     return None
+
+
+class GeneratedLayers:
+    """Mixin of a generated model (TorchModel, KerasModel): every non-Input node of `graph`
+    became one named layer, `names()` lists those names in node order."""
+
+    graph: Graph
+
+    def names(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def layer_nodes(self) -> list[Node]:
+        """The nodes that are generated layers, parallel to names()."""
+        return [n for n in self.graph.nodes if n.type != "Input"]
+
+    @property
+    def caffe_layers(self) -> dict[str, str]:
+        """Generated layer -> Caffe layer name (CAFFE_LAYERS of model.py); several generated
+        layers may name one Caffe layer name, as Caffe allows."""
+        return {name: node.name for name, node in zip(self.names(), self.layer_nodes)}

@@ -17,7 +17,7 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import block_of, camel_class_name, check_convertible, claim_variable, inexpressible
+from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
 from ..runtime_source import runtime_classes, runtime_sources
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
@@ -28,7 +28,7 @@ RESERVED = {"np", "tf", "keras", "layers", "build_model", "model", "Path", "CAFF
 
 
 @dataclass
-class KerasModel:
+class KerasModel(GeneratedLayers):
     source: str
     weights: dict[str, list[np.ndarray]]  # Keras layer name -> weights
     graph: Graph  # after passes, as emitted
@@ -39,16 +39,9 @@ class KerasModel:
     layouts: dict[str, str]  # IR value -> layout of its tensor
     flat_sources: dict[str, tuple[int, int, int]]
 
-    @property
-    def layer_nodes(self) -> list[Node]:
-        """The nodes that are Keras layers, parallel to `layer_names`."""
-        return [n for n in self.graph.nodes if n.type != "Input"]
 
-    @property
-    def caffe_layers(self) -> dict[str, str]:
-        """Keras layer -> Caffe layer name (CAFFE_LAYERS of model.py); several Keras
-        layers may name one Caffe layer name, as Caffe allows."""
-        return {keras: node.name for keras, node in zip(self.layer_names, self.layer_nodes)}
+    def names(self) -> list[str]:
+        return self.layer_names
 
 
 class KerasContext:

@@ -16,7 +16,7 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import block_of, camel_class_name, check_convertible, claim_variable, inexpressible
+from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import TORCH_EMITTERS, TorchLayer
 
@@ -35,7 +35,7 @@ _MODULE_ATTRIBUTES = frozenset({
 
 
 @dataclass
-class TorchModel:
+class TorchModel(GeneratedLayers):
     source: str
     class_name: str
     state: dict[str, np.ndarray]
@@ -44,16 +44,9 @@ class TorchModel:
     input_names: list[str]  # forward parameters, in Caffe input order
     layers: dict[str, TorchLayer] = field(default_factory=dict)  # module attribute -> its emitted layer
 
-    @property
-    def layer_nodes(self) -> list[Node]:
-        """The nodes that are module attributes, parallel to `attributes`."""
-        return [n for n in self.graph.nodes if n.type != "Input"]
 
-    @property
-    def caffe_layers(self) -> dict[str, str]:
-        """Module attribute -> Caffe layer name (CAFFE_LAYERS of model.py); several
-        attributes may name one Caffe layer name, as Caffe allows."""
-        return {attr: node.name for attr, node in zip(self.attributes, self.layer_nodes)}
+    def names(self) -> list[str]:
+        return self.attributes
 
 
 class TorchContext:
