@@ -3,6 +3,7 @@ registry's coverage of every layer type, and the up-front report of missing emit
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -165,3 +166,21 @@ def test_register_layer_registers_nothing_when_one_stage_is_taken():
         assert "Quadruple" not in caffe2x.LAYERS
     finally:
         _unregister("Triple")
+
+
+def test_a_top_named_like_a_plugin_class_does_not_shadow_it(clipped_gain):
+    """A Caffe top may be called anything, even the name of a runtime class model.py defines."""
+    from caffe2x.targets.tensorflow.codegen import generate as keras_source
+    from caffe2x.targets.torch.codegen import generate as torch_source
+
+    net = parse_prototxt_text('input: "ClippedGain" input_shape { dim: 1 dim: 2 dim: 4 dim: 4 }\n'
+                              'layer { name: "g" type: "ClippedGain" bottom: "ClippedGain" top: "ClippedGain" '
+                              'clipped_gain_param { gain: 2 } }')
+    graph = caffe2x.graph_from_net(net)
+    for source in (keras_source(graph).source, torch_source(graph).source):
+        tree = ast.parse(source)
+        assigned = {t.id for node in ast.walk(tree) if isinstance(node, ast.Assign) for t in node.targets
+                    if isinstance(t, ast.Name)}
+        arguments = {a.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) for a in node.args.args}
+        assert "ClippedGain" not in assigned | arguments
+        assert sum(isinstance(n, ast.ClassDef) and n.name == "ClippedGain" for n in tree.body) == 1

@@ -18,7 +18,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
-from ..runtime_source import runtime_classes, runtime_sources
+from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
 RUNTIME = "caffe2x.targets.tensorflow.runtime"  # the custom layers model.py copies
@@ -128,10 +128,19 @@ def blob_keys(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:
 def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = None) -> KerasModel:
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
     _check(graph, layout)
+    model, clashes = _emit(graph, layout, frozenset())
+    if clashes:  # a plugin's runtime class is named like a variable: once more, with those names kept free
+        model, _ = _emit(graph, layout, clashes)
+    return model
+
+
+def _emit(graph: Graph, layout: str, reserved: frozenset[str]) -> tuple[KerasModel, frozenset[str]]:
+    """The model, and the runtime class names that some variable took (known only once
+    every emitter has said which classes it uses)."""
     input_keys, output_keys = blob_keys(graph)
     names = Namer(frozenset(input_keys.values()))
     ctx = KerasContext(graph, names)
-    variables = Namer(RESERVED | runtime_classes(RUNTIME))
+    variables = Namer(RESERVED | runtime_classes(RUNTIME) | reserved)
     lines, weights, custom = [], {}, []
     var_of, input_vars = {}, []
     for v in graph.inputs:
@@ -155,8 +164,9 @@ def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = Non
     layer_names = [ctx.raw_name(n) for n in nodes]
     source = _source(graph, layout, runtime_sources(custom, RUNTIME), lines, outputs, input_vars, input_keys,
                      output_keys, layer_names, nodes)
-    return KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
-                      dict(ctx._layouts), dict(ctx._flat))
+    model = KerasModel(source, weights, graph, layout, input_keys, output_keys, layer_names,
+                       dict(ctx._layouts), dict(ctx._flat))
+    return model, referenced_classes(custom, RUNTIME) & frozenset(variables.names.values())
 
 
 def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str, str]:
