@@ -1,0 +1,285 @@
+"""The SSD fork's Normalize and Permute against the real fork's blobs, and the fork's schema.
+
+Each Normalize and Permute layer of the three SSD golden cases runs alone, fed the fork's own
+bottoms, in the NumPy reference and converted to ONNX, PyTorch and TensorFlow (Keras, NHWC
+inside); its top must match the fork's to 1e-5 normalized. The schema checks: every SSD block of
+the three nets reads typed by caffe2x's built-in declaration (caffe2x/families/ssd/ssd.proto),
+and loading the fork's whole schema afterwards is accepted and changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, GOLDEN, normalized_error
+
+import caffe2x
+from caffe2x import api
+from caffe2x.errors import ShapeError
+from caffe2x.io.params import PARAMS, fork_blocks, fork_param
+from caffe2x.io.prototxt import parse_prototxt_text, read_prototxt
+from caffe2x.reference import REFERENCE
+
+SSD_CASES = ("ssd_layers", "ssd_variants", "mobilenet_ssd")
+TYPES = ("Normalize", "Permute")
+TOLERANCE = 1e-5
+FORK_PROTO = FIXTURES / "proto" / "caffe_ssd_fork.proto"
+SSD_BLOCKS = ("norm_param", "permute_param", "prior_box_param", "detection_output_param")
+
+
+def _blobs(case: str) -> dict[str, np.ndarray]:
+    with np.load(GOLDEN / case / "blobs.npz") as data:
+        return {key: data[key] for key in data.files}
+
+
+def _bottom_key(layers, layer_index: int, bottom: str) -> str:
+    """The golden key of a bottom: the top of the last earlier layer writing it, or the input."""
+    for layer in reversed(layers[:layer_index]):
+        if bottom in layer.top:
+            return f"input:{bottom}" if layer.type == "Input" else f"{layer.name}:{bottom}"
+    return f"input:{bottom}"
+
+
+def _alone(case: str):
+    """(graph of every Normalize and Permute of the case, each on Input layers holding its
+    bottoms; inputs; the fork's blobs). Input blobs are named in_<bottom>."""
+    net = read_prototxt(GOLDEN / case / "net.prototxt")
+    blobs = _blobs(case)
+    layers = list(net.layer)
+    picked = [(i, layer) for i, layer in enumerate(layers) if layer.type in TYPES]
+    inputs, lines = {}, []
+    for i, layer in picked:
+        for bottom in layer.bottom:
+            data = blobs[_bottom_key(layers, i, bottom)]
+            if f"in_{bottom}" not in inputs:
+                inputs[f"in_{bottom}"] = data
+                dims = " ".join(f"dim: {d}" for d in data.shape)
+                lines.append(f'layer {{ name: "in_{bottom}" type: "Input" top: "in_{bottom}" '
+                             f"input_param {{ shape {{ {dims} }} }} }}")
+    alone = parse_prototxt_text("\n".join(lines))
+    for _, layer in picked:
+        copy = alone.layer.add()
+        copy.CopyFrom(layer)  # the fork blocks travel with it
+        copy.ClearField("bottom")
+        copy.bottom.extend(f"in_{b}" for b in layer.bottom)
+    graph = caffe2x.graph_from_net(alone, GOLDEN / case / "net.caffemodel", source=case)
+    want = {f"{layer.name}:{top}": blobs[f"{layer.name}:{top}"] for _, layer in picked for top in layer.top}
+    return graph, inputs, want
+
+
+def test_the_cases_hold_both_layers_in_their_variants():
+    graph, _, _ = _alone("ssd_variants")
+    orders = {node.params.order for node in graph.nodes if node.type == "Permute"}
+    assert {(0, 3, 1, 2), (0, 2)} <= orders  # a partial order, completed by the layer
+    normalize = [node.params for node in graph.nodes if node.type == "Normalize"]
+    assert {p.across_spatial for p in normalize} == {True, False}
+    assert {n.params.channel_shared for n in _alone("ssd_layers")[0].nodes if n.type == "Normalize"} == {True, False}
+
+
+@pytest.mark.parametrize("case", SSD_CASES)
+def test_reference_matches_the_fork_per_layer(case):
+    graph, inputs, want = _alone(case)
+    values = dict(inputs)
+    checked = 0
+    for node in graph.nodes:
+        if node.type in TYPES:
+            (got,) = REFERENCE.get(node.type)(node, [values[v] for v in node.inputs])
+            key = f"{node.name}:{node.tops[0]}"
+            assert got.shape == want[key].shape, key
+            assert normalized_error(np.asarray(got, np.float32), want[key]) <= TOLERANCE, key
+            checked += 1
+    assert checked == len(want)
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+@pytest.mark.parametrize("case", SSD_CASES)
+def test_every_target_matches_the_fork_per_layer(case, target):
+    graph, inputs, want = _alone(case)
+    result = api.verify(graph, target, inputs, want, reference_name="ssd fork", tolerance=TOLERANCE)
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert set(want) <= compared, sorted(set(want) - compared)
+    assert result.passed, result.first_divergence
+
+
+# Forms the golden nets lack, each on its own input: a Permute moving the batch axis (Keras'
+# Permute cannot), 3-D and 2-D blobs (kept in Caffe's order inside Keras, not NHWC), Normalize
+# on 2-D and 3-D blobs with a per-channel scale, a shared scale with eps across space.
+VARIANTS = [
+    ((2, 3, 4, 5), 'type: "Permute" permute_param { order: 1 order: 0 }'),
+    ((2, 3, 4, 5), 'type: "Permute" permute_param { order: 3 order: 2 order: 1 order: 0 }'),
+    ((2, 3, 4), 'type: "Permute" permute_param { order: 0 order: 2 }'),
+    ((3, 4), 'type: "Permute" permute_param { order: 1 }'),
+    ((2, 3), 'type: "Normalize" norm_param { across_spatial: false channel_shared: false eps: 0.5 }'),
+    ((2, 3, 5), 'type: "Normalize" norm_param { across_spatial: true channel_shared: false }'),
+    ((2, 3, 5), 'type: "Normalize" norm_param { across_spatial: false channel_shared: false }'),
+    ((2, 3, 4, 5), 'type: "Normalize" norm_param { across_spatial: true eps: 100 }'),
+]
+
+
+@pytest.fixture(scope="module")
+def variants():
+    from caffe2x.reference import as_golden_blobs, run
+    from caffe2x.weights import fill_random
+
+    lines = []
+    for i, (shape, layer) in enumerate(VARIANTS):
+        dims = " ".join(f"dim: {d}" for d in shape)
+        lines.append(f'layer {{ name: "in{i}" type: "Input" top: "in{i}" input_param {{ shape {{ {dims} }} }} }}')
+        lines.append(f'layer {{ name: "v{i}" {layer} bottom: "in{i}" top: "v{i}" }}')
+    graph = fill_random(caffe2x.graph_from_net(parse_prototxt_text("\n".join(lines))), seed=3)
+    rng = np.random.default_rng(5)
+    inputs = {f"in{i}": rng.standard_normal(shape).astype(np.float32) for i, (shape, _) in enumerate(VARIANTS)}
+    return graph, inputs, as_golden_blobs(graph, run(graph, inputs))
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_other_ranks_and_orders_on_every_target(variants, target):
+    graph, inputs, blobs = variants
+    result = api.verify(graph, target, inputs, blobs, tolerance=TOLERANCE)
+    assert {f"v{i}" for i in range(len(VARIANTS))} <= {r.layer for r in result.records}
+    assert result.passed, result.first_divergence
+
+
+def test_the_variants_reference_is_the_forks_arithmetic(variants):
+    graph, inputs, blobs = variants
+    x = inputs["in0"]
+    assert np.array_equal(blobs["v0:v0"], np.transpose(x, (1, 0, 2, 3)))
+    assert np.array_equal(blobs["v2:v2"], np.transpose(inputs["in2"], (0, 2, 1)))
+    x = inputs["in7"].astype(np.float64)
+    scale = float(graph.nodes[-1].weights[0])
+    want = x / np.sqrt((x * x).sum(axis=(1, 2, 3), keepdims=True) + 100.0) * scale
+    assert normalized_error(blobs["v7:v7"], want) < 1e-6
+
+
+def test_permute_completes_a_partial_order_and_refuses_bad_ones():
+    from caffe2x.families.ssd.permute import full_order
+
+    assert full_order((0, 2), 4) == (0, 2, 1, 3)
+    assert full_order((), 3) == (0, 1, 2)
+    assert full_order((3, 1), 4) == (3, 1, 0, 2)
+    with pytest.raises(ShapeError, match="not an axis"):
+        full_order((0, 4), 4)
+    with pytest.raises(ShapeError, match="twice"):
+        full_order((0, 2, 2), 4)
+
+
+def test_a_bad_permute_order_is_a_shape_error_naming_the_layer():
+    net = parse_prototxt_text('layer { name: "d" type: "Input" top: "d" input_param { shape { dim: 1 dim: 2 '
+                              'dim: 3 dim: 4 } } } layer { name: "perm" type: "Permute" bottom: "d" top: "p" '
+                              "permute_param { order: 0 order: 1 order: 1 } }")
+    with pytest.raises(ShapeError, match="perm"):
+        caffe2x.graph_from_net(net)
+
+
+def test_a_normalize_scale_of_the_wrong_size_is_refused(tmp_path):
+    net = ('layer { name: "d" type: "Input" top: "d" input_param { shape { dim: 1 dim: 3 dim: 2 dim: 2 } } }\n'
+           'layer { name: "n" type: "Normalize" bottom: "d" top: "n" norm_param { channel_shared: false } }')
+    graph = caffe2x.graph_from_net(parse_prototxt_text(net))
+    assert graph.nodes[-1].weight_shapes == [(3,)]
+    shared = caffe2x.graph_from_net(parse_prototxt_text(net.replace("false", "true")))
+    assert shared.nodes[-1].weight_shapes == [()]
+
+
+def test_eps_is_inside_the_square_root():
+    from caffe2x.families.ssd.normalize import apply_normalize
+
+    x = np.array([[3.0, 4.0]])
+    got = apply_normalize(x, 1.0, 11.0, lambda t: t.sum(1, keepdims=True), np.sqrt)
+    assert np.allclose(got, x / 6.0)  # sqrt(9 + 16 + 11) = 6, not 5 + 11
+
+
+# --- the schema -----------------------------------------------------------------------------
+
+
+def test_the_built_in_declaration_holds_the_forks_blocks_at_their_numbers():
+    numbers = {name: PARAMS[name].number for name in PARAMS if str(PARAMS[name].source).endswith("ssd.proto")}
+    assert numbers == {"annotated_data_param": 200, "multibox_loss_param": 201, "permute_param": 202,
+                       "prior_box_param": 203, "detection_output_param": 204, "detection_evaluate_param": 205,
+                       "norm_param": 206, "video_data_param": 207}
+
+
+@pytest.mark.parametrize("case", SSD_CASES)
+def test_every_ssd_block_of_the_golden_nets_parses_typed(case):
+    net = read_prototxt(GOLDEN / case / "net.prototxt")
+    seen = set()
+    for layer in net.layer:
+        for name, block in fork_blocks(layer).items():
+            assert name in SSD_BLOCKS, (layer.name, name)
+            value = fork_param(layer, name)
+            written = {f.name for f in block.value.fields}
+            assert {f for f in written if value.has(f)} == written, (layer.name, name)
+            seen.add(name)
+    assert seen >= {"permute_param", "prior_box_param", "detection_output_param"}
+
+
+def test_loading_the_forks_whole_schema_afterwards_is_accepted_and_keeps_opencvs_clip():
+    before = {name: PARAMS[name] for name in PARAMS}
+    declared = caffe2x.load_proto(FORK_PROTO)
+    assert {p.name for p in declared} >= set(SSD_BLOCKS)
+    assert all(PARAMS[name] is before[name] for name in before)  # the built-in one covers the fork's
+    text = ('layer { name: "det" type: "DetectionOutput" bottom: "a" top: "b" '
+            "detection_output_param { num_classes: 2 clip: 1 keep_top_k: 5 } }")
+    (layer,) = parse_prototxt_text(text).layer
+    value = fork_param(layer, "detection_output_param")
+    assert (value.clip, value.keep_top_k, value.num_classes) == (True, 5, 2)
+
+
+def test_a_richer_declaration_already_there_is_kept_and_a_conflicting_one_still_replaces(tmp_path):
+    from caffe2x.io.params.declare import Field, ParamMessage, covers
+
+    base = ParamMessage("P", Field("a", 1, "float", default=1.0))
+    richer = ParamMessage("P", Field("a", 1, "float", default=1.0), Field("clip", 1000, "bool"))
+    other = ParamMessage("P", Field("a", 1, "float", default=2.0))
+    assert covers(richer, base) and not covers(base, richer) and not covers(richer, other)
+    try:
+        caffe2x.register_param("test_cover_param", 4999, richer)
+        assert caffe2x.register_param("test_cover_param", 4999, base).message is richer
+        assert caffe2x.register_param("test_cover_param", 4999, other).message is other
+    finally:
+        from caffe2x.io.params import unregister_param
+
+        unregister_param("test_cover_param")
+
+
+def test_opencvs_clip_reads_from_the_face_detectors_form():
+    (layer,) = parse_prototxt_text('layer { name: "det" type: "DetectionOutput" bottom: "a" top: "b" '
+                                   "detection_output_param { num_classes: 2 clip: false } }").layer
+    assert fork_param(layer, "detection_output_param").clip is False
+
+
+TRAINING_SNIPPET = """
+name: "SSD_train"
+layer { name: "data" type: "AnnotatedData" top: "data" top: "label" include { phase: TRAIN }
+  transform_param { mirror: true mean_value: 104 mean_value: 117 mean_value: 123 }
+  data_param { source: "trainval_lmdb" batch_size: 32 backend: LMDB }
+  annotated_data_param {
+    batch_sampler { max_sample: 1 max_trials: 1 }
+    batch_sampler { sampler { min_scale: 0.3 max_scale: 1.0 min_aspect_ratio: 0.5 max_aspect_ratio: 2.0 }
+                    sample_constraint { min_jaccard_overlap: 0.1 } max_sample: 1 max_trials: 50 }
+    label_map_file: "labelmap_voc.prototxt" } }
+layer { name: "data" type: "Input" top: "data" include { phase: TEST }
+  input_param { shape { dim: 1 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param { num_output: 4 kernel_size: 1 } }
+layer { name: "perm" type: "Permute" bottom: "conv" top: "perm" permute_param { order: 0 order: 2 order: 3 order: 1 } }
+layer { name: "mbox_loss" type: "MultiBoxLoss" bottom: "perm" bottom: "label" top: "mbox_loss"
+  propagate_down: true propagate_down: false
+  loss_param { normalization: VALID }
+  multibox_loss_param { loc_loss_type: SMOOTH_L1 conf_loss_type: SOFTMAX loc_weight: 1.0 num_classes: 21
+    share_location: true match_type: PER_PREDICTION overlap_threshold: 0.5 background_label_id: 0
+    neg_pos_ratio: 3.0 code_type: CENTER_SIZE mining_type: MAX_NEGATIVE } }
+"""
+
+
+def test_training_blocks_parse_typed_and_their_layers_are_dropped():
+    """AnnotatedData leaves with its TRAIN phase; MultiBoxLoss, in both phases as in a train_val
+    net, is dropped as a loss layer (with its label bottom)."""
+    net = parse_prototxt_text(TRAINING_SNIPPET)
+    loss = next(layer for layer in net.layer if layer.type == "MultiBoxLoss")
+    value = fork_param(loss, "multibox_loss_param")
+    assert (value.num_classes, value.code_type, value.mining_type) == (21, "CENTER_SIZE", "MAX_NEGATIVE")
+    data = next(layer for layer in net.layer if layer.type == "AnnotatedData")
+    samplers = fork_param(data, "annotated_data_param").batch_sampler
+    assert samplers[1].sampler.min_scale == pytest.approx(0.3) and samplers[1].max_trials == 50
+    graph = caffe2x.graph_from_net(net)
+    assert [node.type for node in graph.nodes] == ["Input", "Convolution", "Permute"]
