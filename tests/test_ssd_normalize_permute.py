@@ -15,7 +15,7 @@ from conftest import FIXTURES, GOLDEN, normalized_error
 
 import caffe2x
 from caffe2x import api
-from caffe2x.errors import ShapeError
+from caffe2x.errors import PrototxtError, ShapeError
 from caffe2x.io.params import PARAMS, fork_blocks, fork_param
 from caffe2x.io.prototxt import parse_prototxt_text, read_prototxt
 from caffe2x.reference import REFERENCE
@@ -250,7 +250,10 @@ def test_opencvs_clip_reads_from_the_face_detectors_form():
 TRAINING_SNIPPET = """
 name: "SSD_train"
 layer { name: "data" type: "AnnotatedData" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { mirror: true mean_value: 104 mean_value: 117 mean_value: 123 }
+  transform_param { mirror: true mean_value: 104 mean_value: 117 mean_value: 123
+    resize_param { prob: 1 resize_mode: WARP height: 300 width: 300 interp_mode: LINEAR interp_mode: AREA }
+    emit_constraint { emit_type: CENTER } distort_param { brightness_prob: 0.5 brightness_delta: 32 }
+    expand_param { prob: 0.5 max_expand_ratio: 4.0 } }
   data_param { source: "trainval_lmdb" batch_size: 32 backend: LMDB }
   annotated_data_param {
     batch_sampler { max_sample: 1 max_trials: 1 }
@@ -281,5 +284,11 @@ def test_training_blocks_parse_typed_and_their_layers_are_dropped():
     data = next(layer for layer in net.layer if layer.type == "AnnotatedData")
     samplers = fork_param(data, "annotated_data_param").batch_sampler
     assert samplers[1].sampler.min_scale == pytest.approx(0.3) and samplers[1].max_trials == 50
+    assert fork_blocks(data)["transform_param"].value.first("resize_param") is not None  # the fork's extension
     graph = caffe2x.graph_from_net(net)
     assert [node.type for node in graph.nodes] == ["Input", "Convolution", "Permute"]
+
+
+def test_an_extended_bvlc_block_stays_an_error_on_bvlc_types():
+    with pytest.raises(PrototxtError, match="resize_param"):
+        parse_prototxt_text('layer { name: "d" type: "Data" top: "d" transform_param { resize_param { prob: 1 } } }')
