@@ -16,8 +16,8 @@ and every kept blob is compared in the end-to-end run.
 The SSD-fork cases (ssd_layers, ssd_variants, mobilenet_ssd) are kept whole: the
 shared mobilenet_ssd already samples its large backbone blobs (keys LAYER:TOP@idx
 and LAYER:TOP@val: 64 flat indices and their values) and keeps every SSD layer and
-head blob in full; its caffemodel (chuanqi305's trained weights, 23 MB) is the one
-the fork's blobs were made with, so it cannot be thinned.
+head blob in full; its caffemodel (23 MB) holds the weights the fork's blobs were made
+with, so it cannot be thinned without remaking the case with the fork.
 """
 
 from __future__ import annotations
