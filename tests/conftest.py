@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -28,6 +28,9 @@ class GoldenCase:
     path: Path
     manifest: dict
     blobs: dict[str, np.ndarray]
+    # A large blob kept as a sample (mobilenet_ssd's backbone): "LAYER:TOP" -> (flat indices,
+    # values), stored as "LAYER:TOP@idx" and "LAYER:TOP@val"; such blobs are not in `blobs`.
+    samples: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def prototxt(self) -> Path:
@@ -55,8 +58,9 @@ class GoldenCase:
 def golden_case(name: str) -> GoldenCase:
     path = GOLDEN / name
     with np.load(path / "blobs.npz") as data:
-        blobs = {key: data[key] for key in data.files}
-    return GoldenCase(name, path, json.loads((path / "manifest.json").read_text()), blobs)
+        blobs = {key: data[key] for key in data.files if "@" not in key}
+        samples = {key[:-4]: (data[key], data[key[:-4] + "@val"]) for key in data.files if key.endswith("@idx")}
+    return GoldenCase(name, path, json.loads((path / "manifest.json").read_text()), blobs, samples)
 
 
 @pytest.fixture(params=GOLDEN_CASES)
