@@ -15,7 +15,7 @@ from conftest import FIXTURES, GOLDEN, golden_case, normalized_error
 
 import caffe2x
 from caffe2x import api
-from caffe2x.errors import PrototxtError, ShapeError
+from caffe2x.errors import PrototxtError, ShapeError, WeightsError
 from caffe2x.io.params import PARAMS, fork_blocks, fork_param
 from caffe2x.io.prototxt import parse_prototxt_text, read_prototxt
 from caffe2x.reference import REFERENCE, as_golden_blobs, run
@@ -205,6 +205,17 @@ def test_a_normalize_scale_of_the_wrong_size_is_refused(tmp_path):
     assert graph.nodes[-1].weight_shapes == [(3,)]
     shared = caffe2x.graph_from_net(parse_prototxt_text(net.replace("false", "true")))
     assert shared.nodes[-1].weight_shapes == [()]
+
+
+def test_a_caffemodel_scale_that_does_not_fit_the_prototxt_is_a_weights_error_naming_the_layer(tmp_path):
+    """The fork's caffemodel holds 16 scales for conv4_3_norm; a prototxt saying channel_shared
+    wants one (the fork's CHECK "Scale size is inconsistent with prototxt config")."""
+    (tmp_path / "net.prototxt").write_text(
+        'layer { name: "feat1" type: "Input" top: "feat1" input_param { shape { dim: 2 dim: 16 dim: 19 dim: 19 } } }\n'
+        'layer { name: "conv4_3_norm" type: "Normalize" bottom: "feat1" top: "n" '
+        "norm_param { across_spatial: false channel_shared: true } }")
+    with pytest.raises(WeightsError, match=r"conv4_3_norm.*\(Normalize\)"):
+        caffe2x.load_net(tmp_path / "net.prototxt", GOLDEN / "ssd_layers" / "net.caffemodel")
 
 
 def test_eps_is_inside_the_square_root():
