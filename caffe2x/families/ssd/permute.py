@@ -75,12 +75,11 @@ def tensorflow(node, args, ctx):
     value = node.inputs[0]
     rank = len(ctx.shape(value))
     order = full_order(node.params.order, rank)
-    x = args[0] if ctx.layout(value) in ("nhwc", "caffe") else ctx.to_caffe(node, args[0], value)
     perm = keras_order(order, ctx.layout(value) == "nhwc", rank == 4)
     layout = "nhwc" if rank == 4 else "caffe"
     if perm[0] == 0:  # the batch stays first: Keras' own Permute (its dims count from 1, after the batch)
-        return KerasLayer(f"layers.Permute({perm[1:]}, name={ctx.name(node)})({x})", layouts=[layout])
-    return KerasLayer(f"Transpose({perm}, name={ctx.name(node)})({x})",
+        return KerasLayer(f"layers.Permute({perm[1:]}, name={ctx.name(node)})({args[0]})", layouts=[layout])
+    return KerasLayer(f"Transpose({perm}, name={ctx.name(node)})({args[0]})",
                       custom=("caffe2x.families.ssd.permute_keras:Transpose",), layouts=[layout])
 
 
