@@ -236,6 +236,23 @@ def test_the_built_in_declaration_holds_the_forks_blocks_at_their_numbers():
                        "norm_param": 206, "video_data_param": 207}
 
 
+def test_the_built_in_messages_are_the_forks_field_for_field_plus_opencvs_clip():
+    from caffe2x.families.ssd import SCHEMA
+    from caffe2x.io.params.declare import covers
+    from caffe2x.io.params.proto_file import read_proto
+
+    ours, fork = read_proto(SCHEMA), read_proto(FORK_PROTO)
+    for name, message in ours.messages.items():
+        if name.endswith(".LayerParameter"):
+            continue
+        assert covers(message, fork.messages[name]), name
+        assert covers(fork.messages[name], message) == (name != ".caffe.DetectionOutputParameter"), name
+    extra = set(ours.message("DetectionOutputParameter").fields) - set(fork.message("DetectionOutputParameter").fields)
+    assert extra == {"clip"}
+    fork_numbers = {name: number for name, number, _ in fork.layer_fields}
+    assert all(fork_numbers[name] == number for name, number, _ in ours.layer_fields)
+
+
 @pytest.mark.parametrize("case", SSD_CASES)
 def test_every_ssd_block_of_the_golden_nets_parses_typed(case):
     net = read_prototxt(GOLDEN / case / "net.prototxt")
