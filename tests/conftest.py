@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 GOLDEN = FIXTURES / "golden"
 MODELS = FIXTURES / "models"
-GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "manifest.json").exists())
+# The SSD-fork cases (issue #14) are left out of the generic golden tests until every SSD layer
+# (PriorBox, DetectionOutput: other branches) is registered; their Normalize and Permute are tested
+# by tests/test_ssd_normalize_permute.py meanwhile. TODO(lead, at the merge of issue #14): empty this.
+PENDING_GOLDEN_CASES = frozenset({"ssd_layers", "ssd_variants", "mobilenet_ssd"})
+GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir()
+                      if (p / "manifest.json").exists() and p.name not in PENDING_GOLDEN_CASES)
 
 
 @dataclass
@@ -23,6 +28,9 @@ class GoldenCase:
     path: Path
     manifest: dict
     blobs: dict[str, np.ndarray]
+    # A large blob kept as a sample (mobilenet_ssd's backbone): "LAYER:TOP" -> (flat indices,
+    # values), stored as "LAYER:TOP@idx" and "LAYER:TOP@val"; such blobs are not in `blobs`.
+    samples: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def prototxt(self) -> Path:
@@ -50,8 +58,9 @@ class GoldenCase:
 def golden_case(name: str) -> GoldenCase:
     path = GOLDEN / name
     with np.load(path / "blobs.npz") as data:
-        blobs = {key: data[key] for key in data.files}
-    return GoldenCase(name, path, json.loads((path / "manifest.json").read_text()), blobs)
+        blobs = {key: data[key] for key in data.files if "@" not in key}
+        samples = {key[:-4]: (data[key], data[key[:-4] + "@val"]) for key in data.files if key.endswith("@idx")}
+    return GoldenCase(name, path, json.loads((path / "manifest.json").read_text()), blobs, samples)
 
 
 @pytest.fixture(params=GOLDEN_CASES)

@@ -80,9 +80,8 @@ def test_an_unknown_block_on_a_custom_type_parses_and_is_kept_as_a_generic_tree(
 def test_fork_mix_reports_every_unsupported_fork_type_at_once_through_the_cli():
     result = invoke("inspect", FORK_MIX)
     assert result.exit_code == 2, result.output
-    assert "4 layer(s) of 3 unsupported type(s)" in result.output
+    assert "3 layer(s) of 2 unsupported type(s)" in result.output  # Normalize is built in (caffe2x.families.ssd)
     assert "Interp (2, from the DeepLab/PSPNet fork): 'up', 'up2'" in result.output
-    assert "Normalize (1, from the SSD fork (weiliu89/caffe)): 'norm'" in result.output
     assert "PriorBox (1, from the SSD fork (weiliu89/caffe)): 'prior'" in result.output
     assert result.output.count("caffe2x: error (UnsupportedLayerError)") == 1
 
@@ -98,9 +97,8 @@ def test_convert_and_verify_give_the_same_grouped_error(command, tmp_path):
 def test_inspect_of_the_real_mobilenet_ssd_gives_the_grouped_error():
     result = invoke("inspect", SSD_NETS / "mobilenet_ssd.prototxt")
     assert result.exit_code == 2, result.output
-    assert "19 layer(s) of 3 unsupported type(s)" in result.output
-    for group in ("DetectionOutput (1, from the SSD fork", "Permute (12, from the SSD fork",
-                  "PriorBox (6, from the SSD fork"):
+    assert "7 layer(s) of 2 unsupported type(s)" in result.output  # its 12 Permutes are built in
+    for group in ("DetectionOutput (1, from the SSD fork", "PriorBox (6, from the SSD fork"):
         assert group in result.output
     assert "--caffe-proto" in result.output
 
@@ -108,7 +106,7 @@ def test_inspect_of_the_real_mobilenet_ssd_gives_the_grouped_error():
 def test_the_error_object_names_the_forks():
     with pytest.raises(UnsupportedLayerError) as info:
         caffe2x.load_net(FORK_MIX)
-    assert info.value.by_type == {"Interp": ["up", "up2"], "Normalize": ["norm"], "PriorBox": ["prior"]}
+    assert info.value.by_type == {"Interp": ["up", "up2"], "PriorBox": ["prior"]}
     assert info.value.forks["Interp"] == "DeepLab/PSPNet fork"
 
 
@@ -343,9 +341,9 @@ def test_the_caffemodel_saved_by_the_real_ssd_caffe_agrees_with_its_prototxt():
 
 NORMALIZE_NET = """
 layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 8 dim: 4 dim: 4 } } }
-layer { name: "n1" type: "Normalize" bottom: "x" top: "n1"
+layer { name: "n1" type: "PluginNormalize" bottom: "x" top: "n1"
         norm_param { across_spatial: false scale_filler { type: "constant" value: 20 } channel_shared: false } }
-layer { name: "n2" type: "Normalize" bottom: "n1" top: "n2" }
+layer { name: "n2" type: "PluginNormalize" bottom: "n1" top: "n2" }
 """
 
 
@@ -356,12 +354,15 @@ def test_a_plugin_layer_parses_its_typed_params_through_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["total_params"] == 8 + 1  # per-channel scale, then a shared one
     graph = caffe2x.load_net(net)
-    n1, n2 = (node.params for node in graph.nodes if node.type == "Normalize")
+    n1, n2 = (node.params for node in graph.nodes if node.type == "PluginNormalize")
     assert (n1.across_spatial, n1.channel_shared, n1.scale) == (False, False, 20.0)
     assert (n2.across_spatial, n2.channel_shared, n2.eps, n2.scale) == (True, True, pytest.approx(1e-10), 0.0)
 
 
 def test_without_the_schema_the_plugin_says_which_declaration_is_missing(tmp_path):
+    from caffe2x.io.params import unregister_param
+
+    unregister_param("norm_param")  # caffe2x declares the SSD fork's blocks itself (ssd.proto)
     net = tmp_path / "net.prototxt"
     net.write_text(NORMALIZE_NET)
     result = invoke("inspect", net, "--plugin", "plugins.ssd_normalize")

@@ -12,6 +12,12 @@ subset is kept, to keep the repository lean:
     (their post-ReLU outputs, under the relu names, are kept).
 Every layer whose bottoms and tops are all kept is still tested in isolation,
 and every kept blob is compared in the end-to-end run.
+
+The SSD-fork cases (ssd_layers, ssd_variants, mobilenet_ssd) are kept whole: the
+shared mobilenet_ssd already samples its large backbone blobs (keys LAYER:TOP@idx
+and LAYER:TOP@val: 64 flat indices and their values) and keeps every SSD layer and
+head blob in full; its caffemodel (23 MB) holds the weights the fork's blobs were made
+with, so it cannot be thinned without remaking the case with the fork.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ TRAINING_ONLY_TYPES = frozenset({
     "Accuracy", "SoftmaxWithLoss", "EuclideanLoss", "HingeLoss", "InfogainLoss",
     "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss",
     "HDF5Output",
+    "MultiBoxLoss", "DetectionEvaluate",  # the SSD fork's loss and its mAP evaluation (needs the labels)
 })
 
 # Data layers: each top becomes a net input whose shape the user gives

@@ -1,5 +1,6 @@
 """A fork layer as a user would add one: SSD's Normalize, its parameters read from the
-fork's `norm_param` block by the declarations of the fork's schema (--caffe-proto)."""
+fork's `norm_param` block by the declarations of the fork's schema (--caffe-proto). caffe2x
+has Normalize built in (caffe2x.families.ssd), so this copy registers its own type name."""
 
 from __future__ import annotations
 
@@ -27,5 +28,5 @@ def _scale_shape(params: NormalizeParams, bottoms):
 
 NORMALIZE = LayerDef(fork_params("norm_param", _params), same_shape, weights=_scale_shape)
 
-if "Normalize" not in caffe2x.LAYERS:
-    caffe2x.register_layer("Normalize", NORMALIZE)
+if "PluginNormalize" not in caffe2x.LAYERS:
+    caffe2x.register_layer("PluginNormalize", NORMALIZE)

@@ -71,7 +71,7 @@ def split_fork_blocks(text: str) -> tuple[str, list[list[TextField]]]:
     for layer in tree.all("layer"):
         if layer.kind != "message":
             continue
-        blocks = [f for f in layer.value.fields if _is_fork_block(f, layer.value, known)]
+        blocks = [f for f in layer.value.fields if _is_fork_block(f, layer.value, known, text)]
         per_layer.append(blocks)
         cuts.extend((f.start, f.end) for f in blocks)
     return _blank(text, cuts), per_layer
@@ -86,14 +86,32 @@ def _may_have_fork_blocks(text: str) -> bool:
     return any(re.search(rf"\b{re.escape(name)}\b", text) for name in others)
 
 
-def _is_fork_block(fld: TextField, layer: TextMessage, known: set[str]) -> bool:
-    if fld.kind != "message" or fld.name in known:
+def _is_fork_block(fld: TextField, layer: TextMessage, known: set[str], text: str) -> bool:
+    if fld.kind != "message":
         return False
-    if declared(fld.name) is not None:
-        return True
     type_field = layer.first("type")
     layer_type = type_field.value if type_field is not None else ""
+    if fld.name in known:
+        # A fork's own layer may extend one of BVLC's blocks: the SSD fork's AnnotatedData writes
+        # transform_param { resize_param { ... } distort_param { ... } }. Such a block, which BVLC's
+        # message refuses, is kept generically like the fork's own blocks.
+        return layer_type not in BVLC_LAYER_TYPES and not _fits_bvlc(text[fld.start:fld.end])
+    if declared(fld.name) is not None:
+        return True
     return fld.name.endswith("_param") and layer_type not in BVLC_LAYER_TYPES
+
+
+def _fits_bvlc(field_text: str) -> bool:
+    """Whether one `name { ... }` field of a layer reads by BVLC's LayerParameter."""
+    from google.protobuf import text_format
+
+    from ...schema import LayerParameter
+
+    try:
+        text_format.Parse(field_text, LayerParameter())
+    except text_format.ParseError:
+        return False
+    return True
 
 
 def _blank(text: str, cuts: list[tuple[int, int]]) -> str:

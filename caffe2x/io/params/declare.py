@@ -154,7 +154,9 @@ def register_param(name: str, number: int, message: ParamMessage, *, replace: bo
     """Declare a fork's LayerParameter block `name` = `number` of type `message`.
 
     The same declaration twice (same name, number and message name) is accepted, so a
-    fork schema can be loaded again; a different one needs replace=True. A name or
+    fork schema can be loaded again; a different one needs replace=True. When the one
+    already declared covers the new one (every field alike, plus extensions of its own, such
+    as OpenCV's DetectionOutputParameter.clip over the SSD fork's schema), it is kept. A name or
     number BVLC's LayerParameter already uses is refused: a caffemodel could not tell
     the two apart."""
     if not isinstance(message, ParamMessage):
@@ -173,8 +175,32 @@ def register_param(name: str, number: int, message: ParamMessage, *, replace: bo
     if clash is not None and not replace:
         raise RegistryError(f"fork block '{name}' = {number}: number {number} is already '{clash.name}' "
                             f"(by {clash.source})")
+    if same and not replace and covers(old.message, message):
+        return old  # the declaration already holds, with extensions of its own (OpenCV's clip)
     PARAMS[name] = LayerParam(name, number, message, source)
     return PARAMS[name]
+
+
+def covers(richer: ParamMessage, other: ParamMessage, seen: set | None = None) -> bool:
+    """Whether `richer` declares every field of `other` alike (name, number, type, default,
+    label; nested messages alike too), possibly with more fields of its own: then a block
+    read by `richer` reads everything `other` reads, and the same way."""
+    seen = set() if seen is None else seen
+    if (id(richer), id(other)) in seen or richer is other:
+        return True
+    seen.add((id(richer), id(other)))
+    if richer.name != other.name:
+        return False
+    for fld in other.fields.values():
+        mine = richer.fields.get(fld.name)
+        if mine is None or (mine.number, mine.repeated, mine.default) != (fld.number, fld.repeated, fld.default):
+            return False
+        if isinstance(fld.type, ParamMessage):
+            if not isinstance(mine.type, ParamMessage) or not covers(mine.type, fld.type, seen):
+                return False
+        elif mine.type != fld.type:
+            return False
+    return True
 
 
 def unregister_param(name: str) -> None:
