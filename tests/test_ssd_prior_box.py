@@ -135,7 +135,7 @@ def test_every_target_matches_the_fork_per_layer(name, target):
     assert result.passed, compared
 
 
-@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow"])
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_a_batch_one_model_runs_any_batch_and_keeps_one_set_of_priors(target):
     """The top is 1 x 2 x (H*W*P*4) whatever the batch: MobileNet-SSD's priors (converted at
     batch 1, dynamic batch) are Caffe's own at batch 3."""
@@ -274,3 +274,16 @@ def test_torch_module_refuses_another_input_size():
         module(torch.zeros(1, 4, 4, 2), torch.zeros(1, 3, 120, 200))
     fixed_image = PriorBox(8, (2, 1), None)  # img_size given: the image bottom's size does not matter
     assert fixed_image(torch.zeros(1, 4, 2, 1), torch.zeros(1, 3, 7, 7)).shape == (1, 2, 8)
+
+
+@pytest.mark.parametrize("name", SSD_CASES)
+def test_caffemodel_parameters_equal_the_prototxts(name):
+    """The fork saves prior_box_param (field 203) in the caffemodel too: read by its wire
+    form, it gives the same parameters as the prototxt."""
+    from caffe2x.io.caffemodel import read_caffemodel
+
+    weights = read_caffemodel(SSD_GOLDEN / name / "net.caffemodel")
+    nodes = [node for node in prior_box_case(name).graph().nodes if node.type == "PriorBox"]
+    for node in nodes:
+        assert prior_box.build(weights.fork_param(node.name, "prior_box_param")) == node.params, node.name
+    assert nodes
