@@ -148,14 +148,16 @@ def test_a_batch_one_model_runs_any_batch_and_keeps_one_set_of_priors(target):
         assert got[key].shape == want.shape and np.array_equal(got[key], want), key
 
 
-@pytest.mark.xfail(strict=True, reason="TODO(lead): onnx convert._batch_dim calls every output whose first dim "
-                   "equals the input batch dynamic; PriorBox's (and DetectionOutput's) first dim is always 1")
-def test_onnx_declares_the_priors_batch_as_one():
+def test_onnx_declares_the_priors_batch_as_one_in_a_batch_one_net():
+    """A dynamic-batch ONNX model declares the batch of what follows it ("N") and 1 for the
+    priors, which are 1 x 2 x ... whatever the batch, even where the net's batch is 1."""
     from caffe2x.targets.onnx import to_onnx
 
     model = to_onnx(prior_box_case("mobilenet_ssd").graph()).model
     first_dims = {o.name: o.type.tensor_type.shape.dim[0] for o in model.graph.output}
+    assert len(first_dims) == 6
     assert all(dim.dim_value == 1 and not dim.dim_param for dim in first_dims.values()), first_dims
+    assert all(i.type.tensor_type.shape.dim[0].dim_param == "N" for i in model.graph.input)
 
 
 def _one_prior_box(block: str, feature=(1, 4, 3, 5), image=(1, 3, 60, 100)) -> np.ndarray:
