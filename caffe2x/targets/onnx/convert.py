@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import Caffe2xError
+from ...errors import Caffe2xError, ShapeError
 from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
@@ -62,13 +62,33 @@ def _check(graph: Graph, opset: int) -> None:
 
 
 def _batch_dim(graph: Graph, dynamic: bool):
+    """value -> its declared dims: the first one is the dynamic batch where it follows the inputs'."""
     sizes = {graph.values[v].shape[0] for v in graph.inputs if graph.values[v].shape}
     batch = sizes.pop() if len(sizes) == 1 else None
-    def dims(shape):
-        if dynamic and shape and batch is not None and shape[0] == batch:
-            return [DYNAMIC_BATCH, *shape[1:]]
-        return list(shape)
+    follows = _batch_followers(graph, batch) if dynamic and batch is not None else set()
+    def dims(value):
+        shape = graph.values[value].shape
+        return [DYNAMIC_BATCH, *shape[1:]] if value in follows else list(shape)
     return dims
+
+
+def _batch_followers(graph: Graph, batch: int) -> set[str]:
+    """Values whose first dimension follows the input batch: their shapes inferred again at
+    batch + 1 by each layer's own rule. A blob whose first dimension is 1 whatever the batch
+    (SSD's PriorBox and DetectionOutput tops) is not one, even in a batch-1 net."""
+    from ...layers import LAYERS
+
+    shapes = {v: (batch + 1, *graph.values[v].shape[1:]) for v in graph.inputs}
+    for node in graph.nodes:
+        if node.type == "Input":
+            continue
+        try:
+            tops = LAYERS.get(node.type).infer(node.params, [shapes[v] for v in node.inputs])
+        except ShapeError:  # a rule that refuses the other batch: the first dimensions equal to it, as before
+            return {v for v, value in graph.values.items() if value.shape and value.shape[0] == batch}
+        shapes.update(zip(node.outputs, (tuple(t) for t in tops)))
+    return {v for v, shape in shapes.items() if shape and graph.values[v].shape[:1] == (batch,)
+            and shape[0] == batch + 1}
 
 
 def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
@@ -90,8 +110,8 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
         exposed += [(v, v) for v in graph.values if v not in graph.inputs and v not in graph.outputs]
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
     dims = _batch_dim(graph, dynamic_batch)
-    inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(graph.values[v].shape)) for v in graph.inputs]
-    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(graph.values[v].shape))
+    inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(v)) for v in graph.inputs]
+    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(v))
                for v, _ in exposed]
     onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
