@@ -26,18 +26,10 @@ from caffe2x.errors import ShapeError
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import REFERENCE
 
-# TODO(lead): fixtures/golden once ssd-core has imported the SSD cases there.
-SSD_GOLDEN = FIXTURES / "golden" if (FIXTURES / "golden" / "ssd_layers").exists() else Path("/work/shared/golden")
+SSD_GOLDEN = FIXTURES / "golden"
 SSD_CASES = ("ssd_layers", "ssd_variants", "mobilenet_ssd")
-FORK_PROTO = FIXTURES / "proto" / "caffe_ssd_fork.proto"
 # Priors are exact arithmetic: every target gives Caffe's float32 values (measured: 0 error).
 TOLERANCE = 1e-6
-
-
-@pytest.fixture(autouse=True, scope="module")
-def fork_schema():
-    # TODO(lead): ssd.proto declares prior_box_param on import once ssd-core's part is merged.
-    caffe2x.load_proto(FORK_PROTO)
 
 
 def _layer_blocks(text: str) -> list[str]:
@@ -240,8 +232,7 @@ def _write_net(folder: Path, block: str) -> Path:
 
 
 def _cli(*args):
-    return CliRunner().invoke(main, [*args, "--plugin", "caffe2x.families.ssd.prior_box",
-                                     "--caffe-proto", str(FORK_PROTO)])
+    return CliRunner().invoke(main, list(args))
 
 
 def test_cli_refuses_a_prior_box_without_min_size(tmp_path):
