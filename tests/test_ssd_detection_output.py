@@ -8,6 +8,7 @@ rows must match in count and order, values within 1e-5.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 
 import caffe2x
+from caffe2x.errors import ShapeError
+from caffe2x.families.ssd import detection_output  # registers DetectionOutput (TODO(lead): ssd/__init__)
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.parity import compare_blobs
 from caffe2x.reference import REFERENCE, as_golden_blobs, run
@@ -162,3 +165,68 @@ def test_other_blobs_still_refuse_a_shape_mismatch():
         compare_blobs(graph, "onnx", "caffe", {"relu:loc_relu": loc[:1]}, {"relu:loc_relu": loc})
     with pytest.raises(Caffe2xError, match="only dim 2"):
         compare_blobs(graph, "onnx", "caffe", {d.key: d.want[..., :6]}, {d.key: d.want})
+
+
+def _verify(case: str, index: int, target: str):
+    d = detector(case, index)
+    graph = d.graph()
+    result = caffe2x.verify(graph, target, d.inputs, {d.key: d.want}, reference_name="caffe", tolerance=TOLERANCE)
+    assert [r.layer for r in result.records] == [d.name], result.as_dict()
+    assert result.passed, result.records[0].note or result.as_dict()
+    return result
+
+
+@pytest.mark.parametrize("case,index", DETECTORS)
+def test_pytorch_rows_match_the_fork(case, index):
+    pytest.importorskip("torch")
+    _verify(case, index, "pytorch")
+
+
+BAD_PARAMS = [
+    ("num_classes: 5 share_location: true background_label_id: -1", "aborts in the SSD fork"),
+    ("share_location: true", "must give num_classes"),
+    ("num_classes: 6", "conf has 13830 values per image, expected 2766 priors x 6 classes"),
+    ("num_classes: 5 share_location: false", "loc has 11064 values per image, expected 2766 priors x 5 location classes"),
+    ("num_classes: 5 nms_param { eta: 1.5 }", "eta must be in"),
+]
+
+
+@pytest.mark.parametrize("block,message", BAD_PARAMS)
+def test_bad_parameters_are_shape_errors_naming_the_layer(block, message):
+    d = detector("ssd_layers", 0)
+    text = re.sub(r"detection_output_param\s*\{.*\}\s*\}\s*$", f"detection_output_param {{ {block} }} }}",
+                  d.text, flags=re.S)
+    bad = Detector.__new__(Detector)
+    bad.__dict__.update(d.__dict__, text=text)
+    with pytest.raises(ShapeError, match=message) as raised:
+        bad.graph()
+    assert "detection_out" in str(raised.value)
+
+
+def test_clip_extension_clips_decoded_boxes_before_nms():
+    """OpenCV's `clip: true`: boxes clipped to [0, 1] (their sizes too, as OpenCV computes them
+    after clipping); without it the fork's boxes reach outside [0, 1]."""
+    d = detector("ssd_layers", 0)
+    params = d.graph().nodes[-1].params
+    loc, conf, prior = (d.inputs[b] for b in d.bottoms)
+    plain = detection_output.detect(loc, conf, prior, params)
+    assert (plain[..., 3:] < 0).any() or (plain[..., 3:] > 1).any()
+    clipped = detection_output.detect(loc, conf, prior, dataclasses.replace(params, clip=True))
+    assert clipped[..., 3:].min() >= 0 and clipped[..., 3:].max() <= 1
+
+
+def test_unknown_code_type_is_refused():
+    """A name the fork's enum lacks is a prototxt error; a number it lacks (from a caffemodel, kept
+    as an int by the typed reader) is refused by the layer."""
+    from caffe2x.errors import PrototxtError
+    from caffe2x.io.params import ParamValue
+
+    d = detector("ssd_layers", 0)
+    bad = Detector.__new__(Detector)
+    bad.__dict__.update(d.__dict__, text=d.text.replace("code_type: CENTER_SIZE", "code_type: DIAGONAL"))
+    with pytest.raises(PrototxtError, match="DIAGONAL"):
+        bad.graph()
+    message = caffe2x.fork_param(parse_prototxt_text(d.text).layer[0], "detection_output_param").message
+    with pytest.raises(ShapeError, match="unknown code_type 7"):
+        detection_output.build(ParamValue(message, {"num_classes": 5, "code_type": 7},
+                                          frozenset({"num_classes", "code_type"})))

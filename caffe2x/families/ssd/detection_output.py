@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caffe2x import api as caffe2x_api
-from caffe2x.extend import LayerDef, check, count, fork_params
+from caffe2x.extend import LayerDef, TorchLayer, check, count, float_literal, fork_params
 
 CODE_TYPES = ("CORNER", "CENTER_SIZE", "CORNER_SIZE")
 FLT_MAX = 3.4028234663852886e38  # the fork's threshold when confidence_threshold is not given
@@ -122,8 +122,8 @@ def decode_boxes(xp, priors, variances, loc, code_type, variance_encoded_in_targ
     else:  # CORNER_SIZE
         width, height = pxmax - pxmin, pymax - pymin
         box = [pxmin + d[0] * width, pymin + d[1] * height, pxmax + d[2] * width, pymax + d[3] * height]
-    if clip:  # OpenCV's extension: std::max(std::min(v, 1), 0)
-        box = [xp.maximum(xp.minimum(v, 1.0), 0.0) for v in box]
+    if clip:  # OpenCV's extension: std::max(std::min(v, 1.f), 0.f) (a NaN stays NaN)
+        box = [xp.where(v > 1.0, 0.0 * v + 1.0, xp.where(v < 0.0, 0.0 * v, v)) for v in box]
     return xp.stack(box, -1)
 
 
@@ -228,9 +228,25 @@ def reference(node, inputs):
 
 
 # ---------------------------------------------------------------------------------------------
+# Emitters
+# ---------------------------------------------------------------------------------------------
+
+def _constructor_args(params: DetectionOutputParams) -> str:
+    p = params
+    return (f"{p.num_classes}, {p.share_location}, {p.background_label_id}, {p.code_type!r}, "
+            f"{p.variance_encoded_in_target}, {p.keep_top_k}, {float_literal(p.confidence_threshold)}, "
+            f"{float_literal(p.nms_threshold)}, {float_literal(p.eta)}, {p.top_k}, {p.clip}")
+
+
+def pytorch(node, ctx):
+    return TorchLayer(f"DetectionOutput({_constructor_args(node.params)})",
+                      helpers=("caffe2x.families.ssd.detection_output_torch:DetectionOutput",))
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------------------------
 
 DEFINITION = LayerDef(fork_params("detection_output_param", build), infer, bottoms=(3, 3), data_dependent=(2,))
 
-caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference)
+caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, pytorch=pytorch)
