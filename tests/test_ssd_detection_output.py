@@ -230,3 +230,19 @@ def test_unknown_code_type_is_refused():
     with pytest.raises(ShapeError, match="unknown code_type 7"):
         detection_output.build(ParamValue(message, {"num_classes": 5, "code_type": 7},
                                           frozenset({"num_classes", "code_type"})))
+
+
+def test_pytorch_folder_says_why_there_is_no_exported_program(tmp_path):
+    """torch.export cannot trace the data-dependent NMS loop: the folder has model.py and model.pt
+    (exact, eager) and caffe2x.json names the layer instead of a crash at export."""
+    pytest.importorskip("torch")
+    import json
+
+    d = detector("ssd_variants", 3)
+    written = caffe2x.convert(d.graph(), "pytorch", tmp_path / "out")
+    assert sorted(p.name for p in written) == ["caffe2x.json", "model.pt", "model.py"]
+    note = json.loads((tmp_path / "out" / "caffe2x.json").read_text())["export"]
+    assert "'det_none'" in note and "torch.export cannot trace" in note
+    imports = [line for line in (tmp_path / "out" / "model.py").read_text().splitlines()
+               if line.startswith(("import ", "from "))]
+    assert imports == ["import torch", "from torch import nn"]
