@@ -246,3 +246,12 @@ def test_pytorch_folder_says_why_there_is_no_exported_program(tmp_path):
     imports = [line for line in (tmp_path / "out" / "model.py").read_text().splitlines()
                if line.startswith(("import ", "from "))]
     assert imports == ["import torch", "from torch import nn"]
+
+
+@pytest.mark.parametrize("target", ["tensorflow", "tflite"])
+def test_targets_without_an_exact_form_refuse_with_the_reason(target):
+    from caffe2x.errors import UnsupportedLayerError
+
+    d = detector("ssd_layers", 0)
+    with pytest.raises(UnsupportedLayerError, match="ApplyNMSFast"):
+        caffe2x.api.check_targets_support(parse_prototxt_text(d.net_text()).layer, [target])

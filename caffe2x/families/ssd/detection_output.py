@@ -249,4 +249,13 @@ def pytorch(node, ctx):
 
 DEFINITION = LayerDef(fork_params("detection_output_param", build), infer, bottoms=(3, 3), data_dependent=(2,))
 
-caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, pytorch=pytorch)
+UNSUPPORTED = {
+    "onnx": "not yet expressed exactly with standard ONNX operators: NonMaximumSuppression's candidate "
+            "selection and order differ from the fork's ApplyNMSFast (a pre-NMS top_k, ties by prior, the "
+            "adaptive eta), and the exact Loop-based form is not built yet",
+    "tensorflow": "not yet expressed exactly in TensorFlow/TFLite: tf.image.non_max_suppression differs from "
+                  "the fork's ApplyNMSFast (pre-NMS top_k, ties by prior, adaptive eta), and the exact "
+                  "tf.while_loop form is not built yet",
+}
+
+caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, pytorch=pytorch, unsupported=UNSUPPORTED)
