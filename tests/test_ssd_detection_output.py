@@ -255,3 +255,42 @@ def test_targets_without_an_exact_form_refuse_with_the_reason(target):
     d = detector("ssd_layers", 0)
     with pytest.raises(UnsupportedLayerError, match="ApplyNMSFast"):
         caffe2x.api.check_targets_support(parse_prototxt_text(d.net_text()).layer, [target])
+
+
+@pytest.mark.parametrize("case,index", DETECTORS)
+def test_onnx_rows_match_the_fork(case, index):
+    pytest.importorskip("onnxruntime")
+    _verify(case, index, "onnx")
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch"])
+def test_targets_follow_the_clip_extension_and_adaptive_eta(target):
+    """OpenCV's `clip` (not in the fork's schema, so set on the parsed node) and a strong adaptive
+    eta with no keep_top_k: each target against the reference kernel, row by row."""
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}[target])
+    d = detector("ssd_layers", 0)
+    graph = d.graph()
+    node = graph.nodes[-1]
+    node.params = dataclasses.replace(node.params, clip=True, eta=0.7, keep_top_k=-1, top_k=300,
+                                      confidence_threshold=0.05)
+    want = as_golden_blobs(graph, run(graph, d.inputs))
+    assert want[d.key].shape[2] != d.want.shape[2]  # a different configuration from the golden one
+    result = caffe2x.verify(graph, target, d.inputs, want, tolerance=TOLERANCE)
+    assert result.passed and [r.layer for r in result.records] == [d.name], result.records[0].note
+
+
+@pytest.mark.parametrize("opset", [13, 21])
+def test_onnx_model_checks_and_runs_at_both_ends_of_the_opset_range(opset, tmp_path):
+    """onnx.checker (full) passes; the rows dim is declared as a named dim, and onnxruntime's
+    rows match the fork's."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+
+    d = detector("ssd_variants", 2)
+    path = tmp_path / "det.onnx"
+    caffe2x.convert(d.graph(), "onnx", path, opset=opset)
+    dims = onnx.load(path).graph.output[0].type.tensor_type.shape.dim
+    assert [x.dim_value or x.dim_param for x in dims] == [1, 1, "det_cornersize_vet_dim2", 7]
+    session = ort.InferenceSession(str(path))
+    (got,) = session.run(None, {x.name: d.inputs[x.name] for x in session.get_inputs()})
+    assert_rows(got, d.want, "onnxruntime")

@@ -238,6 +238,13 @@ def _constructor_args(params: DetectionOutputParams) -> str:
             f"{float_literal(p.nms_threshold)}, {float_literal(p.eta)}, {p.top_k}, {p.clip}")
 
 
+def onnx(node, inputs, outputs, builder):
+    """Standard ONNX operators, the greedy NMS as a Loop (detection_output_onnx.py)."""
+    from .detection_output_onnx import emit
+
+    return emit(node, inputs, outputs, builder)
+
+
 def pytorch(node, ctx):
     return TorchLayer(f"DetectionOutput({_constructor_args(node.params)})",
                       helpers=("caffe2x.families.ssd.detection_output_torch:DetectionOutput",))
@@ -250,12 +257,10 @@ def pytorch(node, ctx):
 DEFINITION = LayerDef(fork_params("detection_output_param", build), infer, bottoms=(3, 3), data_dependent=(2,))
 
 UNSUPPORTED = {
-    "onnx": "not yet expressed exactly with standard ONNX operators: NonMaximumSuppression's candidate "
-            "selection and order differ from the fork's ApplyNMSFast (a pre-NMS top_k, ties by prior, the "
-            "adaptive eta), and the exact Loop-based form is not built yet",
     "tensorflow": "not yet expressed exactly in TensorFlow/TFLite: tf.image.non_max_suppression differs from "
                   "the fork's ApplyNMSFast (pre-NMS top_k, ties by prior, adaptive eta), and the exact "
                   "tf.while_loop form is not built yet",
 }
 
-caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, pytorch=pytorch, unsupported=UNSUPPORTED)
+caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, onnx=onnx, pytorch=pytorch,
+                           unsupported=UNSUPPORTED)

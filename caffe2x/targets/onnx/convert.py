@@ -14,6 +14,7 @@ from ...errors import Caffe2xError
 from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
+from ...layers import LAYERS
 from ...passes import Pass, run_passes
 from ..common import check_convertible
 from .builder import DYNAMIC_BATCH, OnnxBuilder
@@ -71,6 +72,17 @@ def _batch_dim(graph: Graph, dynamic: bool):
     return dims
 
 
+def _output_dims(graph: Graph, value: str, dims) -> list:
+    """An output's declared dims: a data-dependent dim (LayerDef.data_dependent, e.g. DetectionOutput's
+    rows) is a named dim of its own; such a blob's other dims are fixed (not the batch)."""
+    node = next((n for n in graph.nodes if value in n.outputs), None)
+    dynamic = LAYERS.get(node.type).data_dependent if node is not None and node.type in LAYERS else ()
+    if not dynamic:
+        return dims(graph.values[value].shape)
+    return [f"{value}_dim{axis}" if axis in dynamic else size
+            for axis, size in enumerate(graph.values[value].shape)]
+
+
 def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
             keep_intermediate: bool = False, passes: list[Pass] | None = None) -> OnnxModel:
     """Convert a graph with weights. keep_intermediate exposes every Caffe top as an output."""
@@ -91,7 +103,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
     dims = _batch_dim(graph, dynamic_batch)
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(graph.values[v].shape)) for v in graph.inputs]
-    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(graph.values[v].shape))
+    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, _output_dims(graph, v, dims))
                for v, _ in exposed]
     onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
