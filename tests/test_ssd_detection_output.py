@@ -248,13 +248,10 @@ def test_pytorch_folder_says_why_there_is_no_exported_program(tmp_path):
     assert imports == ["import torch", "from torch import nn"]
 
 
-@pytest.mark.parametrize("target", ["tensorflow", "tflite"])
-def test_targets_without_an_exact_form_refuse_with_the_reason(target):
-    from caffe2x.errors import UnsupportedLayerError
-
-    d = detector("ssd_layers", 0)
-    with pytest.raises(UnsupportedLayerError, match="ApplyNMSFast"):
-        caffe2x.api.check_targets_support(parse_prototxt_text(d.net_text()).layer, [target])
+@pytest.mark.parametrize("case,index", DETECTORS)
+def test_tensorflow_rows_match_the_fork(case, index):
+    pytest.importorskip("tensorflow")
+    _verify(case, index, "tensorflow")
 
 
 @pytest.mark.parametrize("case,index", DETECTORS)
@@ -263,11 +260,11 @@ def test_onnx_rows_match_the_fork(case, index):
     _verify(case, index, "onnx")
 
 
-@pytest.mark.parametrize("target", ["onnx", "pytorch"])
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_targets_follow_the_clip_extension_and_adaptive_eta(target):
     """OpenCV's `clip` (not in the fork's schema, so set on the parsed node) and a strong adaptive
     eta with no keep_top_k: each target against the reference kernel, row by row."""
-    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}[target])
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
     d = detector("ssd_layers", 0)
     graph = d.graph()
     node = graph.nodes[-1]
@@ -294,3 +291,9 @@ def test_onnx_model_checks_and_runs_at_both_ends_of_the_opset_range(opset, tmp_p
     session = ort.InferenceSession(str(path))
     (got,) = session.run(None, {x.name: d.inputs[x.name] for x in session.get_inputs()})
     assert_rows(got, d.want, "onnxruntime")
+
+
+@pytest.mark.parametrize("case,index", DETECTORS)
+def test_tflite_rows_match_the_fork(case, index):
+    pytest.importorskip("tensorflow")
+    _verify(case, index, "tflite")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from caffe2x import api as caffe2x_api
-from caffe2x.extend import LayerDef, TorchLayer, check, count, float_literal, fork_params
+from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, count, float_literal, fork_params
 
 CODE_TYPES = ("CORNER", "CENTER_SIZE", "CORNER_SIZE")
 FLT_MAX = 3.4028234663852886e38  # the fork's threshold when confidence_threshold is not given
@@ -250,17 +250,21 @@ def pytorch(node, ctx):
                       helpers=("caffe2x.families.ssd.detection_output_torch:DetectionOutput",))
 
 
+def tensorflow(node, args, ctx):
+    """A Keras layer (detection_output_keras.py); its 1 x 1 x N x 7 output keeps Caffe's form in
+    either layout."""
+    inputs = ", ".join(ctx.to_caffe(node, arg, value) for arg, value in zip(args, node.inputs))
+    num_priors = ctx.shape(node.inputs[2])[2] // 4
+    return KerasLayer(f"DetectionOutput({_constructor_args(node.params)}, {num_priors}, name={ctx.name(node)})"
+                      f"([{inputs}])", custom=("caffe2x.families.ssd.detection_output_keras:DetectionOutput",),
+                      layouts=["caffe"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Registration
 # ---------------------------------------------------------------------------------------------
 
 DEFINITION = LayerDef(fork_params("detection_output_param", build), infer, bottoms=(3, 3), data_dependent=(2,))
 
-UNSUPPORTED = {
-    "tensorflow": "not yet expressed exactly in TensorFlow/TFLite: tf.image.non_max_suppression differs from "
-                  "the fork's ApplyNMSFast (pre-NMS top_k, ties by prior, adaptive eta), and the exact "
-                  "tf.while_loop form is not built yet",
-}
-
 caffe2x_api.register_layer("DetectionOutput", DEFINITION, reference, onnx=onnx, pytorch=pytorch,
-                           unsupported=UNSUPPORTED)
+                           tensorflow=tensorflow)
