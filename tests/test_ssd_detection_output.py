@@ -232,17 +232,17 @@ def test_unknown_code_type_is_refused():
                                           frozenset({"num_classes", "code_type"})))
 
 
-def test_pytorch_folder_says_why_there_is_no_exported_program(tmp_path):
-    """torch.export cannot trace the data-dependent NMS loop: the folder has model.py and model.pt
-    (exact, eager) and caffe2x.json names the layer instead of a crash at export."""
-    pytest.importorskip("torch")
-    import json
+def test_pytorch_folder_exports_a_program_with_data_dependent_rows(tmp_path):
+    """torch.export traces the NMS (a loop over the candidate positions, rows by one mask): the
+    program, with a dynamic batch, gives the fork's rows; model.py imports only torch."""
+    torch = pytest.importorskip("torch")
 
-    d = detector("ssd_variants", 3)
+    d = detector("ssd_variants", 2)
     written = caffe2x.convert(d.graph(), "pytorch", tmp_path / "out")
-    assert sorted(p.name for p in written) == ["caffe2x.json", "model.pt", "model.py"]
-    note = json.loads((tmp_path / "out" / "caffe2x.json").read_text())["export"]
-    assert "'det_none'" in note and "torch.export cannot trace" in note
+    assert sorted(p.name for p in written) == ["caffe2x.json", "model.pt", "model.pt2", "model.py"]
+    program = torch.export.load(tmp_path / "out" / "model.pt2").module()
+    got = program(*[torch.from_numpy(d.inputs[b]) for b in d.bottoms])
+    assert_rows(got.numpy(), d.want, "model.pt2")
     imports = [line for line in (tmp_path / "out" / "model.py").read_text().splitlines()
                if line.startswith(("import ", "from "))]
     assert imports == ["import torch", "from torch import nn"]
@@ -297,3 +297,18 @@ def test_onnx_model_checks_and_runs_at_both_ends_of_the_opset_range(opset, tmp_p
 def test_tflite_rows_match_the_fork(case, index):
     pytest.importorskip("tensorflow")
     _verify(case, index, "tflite")
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_nothing_to_keep_gives_the_no_detection_rows(target):
+    """nms top_k 0 (the fork keeps no candidate) and a net with only the background class: one
+    [image, -1, ...] row per image on every target."""
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    d = detector("ssd_layers", 0)
+    graph = d.graph()
+    node = graph.nodes[-1]
+    node.params = dataclasses.replace(node.params, top_k=0)
+    want = as_golden_blobs(graph, run(graph, d.inputs))
+    assert want[d.key].reshape(-1, 7).tolist() == [[0.0] + [-1.0] * 6, [1.0] + [-1.0] * 6]
+    result = caffe2x.verify(graph, target, d.inputs, want, tolerance=TOLERANCE)
+    assert result.passed and len(result.records) == 1, result.records[0].note

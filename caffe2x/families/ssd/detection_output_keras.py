@@ -65,7 +65,7 @@ class DetectionOutput(layers.Layer):
         return tf.concat([tf.cast(tf.range(batch), tf.float32)[:, None], -tf.ones([batch, 6])], axis=1)
 
     def decoded(self, loc, prior):
-        prior = tf.reshape(prior, [2, self.num_priors, 1, 4])  # the prior blob has batch 1
+        prior = tf.reshape(prior[0], [2, self.num_priors, 1, 4])  # the priors of the first item
         loc = tf.reshape(loc, [-1, self.num_priors, 1 if self.share_location else self.num_classes, 4])
         boxes = decode_boxes(tf, prior[0], prior[1], loc, self.code_type, self.variance_encoded_in_target,
                              self.clip)

@@ -111,7 +111,8 @@ def emit(node, inputs, outputs, builder):
 
 def _decoded(ops, inputs, num_priors, p) -> OnnxTensor:
     """The decoded boxes per (image, class, prior): (B, C', P, 4)."""
-    prior = ops.op("Reshape", [inputs[2], ops.ints([2, num_priors, 1, 4])])  # batch of the prior blob: 1
+    first = ops.op("Gather", [inputs[2], ops.ints(0, scalar=True)], axis=0)  # the priors of the first item
+    prior = ops.op("Reshape", [first, ops.ints([2, num_priors, 1, 4])])
     priors = ops.tensor(ops.op("Gather", [prior, ops.ints(0, scalar=True)], axis=0))
     variances = ops.tensor(ops.op("Gather", [prior, ops.ints(1, scalar=True)], axis=0))
     loc = ops.tensor(ops.op("Reshape", [inputs[0], ops.ints([0, num_priors, p.num_loc_classes, 4])]))

@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir
-from ...ir.graph import Graph
-from ...layers import LAYERS
 from .codegen import TorchModel
 
 EXPORT_BATCH = 2  # torch.export specializes a batch of 1, so trace with 2
@@ -91,26 +89,9 @@ def trace_program(module, model: TorchModel):
         return torch.export.export(module, examples, dynamic_shapes=dynamic)
 
 
-def untraceable_layers(graph: Graph) -> list[str]:
-    """Layers whose output size only the data decides (LayerDef.data_dependent: DetectionOutput's
-    rows after NMS): torch.export cannot trace their data-dependent loops, so no model.pt2."""
-    return [node.name for node in graph.nodes if node.type in LAYERS and LAYERS.get(node.type).data_dependent]
-
-
-def export_note(graph: Graph) -> str | None:
-    """Why model.pt2 is not written (caffe2x.json "export"), or None when it is."""
-    layers = untraceable_layers(graph)
-    if not layers:
-        return None
-    return (f"model.pt2 not written: layer(s) {', '.join(repr(n) for n in layers)} give a row count only the "
-            "data decides (the fork's greedy NMS), which torch.export cannot trace; model.py with model.pt "
-            "runs them exactly in eager mode")
-
-
 def manifest(model: TorchModel) -> dict:
     graph = model.graph
-    note = export_note(graph)
-    return {**({"export": note} if note else {}),
+    return {
         "class": model.class_name,
         "layers": model.caffe_layers,  # attribute -> Caffe layer: names may repeat in Caffe
         "inputs": [{"caffe_name": graph.values[v].top, "argument": arg, "shape": list(graph.values[v].shape)}
@@ -126,7 +107,6 @@ def write_folder(model: TorchModel, folder: str | os.PathLike, force: bool = Fal
     import torch
 
     target = Path(folder)
-    exported = exported and export_note(model.graph) is None
     with atomic_dir(target, force) as staging:
         (staging / "model.py").write_text(model.source, encoding="utf-8")
         (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
