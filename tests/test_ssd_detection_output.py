@@ -312,3 +312,13 @@ def test_nothing_to_keep_gives_the_no_detection_rows(target):
     assert want[d.key].reshape(-1, 7).tolist() == [[0.0] + [-1.0] * 6, [1.0] + [-1.0] * 6]
     result = caffe2x.verify(graph, target, d.inputs, want, tolerance=TOLERANCE)
     assert result.passed and len(result.records) == 1, result.records[0].note
+
+
+def test_save_output_param_is_ignored_with_a_warning():
+    d = detector("ssd_layers", 0)
+    text = d.text.replace("keep_top_k: 50", 'keep_top_k: 50 save_output_param { output_directory: "/tmp/voc" }')
+    bad = Detector.__new__(Detector)
+    bad.__dict__.update(d.__dict__, text=text)
+    with pytest.warns(UserWarning, match="save_output_param is ignored"):
+        graph = bad.graph()
+    assert graph.nodes[-1].params == d.graph().nodes[-1].params

@@ -30,6 +30,7 @@ used by the reference kernel here and by the runtime classes (detection_output_t
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,9 @@ def build(value) -> DetectionOutputParams:
           "share_location: true with background_label_id: -1 aborts in the SSD fork (its decoded boxes are "
           "keyed by label -1, which it then skips as the background); set a background label or "
           "share_location: false")
+    if value.has("save_output_param") and value.save_output_param.output_directory:
+        warnings.warn("DetectionOutput: save_output_param is ignored (the fork writes detection files from it; "
+                      "the converted models only return the rows)", stacklevel=2)
     threshold = value.confidence_threshold if value.has("confidence_threshold") else -FLT_MAX
     return DetectionOutputParams(
         int(value.num_classes), bool(value.share_location), int(value.background_label_id), code_type,
