@@ -322,3 +322,38 @@ def test_save_output_param_is_ignored_with_a_warning():
     with pytest.warns(UserWarning, match="save_output_param is ignored"):
         graph = bad.graph()
     assert graph.nodes[-1].params == d.graph().nodes[-1].params
+
+
+def _tied_inputs(seed: int, batch: int = 2, priors: int = 60, classes: int = 4):
+    """Random priors and predictions whose scores come in steps of 0.125 (exact in float32):
+    many exact ties, at the NMS order and at the keep_top_k cut."""
+    rng = np.random.default_rng(seed)
+    centers, sizes = rng.uniform(0.1, 0.9, (priors, 2)), rng.uniform(0.05, 0.4, (priors, 2))
+    boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1)
+    variances = np.tile([0.1, 0.1, 0.2, 0.2], (priors, 1))
+    prior = np.stack([boxes.reshape(-1), variances.reshape(-1)])[None].astype(np.float32)
+    loc = (rng.standard_normal((batch, priors * 4)) * 0.5).astype(np.float32)
+    conf = (np.round(rng.uniform(0, 1, (batch, priors * classes)) * 8) / 8).astype(np.float32)
+    return {"loc": loc, "conf": conf, "prior": prior}
+
+
+TIED = ('layer { name: "det" type: "DetectionOutput" bottom: "loc" bottom: "conf" bottom: "prior" top: "det" '
+        "detection_output_param { num_classes: 4 background_label_id: 0 code_type: CENTER_SIZE "
+        "nms_param { nms_threshold: 0.7 top_k: 25 eta: 0.8 } keep_top_k: 30 confidence_threshold: 0.25 } }")
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exact_score_ties_are_broken_as_the_reference(target, seed):
+    """Ties order by the lower prior in NMS and by label, then NMS order at the keep_top_k cut,
+    on every target as in the reference (the fork's stable sort and our documented cut)."""
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    inputs = _tied_inputs(seed)
+    lines = [f'layer {{ name: "{k}" type: "Input" top: "{k}" input_param {{ shape {{ '
+             + " ".join(f"dim: {d}" for d in x.shape) + " } } }" for k, x in inputs.items()]
+    graph = caffe2x.graph_from_net(parse_prototxt_text("\n".join(lines + [TIED])))
+    want = as_golden_blobs(graph, run(graph, inputs))
+    rows = want["det:det"].reshape(-1, 7)
+    assert len(rows) == 60 and len(np.unique(rows[:, 2])) < 10  # both images cut at 30, scores tied
+    result = caffe2x.verify(graph, target, inputs, want, tolerance=TOLERANCE)
+    assert result.passed, result.records[0].note
