@@ -24,8 +24,13 @@ Forward_cpu and util/bbox_util.cpp), in float32 like its NormalizedBBox fields:
   declares dim 2 data-dependent (LayerDef.data_dependent).
 
 The rules section holds the fork's arithmetic as plain functions over an array module `xp`
-(numpy, torch or tensorflow: the ones they call exist in all three under the same names),
-used by the reference kernel here and by the runtime classes (detection_output_torch.py).
+(numpy, torch, tensorflow, or OnnxOps which emits ONNX nodes: the few functions they call
+exist in all under the same names), used by the reference kernel here and by every target:
+detection_output_onnx.py (standard operators), detection_output_torch.py and
+detection_output_keras.py (the runtime classes a model.py copies, with these rules). The
+reference follows the fork's loops literally; the targets share one vectorized formulation
+(top-k candidates per class, the greedy NMS as a loop over candidate positions for all images
+and classes at once, rows in (image, label, position) order), checked against it.
 """
 
 from __future__ import annotations
