@@ -32,14 +32,18 @@ class BlobRecord:
     top1: float | None = None
     top5: float | None = None
     index: int = 0  # the blob's position in the net's blob order (the same for every target)
+    # Why a blob with data-dependent rows failed (row counts, first differing row); None otherwise.
+    note: str | None = None
 
     @property
     def passed(self) -> bool:
         return self.error.within(self.tolerance)
 
     def as_dict(self) -> dict:
-        return {"layer": self.layer, "top": self.top, "index": self.index, "shape": self.shape, **asdict(self.error),
-                "top1": self.top1, "top5": self.top5, "tolerance": self.tolerance, "passed": self.passed}
+        record = {"layer": self.layer, "top": self.top, "index": self.index, "shape": self.shape,
+                  **asdict(self.error), "top1": self.top1, "top5": self.top5, "tolerance": self.tolerance,
+                  "passed": self.passed}
+        return record if self.note is None else {**record, "note": self.note}
 
 
 @dataclass
@@ -91,12 +95,16 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
     """Compare every blob both sides have; `tolerances` overrides per layer name."""
     result = VerifyResult(graph.name, target, reference_name)
     outputs = {key for key, value in graph.blob_keys().items() if value in graph.outputs}
+    dynamic = data_dependent_dims(graph)
     for index, (layer, top) in enumerate(blob_order(graph)):
         key = f"{layer}:{top}"
         if key not in got or key not in want:
             result.skipped.append(key)
             continue
         limit = (tolerances or {}).get(layer, tolerance)
+        if key in dynamic:  # rows only the data decides: counted, then compared row by row
+            result.records.append(compare_rows(layer, top, index, target, got[key], want[key], limit))
+            continue
         if got[key].shape != want[key].shape:
             raise Caffe2xError(f"blob {key}: the {target} model gives shape {list(got[key].shape)}, "
                                f"the reference {list(want[key].shape)}.")
@@ -106,3 +114,49 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
         result.records.append(BlobRecord(layer, top, list(want[key].shape), compare(got[key], want[key]), limit,
                                          top1, top5, index))
     return result
+
+
+def data_dependent_dims(graph: Graph) -> dict[str, tuple[int, ...]]:
+    """LAYER:TOP -> the dims only the data decides (LayerDef.data_dependent), for blobs that have any."""
+    from .layers import LAYERS
+
+    return {f"{layer.name}:{top}": LAYERS.get(layer.type).data_dependent for layer in graph.caffe_layers
+            if layer.type in LAYERS and LAYERS.get(layer.type).data_dependent for top in layer.tops}
+
+
+def compare_rows(layer: str, top: str, index: int, target: str, got: np.ndarray, want: np.ndarray,
+                 limit: float) -> BlobRecord:
+    """A blob whose dim 2 holds data-dependent rows (DetectionOutput's 1 x 1 x N x 7): the row
+    counts must agree, then the blob compares like any other; a failure says how many rows each
+    side has and which row differs first."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.ndim != want.ndim or got.shape[:2] + got.shape[3:] != want.shape[:2] + want.shape[3:]:
+        raise Caffe2xError(f"blob {layer}:{top}: the {target} model gives shape {list(got.shape)}, "
+                           f"the reference {list(want.shape)} (only dim 2, the rows, may differ).")
+    if got.shape == want.shape:
+        error = compare(got, want)
+        note = None if error.within(limit) else first_differing_row(target, got, want, limit)
+        return BlobRecord(layer, top, list(want.shape), error, limit, index=index, note=note)
+    failed = BlobError(float("inf"), float("inf"), float("inf"), 0.0)
+    return BlobRecord(layer, top, list(want.shape), failed, limit, index=index,
+                      note=first_differing_row(target, got, want, limit))
+
+
+def _rows(blob: np.ndarray) -> np.ndarray:
+    return np.moveaxis(blob, 2, 0).reshape(blob.shape[2], -1).astype(np.float64)
+
+
+def first_differing_row(target: str, got: np.ndarray, want: np.ndarray, limit: float) -> str:
+    """'the T model gives G rows, the reference W; first differing row i: T [...], reference [...]'."""
+    rows_got, rows_want = _rows(got), _rows(want)
+    scale = float(np.abs(rows_want).max()) if rows_want.size else 1.0
+    common = min(len(rows_got), len(rows_want))
+    errors = np.abs(rows_got[:common] - rows_want[:common]).max(axis=1, initial=0.0) / (scale or 1.0)
+    bad = np.flatnonzero(~(errors <= limit))
+    row = int(bad[0]) if bad.size else common
+
+    def shown(rows: np.ndarray) -> str:
+        return "[" + ", ".join(f"{v:.6g}" for v in rows[row]) + "]" if row < len(rows) else "none"
+
+    return (f"the {target} model gives {len(rows_got)} rows, the reference {len(rows_want)}; first differing row "
+            f"{row}: {target} {shown(rows_got)}, reference {shown(rows_want)}")

@@ -14,12 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 GOLDEN = FIXTURES / "golden"
 MODELS = FIXTURES / "models"
-# The SSD-fork cases (issue #14) are left out of the generic golden tests until every SSD layer
-# (PriorBox, DetectionOutput: other branches) is registered; their Normalize and Permute are tested
-# by tests/test_ssd_normalize_permute.py meanwhile. TODO(lead, at the merge of issue #14): empty this.
-PENDING_GOLDEN_CASES = frozenset({"ssd_layers", "ssd_variants", "mobilenet_ssd"})
-GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir()
-                      if (p / "manifest.json").exists() and p.name not in PENDING_GOLDEN_CASES)
+GOLDEN_CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "manifest.json").exists())
 
 
 @dataclass

@@ -9,7 +9,7 @@ model.py needs are plain Python, and model.py gets a copy of them.
 """
 
 from . import activation, affine, conv, eltwise, normalization, pooling, reduction, tensor  # noqa: F401
-from .base import LAYERS, MAX_BLOB_ELEMENTS, LayerDef
+from .base import LAYERS, MAX_BLOB_ELEMENTS, LayerDef, shapes_agree
 
 # Layer types of training nets that have no meaning at inference: dropped
 # from the graph (with their tops) when a net is loaded.
@@ -27,4 +27,4 @@ DATA_TYPES = frozenset({
     "AnnotatedData", "VideoData",
 })
 
-__all__ = ["LAYERS", "MAX_BLOB_ELEMENTS", "LayerDef", "TRAINING_ONLY_TYPES", "DATA_TYPES"]
+__all__ = ["LAYERS", "MAX_BLOB_ELEMENTS", "LayerDef", "shapes_agree", "TRAINING_ONLY_TYPES", "DATA_TYPES"]

@@ -43,6 +43,9 @@ class LayerDef:
     weights: (params, bottom shapes) -> expected blob shapes, in Caffe's order
     flops:   (params, bottom shapes, top shapes) -> floating-point operations
     bottoms/tops: allowed counts, (min, max); max None means unbounded
+    data_dependent: dims of every top whose size only the data decides (DetectionOutput's
+        row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
+        any size, and verify compares such a blob row by row after checking the counts agree
     """
 
     parse: Callable[[Any], Any]
@@ -51,6 +54,13 @@ class LayerDef:
     flops: Callable[[Any, list[Shape], list[Shape]], int] = elementwise_flops
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
+    data_dependent: tuple[int, ...] = ()
+
+
+def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...] = ()) -> bool:
+    """Whether `actual` is `expected` but for the data-dependent dims (LayerDef.data_dependent)."""
+    return len(expected) == len(actual) and all(
+        e == a or axis in data_dependent for axis, (e, a) in enumerate(zip(expected, actual)))
 
 
 LAYERS: Registry[LayerDef] = Registry("layer definitions")

@@ -10,7 +10,7 @@ from .model import ModelResult, TargetResult
 def _record(blob: dict) -> BlobRecord:
     error = BlobError(blob["normalized_max"], blob["max_abs"], blob["mean_abs"], blob["cosine"])
     return BlobRecord(blob["layer"], blob["top"], list(blob["shape"]), error, blob["tolerance"], blob.get("top1"),
-                      blob.get("top5"), blob.get("index", 0))
+                      blob.get("top5"), blob.get("index", 0), blob.get("note"))
 
 
 def target_from_dict(data: dict, net: str) -> TargetResult:

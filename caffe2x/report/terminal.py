@@ -56,7 +56,8 @@ def verdict(target) -> str:
     first = target.first_divergence
     if first:
         return (f"FAIL: first divergence: layer '{shown(first.layer)}' top '{shown(first.top)}' "
-                f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})")
+                f"(normalized max error {first.error.normalized_max:.2e} > {first.tolerance:.0e})"
+                + (f": {shown(first.note)}" if first.note else ""))
     if not target.verify.records:
         return "FAIL: nothing compared: the reference and the model share no blob"
     return "PASS: every blob within tolerance"

@@ -13,4 +13,4 @@ from ...api import load_proto
 SCHEMA = Path(__file__).with_name("ssd.proto")
 load_proto(str(SCHEMA))
 
-from . import normalize, permute, prior_box  # noqa: E402, F401  (each registers its layer)
+from . import detection_output, normalize, permute, prior_box  # noqa: E402, F401  (each registers its layer)

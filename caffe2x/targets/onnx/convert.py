@@ -14,6 +14,7 @@ from ...errors import Caffe2xError, ShapeError
 from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
+from ...layers import LAYERS
 from ...passes import Pass, run_passes
 from ..common import check_convertible
 from .builder import DYNAMIC_BATCH, OnnxBuilder
@@ -76,8 +77,6 @@ def _batch_followers(graph: Graph, batch: int) -> set[str]:
     """Values whose first dimension follows the input batch: their shapes inferred again at
     batch + 1 by each layer's own rule. A blob whose first dimension is 1 whatever the batch
     (SSD's PriorBox and DetectionOutput tops) is not one, even in a batch-1 net."""
-    from ...layers import LAYERS
-
     shapes = {v: (batch + 1, *graph.values[v].shape[1:]) for v in graph.inputs}
     for node in graph.nodes:
         if node.type == "Input":
@@ -89,6 +88,17 @@ def _batch_followers(graph: Graph, batch: int) -> set[str]:
         shapes.update(zip(node.outputs, (tuple(t) for t in tops)))
     return {v for v, shape in shapes.items() if shape and graph.values[v].shape[:1] == (batch,)
             and shape[0] == batch + 1}
+
+
+def _output_dims(graph: Graph, value: str, dims) -> list:
+    """An output's declared dims: a data-dependent dim (LayerDef.data_dependent, e.g. DetectionOutput's
+    rows) is a named dim of its own; such a blob's other dims are fixed (not the batch)."""
+    node = next((n for n in graph.nodes if value in n.outputs), None)
+    dynamic = LAYERS.get(node.type).data_dependent if node is not None and node.type in LAYERS else ()
+    if not dynamic:
+        return dims(value)
+    return [f"{value}_dim{axis}" if axis in dynamic else size
+            for axis, size in enumerate(graph.values[value].shape)]
 
 
 def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
@@ -111,7 +121,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
     dims = _batch_dim(graph, dynamic_batch)
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(v)) for v in graph.inputs]
-    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, dims(v))
+    outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, _output_dims(graph, v, dims))
                for v, _ in exposed]
     onnx_graph = helper.make_graph(builder.nodes, graph.name or "caffe2x", inputs, outputs)
     model = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
