@@ -18,7 +18,8 @@ from conftest import FIXTURES, GOLDEN_CASES, MODELS, golden_case, random_model
 from caffe2x import api
 from caffe2x.cli import main
 from caffe2x.io.prototxt import parse_prototxt_text
-from caffe2x.reference import run
+from caffe2x.reference import as_golden_blobs, run
+from caffe2x.weights import fill_random
 
 torch = pytest.importorskip("torch")
 from caffe2x.targets.torch import generate, instantiate, write_folder  # noqa: E402
@@ -255,3 +256,29 @@ def test_caffe_pool_divisor_survives_meta_construction(tmp_path):
     want = run(graph, {"data": x})[graph.outputs[0]]
     got = module(torch.from_numpy(x)).detach().numpy()
     assert np.abs(got - want).max() < 1e-6
+
+
+@pytest.mark.parametrize("view", [
+    'layer { name: "v" type: "Flatten" bottom: "data" top: "v" }',
+    'layer { name: "v" type: "Reshape" bottom: "data" top: "v" reshape_param { shape { dim: 0 dim: -1 } } }',
+    'layer { name: "v" type: "Dropout" bottom: "data" top: "v" }',
+])
+def test_an_in_place_relu_never_writes_into_a_tensor_another_layer_still_reads(view):
+    """Found by the fuzzer: Flatten returns a view of the net input, and an in-place ReLU on
+    it rewrote the input that a later Sigmoid read."""
+    net = parse_prototxt_text('input: "data" input_shape { dim: 1 dim: 1 dim: 4 dim: 4 }\n' + view + "\n"
+                              'layer { name: "r" type: "ReLU" bottom: "v" top: "v" }\n'
+                              'layer { name: "s" type: "Sigmoid" bottom: "data" top: "s" }')
+    graph = api.graph_from_net(net)
+    inputs = {"data": np.random.default_rng(0).standard_normal((1, 1, 4, 4)).astype(np.float32)}
+    result = api.verify(graph, "pytorch", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    assert result.passed, result.first_divergence
+    assert "inplace=True" not in generate(graph).source
+
+
+def test_an_in_place_relu_after_a_fresh_tensor_stays_in_place():
+    net = parse_prototxt_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'
+                              'layer { name: "c" type: "Convolution" bottom: "data" top: "c" '
+                              'convolution_param { num_output: 2 kernel_size: 1 } }\n'
+                              'layer { name: "r" type: "ReLU" bottom: "c" top: "c" }')
+    assert "nn.ReLU(inplace=True)" in generate(fill_random(api.graph_from_net(net), 0)).source

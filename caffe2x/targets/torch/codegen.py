@@ -49,6 +49,13 @@ class TorchModel(GeneratedLayers):
         return self.attributes
 
 
+# Layer types whose PyTorch module returns a view of (or the very tensor of) its first input.
+_VIEW_TYPES = frozenset({"Flatten", "Reshape", "Slice", "Crop", "Split", "Dropout"})
+# The types caffe2x itself emits (runtime.py and torch.nn modules): known to return a view only
+# when listed above. Taken at import, before any plugin registers.
+_BUILT_IN_TYPES = frozenset(TORCH_EMITTERS)
+
+
 class TorchContext:
     """What a PyTorch emitter may ask about the net being converted (public: plugins get it).
 
@@ -63,13 +70,27 @@ class TorchContext:
         nodes = [n for n in graph.nodes if n.type != "Input"]
         self._index = {id(n): i for i, n in enumerate(nodes)}  # by identity: names may repeat
         self._last_use = {v: i for i, n in enumerate(nodes) for v in n.inputs}
+        self._producer = {v: n for n in nodes for v in n.outputs}
 
     def may_overwrite_input(self, node: Node) -> bool:
         """True when a Caffe in-place layer's input has no later reader (nor is a net output
-        or input), so the module may write its result into it, as hand-written code does."""
+        or input), so the module may write its result into it, as hand-written code does.
+        The tensor may be a view of others (Flatten, Reshape, Slice, Crop return views;
+        Dropout in eval returns its input): then every value it views must be free too."""
+        if node.tops[:1] != node.bottoms[:1]:
+            return False
+        index = self._index[id(node)]
         value = node.inputs[0]
-        return (node.tops[:1] == node.bottoms[:1] and self._last_use.get(value) == self._index[id(node)]
-                and value not in self.graph.outputs and value not in self.graph.inputs)
+        while True:
+            if self._last_use.get(value, -1) > index:  # read again later
+                return False
+            if value in self.graph.outputs or value in self.graph.inputs:
+                return False
+            producer = self._producer.get(value)
+            if producer is None or producer.type not in _VIEW_TYPES:
+                # A plugin's layer may return a view of its input: only built-in types are known fresh.
+                return producer is not None and producer.type in _BUILT_IN_TYPES
+            value = producer.inputs[0]
 
     def shape(self, value: str) -> tuple[int, ...]:
         """The NCHW shape of an IR value (node.inputs[i] or node.outputs[i]), by Caffe's rules."""
