@@ -54,7 +54,8 @@ def walkthrough(tmp_path_factory) -> tuple[Path, str]:
     (work / "fixtures").symlink_to(FIXTURES)
     # `caffe2x` as installed runs `python -m caffe2x`: the same, in this checkout and interpreter.
     shim = f'caffe2x() {{ "{sys.executable}" -m caffe2x "$@"; }}\nset -e\n'
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     done = subprocess.run(["bash", "-c", shim + BLOCKS["commands"]], cwd=work, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
