@@ -161,6 +161,46 @@ def _tf_artefact_goals(section: dict) -> list[str]:
                   + ", ".join(f"{n} {r:.2f}x" for n, r in tflite.items()) + ".")]
 
 
+def _ssd_rows(section: dict) -> list[str]:
+    c, speed = section["conversion"], section["speed"]
+    floor, size = c["floor"]["seconds"], c["caffemodel_mb"]
+    rows = [f"Measured {section['date']} by `bench/ssd.py` on the golden case `fixtures/golden/mobilenet_ssd` "
+            f"(the real fork's blobs and its {size:.0f} MB caffemodel, input {'x'.join(map(str, section['input']))}"
+            f"); medians of {section['repeats']} conversions and of {4 * section['speed_repeats']} timed runs.", "",
+            "Conversion: one `caffe2x convert` process per target; ratios to the floor (read + protobuf parse "
+            f"of the caffemodel, {floor:.2f} s) in parentheses; `import torch` alone "
+            f"{c['torch_import']['seconds']:.2f} s, `import tensorflow` alone "
+            f"{c['tensorflow_import']['seconds']:.2f} s.",
+            "", "| target | seconds | peak RSS MB (x caffemodel) |", "|---|---|---|"]
+    for target in ("onnx", "pytorch", "tensorflow", "tflite"):
+        rows.append(f"| {target} | {c[target]['seconds']:.2f} ({_ratio(c[target]['seconds'], floor)}) | "
+                    f"{_mb_ratio(c[target]['peak_rss_mb'], size)} |")
+    if "error" in speed:
+        return rows + ["", f"Speed: error: {speed['error']}"]
+    agree, ours, theirs = speed["agreement"], speed.get("caffe2x_b1"), speed.get("opencv_b1")
+    backbone, cv_detection = speed.get("caffe2x_backbone_b1"), speed["opencv_profile"]["detection_ms"]
+    return rows + [
+        "", f"Inference, batch 1, {speed['threads']} threads, the golden input, timed in alternating blocks in one "
+        f"process. Checked first: {agree['rows_caffe2x']} detections from caffe2x's ONNX model, "
+        f"{agree['rows_opencv']} from OpenCV, {agree['rows_fork']} from the fork; every row within "
+        f"{agree['max_row_difference']:.1e} of OpenCV's (OpenCV sorts each image's rows by score, Caffe by label "
+        f"then score: compared in Caffe's order) and within {agree['max_difference_to_fork']:.1e} of the fork's.",
+        "", "| | ms | ratio to OpenCV | of which DetectionOutput ms |", "|---|---|---|---|",
+        f"| ONNX Runtime, caffe2x's model | {_ms(ours)} | {_ratio(ours, theirs)} | "
+        f"{(ours - backbone) if ours and backbone else 0:.1f} (the model cut before it: {_ms(backbone)}) |",
+        f"| OpenCV DNN, the Caffe files | {_ms(theirs)} | 1.00x | {cv_detection:.1f} (OpenCV's layer timings) |"]
+
+
+def _ssd_goal(section: dict) -> list[str]:
+    speed = section["speed"]
+    ours, theirs = speed.get("caffe2x_b1"), speed.get("opencv_b1")
+    if not (ours and theirs):
+        return [_goal(False, f"the ONNX detector is at least as fast as OpenCV DNN's: not measured "
+                             f"({speed.get('error', 'no figures')}).")]
+    return [_goal(ours <= theirs, f"the ONNX detector (MobileNet-SSD, batch 1) is at least as fast as OpenCV "
+                                  f"DNN's: {_ms(ours)} ms against {_ms(theirs)} ms ({_ratio(ours, theirs)}).")]
+
+
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
     found = []
     for name, entry in models.items():
@@ -214,6 +254,8 @@ def goals(results: dict) -> list[str]:
                            f"above {held:.0f} MB)."))
     if results.get("tf_artefacts"):
         lines += _tf_artefact_goals(results["tf_artefacts"])
+    if results.get("ssd"):
+        lines += _ssd_goal(results["ssd"])
     return lines
 
 
@@ -257,6 +299,8 @@ def write_markdown(results: dict, path: Path) -> None:
         lines += ["## Verify cost", "", *_verify_rows(results["verify_cost"]), ""]
     if results.get("tf_artefacts"):
         lines += ["## TensorFlow artefacts", "", *_tf_artefact_rows(results["tf_artefacts"]), ""]
+    if results.get("ssd"):
+        lines += ["## MobileNet-SSD", "", *_ssd_rows(results["ssd"]), ""]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += [notes.read_text().strip(), ""]

@@ -1,5 +1,6 @@
 """caffe2x benchmarks: conversion cost against the read-and-parse floor, and
-converted-model speed against hand-written models and OpenCV's DNN module.
+converted-model speed against hand-written models and OpenCV's DNN module; then the
+TensorFlow artefacts (bench/tf_artefacts.py) and MobileNet-SSD (bench/ssd.py).
 
     .venv/bin/python bench/run.py [--models alexnet,googlenet,vgg16,resnet50] [--repeats 3]
                                   [--speed-repeats 15] [--verify-model resnet50]
@@ -181,6 +182,10 @@ def main() -> int:
     from tf_artefacts import measure_section
 
     results["tf_artefacts"] = measure_section(list(results["models"]))
+    (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    import ssd
+
+    results["ssd"] = ssd.measure_section(args.repeats, args.speed_repeats)
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
     from report import write_markdown
 
