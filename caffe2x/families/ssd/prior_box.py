@@ -63,28 +63,18 @@ def fork_aspect_ratios(ratios, flip: bool) -> tuple[float, ...]:
     return tuple(kept)
 
 
-def _image_size(value) -> tuple[int, int]:
-    """img_size, or img_h and img_w (both, not with img_size); (0, 0) when none is given."""
-    if value.has("img_h") or value.has("img_w"):
-        check(not value.has("img_size"), "give either img_size or img_h/img_w, not both")
-        check(value.img_h > 0 and value.img_w > 0, "img_h and img_w must both be given and larger than 0")
-        return value.img_h, value.img_w
-    if value.has("img_size"):
-        check(value.img_size > 0, "img_size must be larger than 0")
-        return value.img_size, value.img_size
-    return 0, 0
-
-
-def _step(value) -> tuple[float, float]:
-    """step, or step_h and step_w (both, not with step); (0, 0) when none is given."""
-    if value.has("step_h") or value.has("step_w"):
-        check(not value.has("step"), "give either step or step_h/step_w, not both")
-        check(value.step_h > 0 and value.step_w > 0, "step_h and step_w must both be given and larger than 0")
-        return value.step_h, value.step_w
-    if value.has("step"):
-        check(value.step > 0, "step must be larger than 0")
-        return value.step, value.step
-    return 0.0, 0.0
+def _pair(value, name: str, prefix: str, zero):
+    """The fork's `name` or `prefix_h` and `prefix_w` (both, never with `name`): (h, w), or
+    (zero, zero) when none is given (img_size: take the image bottom's; step: derive it)."""
+    h, w = f"{prefix}_h", f"{prefix}_w"
+    if value.has(h) or value.has(w):
+        check(not value.has(name), f"give either {name} or {h}/{w}, not both")
+        check(getattr(value, h) > 0 and getattr(value, w) > 0, f"{h} and {w} must both be given and larger than 0")
+        return getattr(value, h), getattr(value, w)
+    if value.has(name):
+        check(getattr(value, name) > 0, f"{name} must be larger than 0")
+        return getattr(value, name), getattr(value, name)
+    return zero, zero
 
 
 def _variances(values) -> tuple[float, ...]:
@@ -102,8 +92,8 @@ def build(value) -> PriorBoxParams:
     check(all(high > low for low, high in zip(mins, maxs)), "every max_size must be larger than its min_size")
     # Caffe would go on with inf/NaN boxes (sqrt of a negative ratio, 1/0): refused instead.
     check(all(r > 0 for r in value.aspect_ratio), "every aspect_ratio must be larger than 0")
-    img_h, img_w = _image_size(value)
-    step_h, step_w = _step(value)
+    img_h, img_w = _pair(value, "img_size", "img", 0)
+    step_h, step_w = _pair(value, "step", "step", 0.0)
     return PriorBoxParams(mins, maxs, fork_aspect_ratios(value.aspect_ratio, value.flip), value.clip,
                           _variances(value.variance), img_h, img_w, step_h, step_w, value.offset)
 
