@@ -116,29 +116,30 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
     """Load the net; inputs given as arrays (read from `arrays_source`, named in errors) set the
     input shapes unless --input-shape does, and `batch` replaces every input's first dimension.
     Every layer the `targets` cannot express is reported before the weights are read."""
+    from .io.prototxt import read_prototxt
     from .weights import fill_random
 
     if not weights and not random_weights:
         raise Caffe2xError("weights are needed: give -w W.caffemodel, or --random-weights.")
+    net_param = read_prototxt(net)  # parsed once, for the name check and every graph below
     if arrays:
-        _check_array_names(net, arrays, arrays_source)
+        _check_array_names(net_param, str(net), arrays, arrays_source)
     shapes = _shapes(input_shapes)
     for name, array in (arrays or {}).items():
         shapes.setdefault(name, array.shape)
     if batch:  # the declared shapes come from the prototxt alone: the weights are read once
-        declared = api.load_net(net, None, shapes, targets)
+        declared = api.graph_from_net(net_param, None, shapes, str(net), targets)
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = api.load_net(net, weights, shapes, targets)
+    graph = api.graph_from_net(net_param, weights, shapes, str(net), targets)
     return graph if weights else fill_random(graph, seed)
 
 
-def _check_array_names(net, arrays: dict, source: str) -> None:
+def _check_array_names(net_param, source_name: str, arrays: dict, source: str) -> None:
     """An array keyed by no net input is the file's mistake, not --input-shape's: say so."""
     from .frontend.inputs import check_input_names, is_input_layer
     from .frontend.select import test_phase_layers
-    from .io.prototxt import read_prototxt
 
-    layers = test_phase_layers(read_prototxt(net), str(net))
+    layers = test_phase_layers(net_param, source_name)
     check_input_names(arrays, [top for layer in layers if is_input_layer(layer) for top in layer.top], source)
 
 
