@@ -18,6 +18,7 @@ from .io.prototxt import read_prototxt
 from .ir.graph import Graph, Shape
 from .layers import LAYERS, LayerDef
 from .reference import REFERENCE, Kernel
+from .targets.registry import check_targets_support
 from .weights import random_inputs  # noqa: F401  (part of the API)
 
 PathLike = str | os.PathLike
@@ -34,37 +35,12 @@ def graph_from_net(
     `targets` cannot express."""
     layers = test_phase_layers(net, source)
     check_supported(layers)  # before anything else: one report of every unsupported layer
-    check_targets_support(layers, targets)
+    check_targets_support(targets, [(layer.name, layer.type) for layer in layers])
     graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()})
     if weights is not None:
         weight_file = weights if isinstance(weights, WeightFile) else read_caffemodel(weights)
         attach_weights(graph, weight_file)
     return graph
-
-
-def check_targets_support(layers, targets: Iterable[str]) -> None:
-    """Raise one UnsupportedLayerError listing every layer (LayerParameter or Node) that a
-    target of `targets` has no emitter for: the targets' names and each type's reason in it."""
-    from .errors import UnsupportedLayerError
-    from .targets import TARGETS
-
-    pairs = [(layer.name, layer.type) for layer in layers]
-    failures = []
-    for name in dict.fromkeys(targets):
-        try:
-            TARGETS.get(name).check_supported(pairs)
-        except UnsupportedLayerError as exc:
-            failures.append((name, exc))
-    if len(failures) == 1:
-        raise failures[0][1]
-    if failures:
-        by_type: dict[str, list[str]] = {}
-        for _, exc in failures:
-            for layer_type, names in exc.by_type.items():
-                by_type.setdefault(layer_type, [])
-                by_type[layer_type] += [n for n in names if n not in by_type[layer_type]]
-        reasons = {t: r for _, exc in failures for t, r in exc.reasons.items()}
-        raise UnsupportedLayerError(by_type, "the " + ", ".join(name for name, _ in failures) + " targets", reasons)
 
 
 def load_net(

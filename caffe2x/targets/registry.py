@@ -81,11 +81,7 @@ class Target:
     def check_supported(self, layers: list[tuple[str, str]]) -> None:
         """One UnsupportedLayerError naming every (name, type) layer this target has no emitter
         for, with the recorded reasons: called before any work (weights, reference, conversion)."""
-        from .emitters import missing_emitters, reasons
-
-        missing = missing_emitters(self.emitters, layers)
-        if missing:
-            raise UnsupportedLayerError(missing, f"the {self.name} target", reasons(self.emitters, missing))
+        check_targets_support([self.name], layers)
 
     def check_options(self, options: ConvertOptions) -> None:
         """Refuse an option given for another target: it would be silently ignored."""
@@ -138,6 +134,28 @@ class TargetRegistry:
 
 
 TARGETS = TargetRegistry()
+
+
+def check_targets_support(names, layers: list[tuple[str, str]]) -> None:
+    """One UnsupportedLayerError listing every (name, type) layer that one of the targets
+    `names` has no emitter for, grouped by type, with the targets that lack it named and
+    each type's recorded reason."""
+    from .emitters import missing_emitters, reasons
+
+    by_type: dict[str, list[str]] = {}
+    failing, why = [], {}
+    for name in dict.fromkeys(names):
+        family = TARGETS.get(name).emitters
+        missing = missing_emitters(family, layers)
+        if missing:
+            failing.append(name)
+            why.update(reasons(family, missing))
+        for layer_type, layer_names in missing.items():
+            known = by_type.setdefault(layer_type, [])
+            known += [n for n in layer_names if n not in known]
+    if failing:
+        stage = f"the {', '.join(failing)} target{'s' if len(failing) > 1 else ''}"
+        raise UnsupportedLayerError(by_type, stage, why)
 
 
 def require_all(names, run: bool = False) -> None:
