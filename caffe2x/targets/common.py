@@ -9,14 +9,16 @@ import numpy as np
 from ..errors import Caffe2xError, UnsupportedLayerError, WeightsError
 from ..ir.graph import Graph, Node
 from ..naming import sanitize
-from ..registry import Registry
 
 
-def check_convertible(graph: Graph, emitters: Registry, target: str) -> None:
-    """Every layer has an emitter (else one error listing them all), every weighted layer weights."""
-    missing = emitters.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"])
+def check_convertible(graph: Graph, family: str, target: str) -> None:
+    """Every layer has an emitter of the family (else one error listing them all, with the
+    recorded reasons), every weighted layer weights."""
+    from .emitters import missing_emitters, reasons
+
+    missing = missing_emitters(family, [(n.name, n.type) for n in graph.nodes])
     if missing:
-        raise UnsupportedLayerError(missing, f"the {target} target")
+        raise UnsupportedLayerError(missing, f"the {target} target", reasons(family, missing))
     unweighted = [n.name for n in graph.nodes if n.weight_shapes and not n.weights]
     if unweighted:
         raise WeightsError(f"no weights for {', '.join(map(repr, unweighted))}: give a caffemodel (-w).")

@@ -59,7 +59,7 @@ class OnnxModel:
 def _check(graph: Graph, opset: int) -> None:
     if opset not in OPSETS:
         raise Caffe2xError(f"opset {opset} is not supported; choose {OPSETS.start} to {OPSETS.stop - 1}.")
-    check_convertible(graph, ONNX_EMITTERS, "ONNX")
+    check_convertible(graph, "onnx", "ONNX")
 
 
 def _batch_dim(graph: Graph, dynamic: bool):

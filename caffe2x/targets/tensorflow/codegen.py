@@ -114,7 +114,7 @@ class KerasContext:
 def _check(graph: Graph, layout: str) -> None:
     if layout not in LAYOUTS:
         raise Caffe2xError(f"layout must be nhwc or nchw, not '{layout}'.")
-    check_convertible(graph, KERAS_EMITTERS, "TensorFlow")
+    check_convertible(graph, "tensorflow", "TensorFlow")
 
 
 def blob_keys(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:

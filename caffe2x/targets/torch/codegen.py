@@ -108,7 +108,7 @@ def class_name_for(net_name: str) -> str:
 
 def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
-    check_convertible(graph, TORCH_EMITTERS, "PyTorch")
+    check_convertible(graph, "pytorch", "PyTorch")
     context = TorchContext(graph)
     nodes = [n for n in graph.nodes if n.type != "Input"]
     attributes = layer_attributes(nodes)
