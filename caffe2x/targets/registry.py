@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import Caffe2xError, MissingExtraError, UnsupportedLayerError
+from ..io.outputs import FILE
 from ..ir.graph import Graph
-
-FILE, FOLDER = "file", "folder"
 
 
 @dataclass(frozen=True)
