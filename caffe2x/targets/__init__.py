@@ -4,7 +4,8 @@ framework lazily, so the core works with none of them installed; TARGETS
 
 from __future__ import annotations
 
+from ..io.outputs import FILE, FOLDER
 from . import builtin  # noqa: F401  (registers the built-in targets)
-from .registry import FILE, FOLDER, TARGETS, ConvertOptions, Target, require_all
+from .registry import TARGETS, ConvertOptions, Target, require_all
 
 __all__ = ["FILE", "FOLDER", "TARGETS", "ConvertOptions", "Target", "require_all"]

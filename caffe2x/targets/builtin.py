@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .registry import FILE, FOLDER, TARGETS, Target
+from ..io.outputs import FILE, FOLDER
+from .registry import TARGETS, Target
 
 
 @dataclass(frozen=True)
