@@ -90,6 +90,11 @@ def runtime_source(module: str, names) -> list[str]:
     its first user."""
     order = _closure(module, names)
     _check_unique(order)
+    return _render(order)
+
+
+def _render(order: list[Definition]) -> list[str]:
+    """The constants (one block) first, then each definition in the order given."""
     constants = [d.source for d in order if d.kind == "constant"]
     return (["\n".join(constants)] if constants else []) + [d.source for d in order if d.kind != "constant"]
 
@@ -148,13 +153,9 @@ def runtime_sources(references, default_module: str) -> list[str]:
         if not _importable(module):
             raise RuntimeSourceError(f"no module '{module}' (named by a runtime class reference '{module}:...'); "
                                      "a plugin's runtime module must be importable by that name")
-    sources = []
-    for module, names in by_module.items():
-        if names:
-            sources += runtime_source(module, names)
-    definitions = [d for module, names in by_module.items() if names for d in _closure(module, names)]
-    _check_unique(definitions)
-    return sources
+    orders = [_closure(module, names) for module, names in by_module.items() if names]
+    _check_unique([d for order in orders for d in order])
+    return [source for order in orders for source in _render(order)]
 
 
 def _importable(module: str) -> bool:
