@@ -36,3 +36,17 @@ LIKELY_FORK = {
 
 def likely_fork(layer_type: str) -> str | None:
     return LIKELY_FORK.get(layer_type)
+
+
+# V1 (`layers { type: ENUM }`) type values that forks added to V1LayerParameter.LayerType,
+# as their text prototxts write them -> the layer type they name. DeepLab v1
+# (bitbucket deeplab/deeplab-public, mirrored on GitHub) wrote its nets in V1 form.
+FORK_V1_TYPE_NAMES = {
+    "IMAGE_SEG_DATA": "ImageSegData",  # DeepLab: image + label map data layer
+    "INTERP": "Interp",  # DeepLab: bilinear resize
+    "MAT_WRITE": "MatWrite",  # DeepLab: writes blobs to .mat files (test-time output only)
+    "MAT_READ": "MatRead",  # DeepLab: reads blobs from .mat files
+    "SEG_ACCURACY": "SegAccuracy",  # DeepLab: pixel accuracy against the label map
+    "DENSE_CRF": "DenseCRF",  # DeepLab: CRF post-processing
+    "ADAPTIVE_BIAS_CHANNEL": "AdaptiveBiasChannel",  # DeepLab weak supervision (training)
+}

@@ -7,6 +7,7 @@ import re
 
 from ..errors import InputShapeError
 from ..layers import DATA_TYPES
+from .data_layers import data_layer_shapes
 
 Shape = tuple[int, ...]
 
@@ -36,7 +37,7 @@ def declared_shapes(layer) -> list[Shape | None]:
         shapes = [(p.batch_size, p.channels, p.height, p.width)]
         shapes = [shapes[0], (p.batch_size,)][:n] if n == 2 else shapes
     else:
-        shapes = []
+        shapes = data_layer_shapes(layer)
     if len(shapes) == 1 and n > 1 and layer.type != "MemoryData":
         shapes = shapes * n
     shapes = [s if s else None for s in shapes]  # bad dims are reported by the shape checks
@@ -51,7 +52,9 @@ def _dummy_shapes(p) -> list[Shape]:
 
 
 def is_input_layer(layer) -> bool:
-    return layer.type == "Input" or layer.type in DATA_TYPES
+    """Input and data layers; also a Python layer without bottoms, which is how FCN's and
+    py-faster-rcnn's nets feed data (its tops become net inputs; shapes from --input-shape)."""
+    return layer.type == "Input" or layer.type in DATA_TYPES or (layer.type == "Python" and not layer.bottom)
 
 
 def check_input_names(names, input_tops: list[str], source: str = "--input-shape") -> None:

@@ -4,7 +4,8 @@ and check every remaining type is supported before anything else happens."""
 from __future__ import annotations
 
 from ..errors import PrototxtError, UnsupportedLayerError
-from ..layers import DATA_TYPES, LAYERS, TRAINING_ONLY_TYPES
+from ..layers import LAYERS, TRAINING_ONLY_TYPES
+from .inputs import is_input_layer
 
 TEST = 1  # caffe.Phase.TEST
 
@@ -43,7 +44,7 @@ def test_phase_layers(net, source: str) -> list:
 
 def check_supported(layers: list, stage: str = "caffe2x") -> None:
     """Raise one UnsupportedLayerError naming every unsupported layer, grouped by type."""
-    pairs = [(layer.name, layer.type) for layer in layers if layer.type not in DATA_TYPES]
+    pairs = [(layer.name, layer.type) for layer in layers if not is_input_layer(layer)]
     missing = LAYERS.missing(pairs)
     if missing:
         raise UnsupportedLayerError(missing, stage)

@@ -16,14 +16,14 @@ def parse_prototxt_text(text: str, source: str = "<string>") -> NetParameter:
     from .params.blocks import attach_fork_blocks, split_fork_blocks
 
     net = NetParameter()
-    blanked, fork_blocks = split_fork_blocks(text)  # blocks of a fork's schema: kept for plugins
+    blanked, fork_blocks, v1_fork_blocks = split_fork_blocks(text)  # blocks of a fork's schema: kept for plugins
     try:
         text_format.Parse(blanked, net)
     except text_format.ParseError as exc:
         where = f"line {exc.GetLine()}, column {exc.GetColumn()}" if exc.GetLine() else "?"
         detail = str(exc).split(" : ", 1)[-1]
         raise PrototxtError(f"{source}: {where}: {detail}") from None
-    attach_fork_blocks(net, fork_blocks, text, source)
+    attach_fork_blocks(net, fork_blocks, v1_fork_blocks, text, source)
     return upgrade_net(net, source)
 
 

@@ -8,7 +8,9 @@ named "input", exactly as Caffe builds it.
 from __future__ import annotations
 
 from ..errors import PrototxtError
+from ..forks import FORK_V1_TYPE_NAMES
 from ..schema import LayerParameter, NetParameter, V1LayerParameter
+from .params.blocks import V1_TYPE, carrier_bytes, fork_blocks
 
 V1_TYPE_NAMES = {
     "NONE": "", "ABSVAL": "AbsVal", "ACCURACY": "Accuracy", "ARGMAX": "ArgMax", "BNLL": "BNLL",
@@ -73,9 +75,25 @@ def _upgrade_v1_layer(v1, source: str):
                 target.CopyFrom(value)
             else:
                 setattr(layer, name, value)
-    layer.type = V1_TYPE_NAMES[V1LayerParameter.LayerType.Name(v1.type)]
+    layer.MergeFromString(carrier_bytes(v1))  # fork blocks cut from the text travel along
+    layer.type = _v1_type_name(v1, layer, source)
     _upgrade_param_specs(v1, layer)
     return layer
+
+
+def _v1_type_name(v1, layer, source: str) -> str:
+    """The current type name of a V1 layer: BVLC's enum value, or a fork's (DeepLab's
+    `type: INTERP`), which the prototxt reader kept aside as the "v1_type" block."""
+    fork_type = fork_blocks(layer).get(V1_TYPE)
+    if fork_type is None:
+        return V1_TYPE_NAMES[V1LayerParameter.LayerType.Name(v1.type)]
+    name = FORK_V1_TYPE_NAMES.get(fork_type.value)
+    if name is None:
+        raise PrototxtError(
+            f"{source}: line {fork_type.line}, column {fork_type.column}: V1 layer '{v1.name}' has type "
+            f"{fork_type.value}, which is neither BVLC Caffe's nor a V1 type of a fork caffe2x knows "
+            f"({', '.join(sorted(FORK_V1_TYPE_NAMES))}).")
+    return name
 
 
 def _upgrade_param_specs(v1, layer) -> None:

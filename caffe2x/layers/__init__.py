@@ -18,13 +18,17 @@ TRAINING_ONLY_TYPES = frozenset({
     "MultinomialLogisticLoss", "SigmoidCrossEntropyLoss", "ContrastiveLoss",
     "HDF5Output",
     "MultiBoxLoss", "DetectionEvaluate",  # the SSD fork's loss and its mAP evaluation (needs the labels)
+    "SegAccuracy",  # DeepLab's pixel accuracy (needs the labels)
+    "MatWrite",  # DeepLab's test nets write their scores to .mat files: a side effect, not a result
 })
 
 # Data layers: each top becomes a net input whose shape the user gives
 # (DummyData and MemoryData declare their own).
 DATA_TYPES = frozenset({
     "Data", "ImageData", "HDF5Data", "MemoryData", "WindowData", "DummyData",
-    "AnnotatedData", "VideoData",
+    "AnnotatedData", "VideoData",  # the SSD fork's
+    "DenseImageData",  # SegNet's image + label map layer
+    "ImageSegData",  # DeepLab's image + label map layer
 })
 
 __all__ = ["LAYERS", "MAX_BLOB_ELEMENTS", "LayerDef", "shapes_agree", "TRAINING_ONLY_TYPES", "DATA_TYPES"]

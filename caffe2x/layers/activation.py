@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+
+import numpy as np
 
 from .base import LAYERS, LayerDef, check, no_flops, no_params, same_shape
 
@@ -51,6 +54,33 @@ class ThresholdParams:
 @dataclass(frozen=True)
 class DropoutParams:
     ratio: float
+    test_scale: float = 1.0  # what TEST-phase Dropout multiplies by (dropout_test_scale)
+    monte_carlo: bool = False  # Bayesian SegNet's sample_weights_test: masks drawn at test time
+
+
+def dropout_test_scale(ratio: float, scale_train: bool) -> float:
+    """The factor a TEST-phase Dropout applies. BVLC scales kept units by 1/(1-p) in
+    training, so TEST is the identity (1.0). Fast R-CNN's fork adds scale_train: false,
+    which leaves training unscaled and multiplies at TEST by 1/scale_, with
+    scale_ = 1/(1-p) held in float (dropout_layer.cpp, rbgirshick/caffe-fast-rcnn@3d85336)."""
+    if scale_train:
+        return 1.0
+    threshold = float(np.float32(ratio))
+    scale = float(np.float32(1.0 / (1.0 - threshold)))
+    return float(np.float32(1.0 / scale))
+
+
+def _parse_dropout(layer) -> DropoutParams:
+    from ..io.params import block_field
+
+    ratio = layer.dropout_param.dropout_ratio
+    monte_carlo = block_field(layer, "dropout_param", "sample_weights_test")
+    if monte_carlo:
+        warnings.warn(f"Dropout '{layer.name}': sample_weights_test (Bayesian SegNet's Monte Carlo dropout) draws "
+                      "random masks at test time; the converted model computes their expectation, the identity, "
+                      "as SegNet does without it. Sample by running the model with dropout yourself.", stacklevel=2)
+    return DropoutParams(ratio, dropout_test_scale(ratio, block_field(layer, "dropout_param", "scale_train")),
+                         monte_carlo)
 
 
 def _parse_power(layer):
@@ -95,5 +125,4 @@ for _type, _parse in _SIMPLE.items():
 
 LAYERS.register("PReLU", LayerDef(lambda layer: PReLUParams(layer.prelu_param.channel_shared),
                                   same_shape, _prelu_weights))
-LAYERS.register("Dropout", LayerDef(lambda layer: DropoutParams(layer.dropout_param.dropout_ratio),
-                                    same_shape, flops=no_flops))
+LAYERS.register("Dropout", LayerDef(_parse_dropout, same_shape, flops=no_flops))

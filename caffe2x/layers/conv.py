@@ -22,6 +22,16 @@ class ConvParams:
         return self.dilation[axis] * (self.kernel[axis] - 1) + 1
 
 
+def deeplab_hole(layer) -> tuple[int, int]:
+    """DeepLab v1's atrous convolution (`convolution_param { hole: 2 }`, or hole_h/hole_w):
+    its im2col spreads the kernel taps `hole` apart, exactly BVLC's later `dilation`."""
+    from ..io.params import block_field
+
+    hole = block_field(layer, "convolution_param", "hole")
+    return (block_field(layer, "convolution_param", "hole_h") if hole == 1 else hole,
+            block_field(layer, "convolution_param", "hole_w") if hole == 1 else hole)
+
+
 def parse_conv(layer) -> ConvParams:
     p = layer.convolution_param
     check(p.axis == 1, f"convolution axis {p.axis} is not supported (only 1, channels)")
@@ -33,6 +43,10 @@ def parse_conv(layer) -> ConvParams:
     check(min(stride) > 0, "stride must be positive")
     pad = pair(p.pad, "pad", 0, optional_field(p, "pad_h"), optional_field(p, "pad_w"))
     dilation = pair(p.dilation, "dilation", 1)
+    hole = deeplab_hole(layer)
+    if hole != (1, 1):
+        check(not p.dilation, "convolution_param gives both DeepLab's hole and dilation; give one")
+        dilation = hole
     check(min(dilation) > 0, "dilation must be positive")
     return ConvParams(p.num_output, kernel, stride, pad, dilation, p.group, p.bias_term)
 

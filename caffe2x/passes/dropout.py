@@ -1,14 +1,19 @@
-"""Dropout is the identity at inference: remove it."""
+"""Dropout is the identity at inference: remove it. A Dropout that scales at TEST
+(Fast R-CNN's scale_train: false) becomes a Power layer y = scale * x instead."""
 
 from __future__ import annotations
 
 from ..ir.graph import Graph
+from ..layers.activation import AffinePowerParams
 from .rewrite import clone, drop_node, replace_uses
 
 
 def remove_dropout(graph: Graph) -> Graph:
     graph = clone(graph)
     for node in [n for n in graph.nodes if n.type == "Dropout"]:
+        if node.params.test_scale != 1.0:
+            node.type, node.params = "Power", AffinePowerParams(power=1.0, scale=node.params.test_scale, shift=0.0)
+            continue
         (source,), (result,) = node.inputs, node.outputs
         if result in graph.outputs and source in graph.inputs:
             continue  # input -> Dropout -> output: both names must survive, keep the node

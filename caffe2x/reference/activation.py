@@ -66,7 +66,9 @@ def threshold(node, x):
 
 @elementwise
 def dropout(node, x):
-    return x  # Caffe scales at training time, so TEST-phase Dropout is the identity
+    # BVLC scales at training time, so TEST-phase Dropout is the identity; Fast R-CNN's
+    # scale_train: false scales here instead (layers.activation.dropout_test_scale).
+    return x if node.params.test_scale == 1.0 else x * np.float32(node.params.test_scale)
 
 
 @REFERENCE.register("PReLU")

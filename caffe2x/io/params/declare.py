@@ -213,3 +213,54 @@ def declared(name: str) -> LayerParam | None:
 
 def declared_number(number: int) -> LayerParam | None:
     return next((p for p in PARAMS.values() if p.number == number), None)
+
+
+@dataclass(frozen=True)
+class BlockField:
+    """A field a fork adds to one of BVLC's own parameter blocks, e.g. DeepLab's
+    `convolution_param { hole: 2 }` or Fast R-CNN's `dropout_param { scale_train: false }`.
+    `field.number` is the fork's; forks may reuse a number for different fields of the
+    same block (SegNet's sample_weights_test and Fast R-CNN's scale_train are both
+    DropoutParameter field 2), so such fields are read from the prototxt, by name."""
+
+    block: str
+    field: Field
+    fork: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.block}.{self.field.name}"
+
+
+BLOCK_FIELDS: dict[tuple[str, str], BlockField] = {}
+
+
+def _bvlc_block_fields(block: str) -> set[str] | None:
+    """The field names of BVLC's message behind `block` (a LayerParameter or V1 field), or None."""
+    from ...schema import LayerParameter, V1LayerParameter
+
+    for message in (LayerParameter, V1LayerParameter):
+        fld = message.DESCRIPTOR.fields_by_name.get(block)
+        if fld is not None and fld.message_type is not None:
+            return {f.name for f in fld.message_type.fields}
+    return None
+
+
+def register_field(block: str, field: Field, *, fork: str = "register_field") -> BlockField:
+    """Declare a fork's field inside BVLC's block `block` (`convolution_param`, ...). The
+    prototxt reader then takes it out of the block before protobuf parses it, and
+    caffe2x.io.params.block_field reads it back typed. The same declaration twice is accepted."""
+    names = _bvlc_block_fields(block)
+    if names is None:
+        raise RegistryError(f"register_field: '{block}' is not one of BVLC's parameter blocks")
+    if field.name in names:
+        raise RegistryError(f"register_field: BVLC's {block} already has a field '{field.name}'")
+    old = BLOCK_FIELDS.get((block, field.name))
+    if old is not None and old.field != field:
+        raise RegistryError(f"{block}.{field.name} is already declared differently (by {old.fork})")
+    BLOCK_FIELDS[(block, field.name)] = BlockField(block, field, fork)
+    return BLOCK_FIELDS[(block, field.name)]
+
+
+def declared_field(block: str, name: str) -> BlockField | None:
+    return BLOCK_FIELDS.get((block, name))
