@@ -7,6 +7,7 @@ from .api import (
     load_net,
     load_plugins,
     load_proto,
+    register_field,
     register_layer,
     register_param,
     verify,
@@ -33,8 +34,8 @@ __all__ = [
     "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
     "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE",
     "RegistryError", "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "convert",
-    "fork_param", "graph_from_net", "load_net", "load_plugins", "load_proto", "register_layer", "register_param",
-    "verify", "__version__",
+    "fork_param", "graph_from_net", "load_net", "load_plugins", "load_proto", "register_field", "register_layer",
+    "register_param", "verify", "__version__",
 ]
 
 # Last: the built-in fork layer families register themselves through the public API above.

@@ -13,7 +13,7 @@ from .frontend.select import check_supported, test_phase_layers
 from .frontend.weights import attach_weights
 from .io import params
 from .io.caffemodel import WeightFile, read_caffemodel
-from .io.params import LayerParam, ParamMessage, ParamValue
+from .io.params import BlockField, Field, LayerParam, ParamMessage, ParamValue
 from .io.prototxt import read_prototxt
 from .ir.graph import Graph, Shape
 from .layers import LAYERS, LayerDef
@@ -94,6 +94,13 @@ def register_param(name: str, number: int, message: ParamMessage, *, replace: bo
     LayerParameter. Prototxt blocks `name { ... }` and caffemodel fields `number` are then read
     by `message` (see caffe2x.io.params, fork_param)."""
     return params.register_param(name, number, message, replace=replace)
+
+
+def register_field(block: str, field: Field) -> BlockField:
+    """Declare a field a fork adds to one of BVLC's blocks (DeepLab's `convolution_param {
+    hole: 2 }`): the prototxt reader then takes it out before protobuf parses the block,
+    and caffe2x.io.params.block_field(layer, block, name) reads it typed."""
+    return params.register_field(block, field, fork="caffe2x.register_field")
 
 
 def load_proto(path: PathLike) -> list[LayerParam]:

@@ -161,3 +161,25 @@ def test_bayesian_segnet_monte_carlo_dropout_is_converted_to_its_expectation_wit
     assert any("sample_weights_test" in str(w.message) and "expectation" in str(w.message) for w in caught)
     drop = next(node for node in graph.nodes if node.name == "drop")
     assert drop.params.monte_carlo and drop.params.test_scale == 1.0
+
+
+def test_a_users_fork_field_in_a_bvlc_block_reads_through_the_public_api(tmp_path):
+    from caffe2x.io.params import block_field
+    from caffe2x.io.params.declare import BLOCK_FIELDS
+
+    text = ('input: "data" input_shape { dim: 1 dim: 2 dim: 4 dim: 4 }\n'
+            'layer { name: "r" type: "ReLU" bottom: "data" top: "r" relu_param { negative_slope: 0.1 my_cap: 6.5 } }\n')
+    path = _net(tmp_path, text)
+    with pytest.raises(PrototxtError, match="my_cap"):  # undeclared: protobuf's error, with the line
+        caffe2x.load_net(path)
+    try:
+        caffe2x.register_field("relu_param", caffe2x.Field("my_cap", 1001, float, default=0.0))
+        with pytest.raises(caffe2x.RegistryError, match="already has a field"):
+            caffe2x.register_field("relu_param", caffe2x.Field("negative_slope", 1002, float))
+        from caffe2x.io.prototxt import read_prototxt
+
+        (_, relu) = read_prototxt(path).layer
+        assert block_field(relu, "relu_param", "my_cap") == 6.5 and relu.relu_param.negative_slope == pytest.approx(0.1)
+        assert caffe2x.load_net(path).values["r"].shape == (1, 2, 4, 4)
+    finally:
+        BLOCK_FIELDS.pop(("relu_param", "my_cap"), None)
