@@ -25,9 +25,11 @@ from .io.atomic import atomic_file
 from .io.outputs import FILE, check_output
 from .summary import format_table, summarize
 from .targets import TARGETS, ConvertOptions, require_all
+from .targets.quiet import VERBOSE_ENV
 from .verification import inputs_in as _inputs_of
 from .verification import read_inputs as _read_inputs
 from .verification import read_reference as _read_npz
+from .version import version_report
 
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED = 2, 3, 130
 TARGET_NAMES = TARGETS.names()
@@ -83,10 +85,20 @@ caffe_proto_option = click.option("--caffe-proto", "protos", multiple=True, type
                                        "(norm_param, ...) by it (repeatable).")
 
 
+def _show_version(ctx, _param, value) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_report())
+        ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="caffe2x")
-def main() -> None:
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_show_version,
+              help="Show caffe2x's version and each installed target framework's, and exit.")
+@click.option("--verbose", is_flag=True, help="Show the frameworks' own logs (TensorFlow's are hidden by default).")
+def main(verbose: bool) -> None:
     """Convert Caffe models and prove the result layer by layer."""
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
 
 
 @main.command()

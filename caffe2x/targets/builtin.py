@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io.outputs import FILE, FOLDER
+from .quiet import quiet_framework_logs
 from .registry import TARGETS, Target
 
 
@@ -40,27 +41,31 @@ class PytorchTarget(Target):
 @dataclass(frozen=True)
 class TensorflowTarget(Target):
     def convert(self, graph, output, options, force=False):
-        from . import tensorflow
+        with quiet_framework_logs():
+            from . import tensorflow
 
-        return tensorflow.write_saved_model(tensorflow.generate(graph, options.layout), output, force=force)
+            return tensorflow.write_saved_model(tensorflow.generate(graph, options.layout), output, force=force)
 
     def run(self, graph, inputs, device="cpu"):
-        from .tensorflow.runner import run_tensorflow
+        with quiet_framework_logs():
+            from .tensorflow.runner import run_tensorflow
 
-        return run_tensorflow(graph, inputs, device)
+            return run_tensorflow(graph, inputs, device)
 
 
 @dataclass(frozen=True)
 class TfliteTarget(Target):
     def convert(self, graph, output, options, force=False):
-        from . import tensorflow
+        with quiet_framework_logs():
+            from . import tensorflow
 
-        return tensorflow.write_tflite(tensorflow.generate(graph, options.layout), output, force=force)
+            return tensorflow.write_tflite(tensorflow.generate(graph, options.layout), output, force=force)
 
     def run(self, graph, inputs, device="cpu"):
-        from .tensorflow.runner import run_tflite
+        with quiet_framework_logs():
+            from .tensorflow.runner import run_tflite
 
-        return run_tflite(graph, inputs, device)
+            return run_tflite(graph, inputs, device)
 
 
 ONNX = TARGETS.register(OnnxTarget(
