@@ -55,6 +55,14 @@ def load_net(
     return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets)
 
 
+def cut(graph: Graph, layers: list[str]) -> Graph:
+    """The net cut at `layers` (CLI --outputs): their tops become the outputs, in that order,
+    and every layer they do not need is dropped. An unknown name is a GraphError."""
+    from .passes.cut import cut_at
+
+    return cut_at(graph, layers)
+
+
 def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | None = None, *,
                    onnx: Callable | None = None, pytorch: Callable | None = None, tensorflow: Callable | None = None,
                    unsupported: Mapping[str, str] | None = None, replace: bool = False) -> None:

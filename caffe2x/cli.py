@@ -22,7 +22,7 @@ from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
 from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
-from .io.outputs import FILE, check_output
+from .io.outputs import FILE, FOLDER, check_output
 from .summary import format_table, summarize
 from .targets import TARGETS, ConvertOptions, require_all
 from .targets.quiet import VERBOSE_ENV
@@ -83,6 +83,16 @@ caffe_proto_option = click.option("--caffe-proto", "protos", multiple=True, type
                                   metavar="FORK.proto",
                                   help="A Caffe fork's caffe.proto: read its layers' parameter blocks "
                                        "(norm_param, ...) by it (repeatable).")
+outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="LAYER[,LAYER]",
+                              help="Cut the net: these layers' tops become its outputs, later layers are dropped.")
+
+
+def _cut(graph, cut_layers: str | None):
+    """--outputs: the net up to these layers (logits before a Softmax, features to fine-tune)."""
+    if not cut_layers:
+        return graph
+    return api.cut(graph, [name.strip() for name in cut_layers.split(",") if name.strip()])
+
 
 
 def _show_version(ctx, _param, value) -> None:
@@ -107,11 +117,12 @@ def main(verbose: bool) -> None:
 @shape_option
 @plugin_option
 @caffe_proto_option
+@outputs_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def inspect(net, weights, input_shapes, plugins, protos, as_json):
+def inspect(net, weights, input_shapes, plugins, protos, cut_layers, as_json):
     """Show every layer with Caffe's output shapes, parameters and FLOPs."""
     _plugins(plugins, protos)
-    graph = api.load_net(net, weights, _shapes(input_shapes))
+    graph = _cut(api.load_net(net, weights, _shapes(input_shapes)), cut_layers)
     click.echo(json.dumps(summarize(graph), indent=1) if as_json else format_table(graph))
 
 
@@ -176,8 +187,9 @@ def _check_reports(paths, force: bool) -> list[str]:
 @random_weights_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write every blob to this .npz, keyed like the golden files (LAYER:TOP).")
+@outputs_option
 @force_option
-def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, force):
+def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, cut_layers, force):
     """Run the NumPy reference forward pass (Caffe's semantics, no Caffe needed)."""
     from .reference import as_golden_blobs
     from .reference import run as forward
@@ -187,6 +199,7 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
     _plugins(plugins, protos)
     arrays = _read_inputs(inputs_path) if inputs_path else {}
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
+    graph = _cut(graph, cut_layers)
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     for top, name in zip(graph.output_tops, graph.outputs):
@@ -214,8 +227,9 @@ def _batch(value: str) -> int | None:
 @caffe_proto_option
 @random_weights_option
 @seed_option
-@click.option("--to", "target", type=click.Choice(TARGET_NAMES), required=True,
-              help="; ".join(f"{t.name}: {t.description}" for t in TARGETS) + ".")
+@click.option("--to", "target", type=click.Choice([*TARGET_NAMES, "all"]), required=True,
+              help="; ".join(f"{t.name}: {t.description}" for t in TARGETS)
+                   + "; all: every target, into the folder -o (" + ", ".join(t.batch_output for t in TARGETS) + ").")
 @click.option("-o", "--output", required=True, type=click.Path(), help="Output file (or folder).")
 @click.option("--opset", type=int, default=None, help=_only("opset") + "the opset, 13 to 21 (default 17).")
 @click.option("--batch", default="dynamic", show_default=True,
@@ -224,23 +238,45 @@ def _batch(value: str) -> int | None:
               help=_only("keep_intermediate") + "also expose every Caffe top as an output.")
 @click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
               help=_only("layout") + "layout of 4-D inputs and outputs.")
+@outputs_option
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
-            keep_intermediate, layout, force):
-    """Convert a Caffe model (prototxt + caffemodel) to another framework."""
-    # Checked before the weights are even read.
-    kind, suffixes = TARGETS.get(target).output_kind, TARGETS.get(target).suffixes
-    check_output(output, kind, force, suffixes=suffixes, writer=f"--to {target}")
+            keep_intermediate, layout, cut_layers, force):
+    """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
+    outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
     fixed = _batch(batch)
     options = ConvertOptions(opset, fixed is None, keep_intermediate, layout)
-    TARGETS.get(target).check_options(options)
-    TARGETS.get(target).require()  # before any work: a missing framework is named with its pip extra
-    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=[target])
-    written = api.convert(graph, target, output, force=force, opset=opset, dynamic_batch=fixed is None,
-                          keep_intermediate=keep_intermediate, layout=layout)
-    click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
-               f"{graph.total_params:,} parameters)")
+    if target != "all":  # with all, an option applies to the targets that have it
+        TARGETS.get(target).check_options(options)
+    require_all(list(outputs))  # before any work: a missing framework is named with its pip extra
+    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs))
+    graph = _cut(graph, cut_layers)
+    for name, path in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        own = options.only_for(TARGETS.get(name).options)
+        written = api.convert(graph, name, path, force=force, opset=own.opset, dynamic_batch=own.dynamic_batch,
+                              keep_intermediate=own.keep_intermediate, layout=own.layout)
+        click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
+                   f"{graph.total_params:,} parameters)")
+
+
+def _convert_outputs(target: str, output: str, force: bool) -> dict:
+    """Target name -> output path, each checked. --to all writes every target into the
+    folder `output` (created if missing), under the names convert-all uses."""
+    from pathlib import Path
+
+    if target != "all":
+        spec = TARGETS.get(target)
+        check_output(output, spec.output_kind, force, suffixes=spec.suffixes, writer=f"--to {target}")
+        return {target: Path(output)}
+    check_output(output, FOLDER, False, reuse=True, writer="--to all")
+    outputs = {spec.name: Path(output) / spec.batch_output for spec in TARGETS}
+    for name, path in outputs.items():
+        if path.parent.is_dir():  # else the folder is made new: nothing in it to refuse
+            spec = TARGETS.get(name)
+            check_output(path, spec.output_kind, force, suffixes=spec.suffixes, writer=f"--to {name}")
+    return outputs
 
 
 @main.command()
@@ -268,9 +304,10 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
               help="Give up after this long (exit 124); checked between operations.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@outputs_option
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
-           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, force):
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -285,7 +322,7 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
     with _deadline(timeout):
         report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                         settings, quiet or as_json)
+                         settings, quiet or as_json, cut_layers)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
@@ -389,7 +426,8 @@ def parse_tolerances(values) -> dict[str, float]:
     return tolerances
 
 
-def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet):
+def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
+            cut_layers=None):
     from .report import Report
     from .report.terminal import console, progress
     from .verification import is_file_reference, verify_net
@@ -398,6 +436,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source, targets=targets)
+    graph = _cut(graph, cut_layers)
     arrays = arrays or random_inputs(graph, seed)
     steps = len(set(targets)) + (reference_blobs is None)
     with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:

@@ -149,9 +149,10 @@ def test_fast_rcnn_scale_train_false_scales_at_test_time(tmp_path):
     scaled, unscaled = as_golden_blobs(graph, run(graph, inputs)), as_golden_blobs(plain, run(plain, inputs))
     assert np.allclose(scaled["drop:fc"], unscaled["fc:fc"] * dropout_test_scale(0.3, False), rtol=1e-6)
     assert not np.allclose(scaled["out:out"], unscaled["out:out"])
-    pytest.importorskip("onnxruntime")
-    result = api.verify(graph, "onnx", inputs, scaled)
-    assert result.passed, result.first_divergence
+    for target in ("onnx", "pytorch"):  # pytorch keeps Dropout layers for training: they must still scale
+        pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}[target])
+        result = api.verify(graph, target, inputs, scaled)
+        assert result.passed, (target, result.first_divergence)
 
 
 def test_bayesian_segnet_monte_carlo_dropout_is_converted_to_its_expectation_with_a_warning(tmp_path):

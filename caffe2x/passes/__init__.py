@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..ir.graph import Graph
-from .dropout import remove_dropout
+from .dropout import remove_dropout, scaling_dropout_as_power
 from .fold import fold_batchnorm_scale, fold_into_convolution, merge_scale_into_batchnorm
 
 Pass = Callable[[Graph], Graph]
@@ -23,7 +23,7 @@ def run_passes(graph: Graph, passes: list[Pass] | None = None) -> Graph:
 
 
 # For trainable targets (PyTorch, Keras): keep Dropout and BatchNorm, give BatchNorm its Scale.
-TRAINABLE_PASSES: list[Pass] = [merge_scale_into_batchnorm]
+TRAINABLE_PASSES: list[Pass] = [scaling_dropout_as_power, merge_scale_into_batchnorm]
 
 __all__ = ["DEFAULT_PASSES", "Pass", "TRAINABLE_PASSES", "fold_batchnorm_scale", "fold_into_convolution",
-           "merge_scale_into_batchnorm", "remove_dropout", "run_passes"]
+           "merge_scale_into_batchnorm", "remove_dropout", "run_passes", "scaling_dropout_as_power"]

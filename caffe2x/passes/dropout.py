@@ -8,12 +8,19 @@ from ..layers.activation import AffinePowerParams
 from .rewrite import clone, drop_node, replace_uses
 
 
-def remove_dropout(graph: Graph) -> Graph:
+def scaling_dropout_as_power(graph: Graph) -> Graph:
+    """Every Dropout that scales at TEST becomes Power(scale): a trainable target's own
+    dropout layer would be the identity at inference."""
     graph = clone(graph)
-    for node in [n for n in graph.nodes if n.type == "Dropout"]:
-        if node.params.test_scale != 1.0:
+    for node in graph.nodes:
+        if node.type == "Dropout" and node.params.test_scale != 1.0:
             node.type, node.params = "Power", AffinePowerParams(power=1.0, scale=node.params.test_scale, shift=0.0)
-            continue
+    return graph
+
+
+def remove_dropout(graph: Graph) -> Graph:
+    graph = scaling_dropout_as_power(graph)
+    for node in [n for n in graph.nodes if n.type == "Dropout"]:
         (source,), (result,) = node.inputs, node.outputs
         if result in graph.outputs and source in graph.inputs:
             continue  # input -> Dropout -> output: both names must survive, keep the node

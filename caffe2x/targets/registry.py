@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,11 @@ class ConvertOptions:
     def given(self) -> list[str]:
         """The options set to something other than their default."""
         return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+
+    def only_for(self, names) -> ConvertOptions:
+        """These options with every one not in `names` (a target's options) at its default:
+        what one target of `convert --to all` gets."""
+        return replace(self, **{f.name: f.default for f in fields(self) if f.name not in names})
 
 
 # The command-line spelling of each ConvertOptions field, for messages and help.
