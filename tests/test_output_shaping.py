@@ -7,7 +7,6 @@ import pytest
 from click.testing import CliRunner
 from conftest import golden_case
 
-import caffe2x
 from caffe2x import api
 from caffe2x.cli import main
 from caffe2x.errors import GraphError
