@@ -97,6 +97,23 @@ def register_layer(layer_type: str, definition: LayerDef, reference: Kernel | No
         UNSUPPORTED[(family, layer_type)] = reason
 
 
+def register_python_layer(module: str, layer: str, definition: LayerDef, reference: Kernel | None = None,
+                          **emitters) -> str:
+    """Teach caffe2x a Caffe Python layer, `python_param { module: "<module>" layer: "<layer>" }`,
+    exactly as register_layer teaches a type (same arguments after the two names). Its
+    parse step may read the parsed param_str with caffe2x.extend.python_param_mapping.
+    caffe2x never imports `module`: the handler is the computation. Returns the type name
+    it is registered under, "Python:<module>.<layer>"."""
+    from .layers.python import PYTHON_TYPE_PREFIX
+
+    for part in (*module.split("."), layer):
+        if not part.isidentifier():
+            raise RegistryError(f"register_python_layer: '{module}' / '{layer}' is not a Python module and class name")
+    layer_type = f"{PYTHON_TYPE_PREFIX}{module}.{layer}"
+    register_layer(layer_type, definition, reference, **emitters)
+    return layer_type
+
+
 def register_param(name: str, number: int, message: ParamMessage, *, replace: bool = False) -> LayerParam:
     """Declare a fork's layer parameter block: `optional <message> <name> = <number>;` in its
     LayerParameter. Prototxt blocks `name { ... }` and caffemodel fields `number` are then read

@@ -65,6 +65,9 @@ class UnsupportedLayerError(Caffe2xError):
         )
         fork_hint = (" A fork's layers need a plugin (--plugin) for each type; its parameter blocks "
                      "are read by the fork's schema (--caffe-proto FORK.proto)." if self.forks else "")
+        if any(t.startswith("Python:") for t in self.by_type):
+            fork_hint += (" A Python layer names code (module.layer) that caffe2x never imports from a model file: "
+                          "teach caffe2x its computation with caffe2x.register_python_layer(module, layer, ...).")
         super().__init__(
             f"{count} layer(s) of {len(self.by_type)} unsupported type(s) for {stage}: {groups}. "
             "Register a handler for a custom layer with caffe2x.register_layer "

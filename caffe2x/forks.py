@@ -29,6 +29,7 @@ LIKELY_FORK = {
     "Interp": _SEGMENTATION,
     "Upsample": _UPSAMPLE,
     "ROIPooling": _FASTER_RCNN, "Proposal": _FASTER_RCNN,
+    "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
     "ShuffleChannel": _MOBILE, "ReLU6": _MOBILE, "ConvolutionDepthwise": _MOBILE,
     "DepthwiseConvolution": _MOBILE,
 }

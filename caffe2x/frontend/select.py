@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import PrototxtError, UnsupportedLayerError
 from ..layers import LAYERS, TRAINING_ONLY_TYPES
+from ..layers.python import python_layer_type
 from .inputs import is_input_layer
 
 TEST = 1  # caffe.Phase.TEST
@@ -38,8 +39,17 @@ def test_phase_layers(net, source: str) -> list:
         else:
             included = not any(_meets_rule(rule, level, stages) for rule in layer.exclude)
         if included and layer.type not in TRAINING_ONLY_TYPES:
-            kept.append(layer)
+            kept.append(_typed_python_layer(layer) if layer.type == "Python" and layer.bottom else layer)
     return kept
+
+
+def _typed_python_layer(layer):
+    """A Python layer (with bottoms: one without is a data layer, a net input) as the type
+    its module and class name: "Python:rpn.proposal_layer.ProposalLayer"."""
+    typed = type(layer)()
+    typed.CopyFrom(layer)
+    typed.type = python_layer_type(layer)
+    return typed
 
 
 def check_supported(layers: list, stage: str = "caffe2x") -> None:
