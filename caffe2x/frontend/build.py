@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import GraphError, ShapeError, layer_error
 from ..ir.graph import CaffeLayer, Graph, Node, Shape, Value
 from ..layers import LAYERS, MAX_BLOB_ELEMENTS
+from ..layers.expand import EXPANSIONS
 from ..layers.tensor import InputParams
 from .inputs import is_input_layer, resolve_input_shapes
 
@@ -40,6 +41,8 @@ class _Builder:
             elif layer.type == "Silence":
                 self._inputs_of(layer)
                 self._record(layer, list(layer.bottom), [], [])
+            elif layer.type in EXPANSIONS:
+                self._add_expanded(layer, index)
             else:
                 self._add_node(layer, index)
         self._set_outputs()
@@ -89,6 +92,30 @@ class _Builder:
             self.graph.aliases[(layer.name, top)] = source
         shape = self.graph.values[source].shape
         self._record(layer, list(layer.bottom), list(layer.top), [shape] * len(layer.top))
+
+    def _add_expanded(self, layer, index: int) -> None:
+        """A layer Caffe runs as other layers (layers.expand): its shape rule checked under its
+        own name first, then those layers added; `inspect` lists the layer itself."""
+        definition = LAYERS.get(layer.type)
+        _check_arity(layer, definition)
+        bottom_shapes = [self.graph.values[self._current_value(b, layer)].shape for b in layer.bottom]
+        try:
+            top_shapes = definition.infer(definition.parse(layer), bottom_shapes)
+            parts = EXPANSIONS[layer.type](layer, bottom_shapes)
+        except ShapeError as exc:
+            raise layer_error(ShapeError, layer.name, layer.type, str(exc)) from None
+        first = len(self.graph.caffe_layers)
+        for part in parts:
+            self._add_node(part, index)
+        added = self.graph.caffe_layers[first:]
+        del self.graph.caffe_layers[first:]
+        self._record(layer, list(layer.bottom), list(layer.top), top_shapes, 0, sum(a.flops for a in added))
+
+    def _current_value(self, bottom: str, layer) -> str:
+        version = self.current.get(bottom)
+        if version is None:
+            raise layer_error(GraphError, layer.name, layer.type, self._missing_bottom(bottom))
+        return version.value
 
     def _add_node(self, layer, index: int) -> None:
         definition = LAYERS.get(layer.type)

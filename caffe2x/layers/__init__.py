@@ -8,7 +8,7 @@ file says everything caffe2x knows about a layer family. The ones a generated
 model.py needs are plain Python, and model.py gets a copy of them.
 """
 
-from . import activation, affine, conv, eltwise, normalization, pooling, reduction, tensor  # noqa: F401
+from . import activation, affine, conv, eltwise, normalization, pooling, reduction, spp, tensor  # noqa: F401
 from .base import LAYERS, MAX_BLOB_ELEMENTS, LayerDef, shapes_agree
 
 # Layer types of training nets that have no meaning at inference: dropped

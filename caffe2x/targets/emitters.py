@@ -44,8 +44,12 @@ def mark_unsupported(family: str, layer_type: str, reason: str) -> None:
 
 def missing_emitters(family: str, layers: list[tuple[str, str]]) -> dict[str, list[str]]:
     """The (name, type) pairs whose type the family has no emitter for, grouped by type."""
+    from ..layers.expand import EXPANSIONS
+
     registry = emitter_registry(family)
-    return registry.missing([(name, kind) for name, kind in layers if kind not in FRONT_END_TYPES])
+    # An expanded type (SPP) reaches the targets as the layers it expands to, each checked then.
+    return registry.missing([(name, kind) for name, kind in layers
+                             if kind not in FRONT_END_TYPES and kind not in EXPANSIONS])
 
 
 def reasons(family: str, layer_types) -> dict[str, str]:
