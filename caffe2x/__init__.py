@@ -1,6 +1,9 @@
 """caffe2x: migrate Caffe models to ONNX, PyTorch and TensorFlow, proven layer by layer."""
 
 from .api import (
+    apply_preprocessing,
+    attach_labels,
+    attach_preprocessing,
     convert,
     fork_param,
     graph_from_net,
@@ -32,6 +35,7 @@ from .reference import REFERENCE
 from .version import __version__
 
 __all__ = [
+    "apply_preprocessing", "attach_labels", "attach_preprocessing",
     "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
     "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE",
     "RegistryError", "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "convert",

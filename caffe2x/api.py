@@ -55,6 +55,44 @@ def load_net(
     return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets)
 
 
+def attach_preprocessing(graph: Graph, prototxt: PathLike, options=None):
+    """Record in graph.metadata (and so in every converted model) what the net expects done to
+    an image: its data layer's transform_param, overridden by `options`
+    (caffe2x.frontend.preprocess.PreprocessingOptions: mean file or values, scale or std,
+    raw scale, channel order, layout). Returns the Preprocessing, or None when there is none."""
+    from .errors import PreprocessingError
+    from .frontend.preprocess import PreprocessingOptions, build_preprocessing
+
+    options = options or PreprocessingOptions()
+    layers = test_phase_layers(read_prototxt(prototxt), str(prototxt))
+    shape = graph.values[graph.inputs[0]].shape if graph.inputs else ()
+    if len(shape) != 4:
+        if options.given:
+            raise PreprocessingError(f"image preprocessing needs a 4-D N,C,H,W input; the first input is {list(shape)}")
+        return None
+    spec = build_preprocessing(layers, shape, options, os.path.dirname(os.fspath(prototxt)))
+    if spec is not None:
+        graph.metadata["preprocessing"] = spec.to_dict()
+    return spec
+
+
+def attach_labels(graph: Graph, path: PathLike) -> list[str]:
+    """Record the class names (synset_words.txt or a labelmap.prototxt) in graph.metadata."""
+    from .io.labels import read_labels
+
+    graph.metadata["labels"] = read_labels(path)
+    return graph.metadata["labels"]
+
+
+def apply_preprocessing(spec, image):
+    """Apply a recorded preprocessing (the dict a converted model's metadata holds, or a
+    Preprocessing) to a batch of images as the user holds them; returns the net's input."""
+    from .frontend.preprocess import Preprocessing
+    from .frontend.preprocess import apply_preprocessing as apply
+
+    return apply(spec if isinstance(spec, Preprocessing) else Preprocessing.from_dict(spec), image)
+
+
 def cut(graph: Graph, layers: list[str]) -> Graph:
     """The net cut at `layers` (CLI --outputs): their tops become the outputs, in that order,
     and every layer they do not need is dropped. An unknown name is a GraphError."""

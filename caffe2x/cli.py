@@ -19,7 +19,7 @@ import numpy as np
 from . import api
 from .api import random_inputs
 from .compare import DEFAULT_TOLERANCE
-from .errors import Caffe2xError, InputShapeError, VerificationTimeout
+from .errors import Caffe2xError, InputShapeError, PreprocessingError, VerificationTimeout
 from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
 from .io.outputs import FILE, FOLDER, check_output
@@ -85,6 +85,29 @@ caffe_proto_option = click.option("--caffe-proto", "protos", multiple=True, type
                                        "(norm_param, ...) by it (repeatable).")
 outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="LAYER[,LAYER]",
                               help="Cut the net: these layers' tops become its outputs, later layers are dropped.")
+
+
+def _preprocessing_options(command):
+    """The options saying what the net expects done to an image (convert, run)."""
+    options = [
+        click.option("--mean", "mean_file", type=click.Path(dir_okay=False), metavar="FILE.binaryproto",
+                     help="Caffe mean image (center-cropped to the input, as Caffe's TEST crop)."),
+        click.option("--mean-values", metavar="B,G,R", help="Per-channel mean, in the net's channel order."),
+        click.option("--mean-per-channel", is_flag=True, help="Use the mean image's channel averages."),
+        click.option("--scale", type=float, default=None, help="Multiply after the mean (transform_param's scale)."),
+        click.option("--std", metavar="S[,S,S]", help="Divide by these after the mean (instead of --scale)."),
+        click.option("--raw-scale", type=float, default=None,
+                     help="Multiply the image first (pycaffe's raw_scale: 255 for images in [0, 1])."),
+        click.option("--channel-order", type=click.Choice(["bgr", "rgb"]), default=None,
+                     help="Channel order of the images you feed (the BVLC nets want BGR)."),
+        click.option("--input-layout", type=click.Choice(["nchw", "nhwc"]), default=None,
+                     help="Layout of the images you feed."),
+        click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+                     help="Class names: synset_words.txt or a labelmap.prototxt."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _cut(graph, cut_layers: str | None):
@@ -188,8 +211,11 @@ def _check_reports(paths, force: bool) -> list[str]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write every blob to this .npz, keyed like the golden files (LAYER:TOP).")
 @outputs_option
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
+              help="Class names (synset_words.txt or a labelmap.prototxt): the top classes are named.")
 @force_option
-def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, cut_layers, force):
+def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, cut_layers,
+        labels_path, force):
     """Run the NumPy reference forward pass (Caffe's semantics, no Caffe needed)."""
     from .reference import as_golden_blobs
     from .reference import run as forward
@@ -202,8 +228,9 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
     graph = _cut(graph, cut_layers)
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
+    labels = api.attach_labels(graph, labels_path) if labels_path else None
     for top, name in zip(graph.output_tops, graph.outputs):
-        click.echo(_describe_output(top, values[name]))
+        click.echo(_describe_output(top, values[name], labels))
     if output:
         with atomic_file(output, force) as temp:
             with open(temp, "wb") as handle:
@@ -239,9 +266,11 @@ def _batch(value: str) -> int | None:
 @click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
               help=_only("layout") + "layout of 4-D inputs and outputs.")
 @outputs_option
+@_preprocessing_options
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
-            keep_intermediate, layout, cut_layers, force):
+            keep_intermediate, layout, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale,
+            channel_order, input_layout, labels_path, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -252,6 +281,8 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     require_all(list(outputs))  # before any work: a missing framework is named with its pip extra
     graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs))
     graph = _cut(graph, cut_layers)
+    _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
+                     input_layout, labels_path)
     for name, path in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         own = options.only_for(TARGETS.get(name).options)
@@ -466,13 +497,40 @@ def _deadline(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _describe_output(top: str, array: np.ndarray) -> str:
+def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = None) -> str:
     text = f"{top}: shape {list(array.shape)}, min {array.min():.6g}, max {array.max():.6g}"
     if array.ndim >= 2 and array.shape[1] > 1 and np.prod(array.shape[2:], dtype=np.int64) == 1:
         first = array.reshape(array.shape[0], -1)[0]
         best = np.argsort(-first, kind="stable")[:5]
-        text += ", top-5 of item 0: " + ", ".join(f"{i} ({first[i]:.4f})" for i in best)
+        named = labels is not None and len(labels) == len(first)  # names only where they fit the classes
+
+        def name(i):
+            return f"{i} {labels[i]!r}" if named else f"{i}"
+
+        text += ", top-5 of item 0: " + ", ".join(f"{name(i)} ({first[i]:.4f})" for i in best)
     return text
+
+
+def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise PreprocessingError(f"{option} '{text}' is not a comma-separated list of numbers") from None
+
+
+def _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
+                     input_layout, labels_path) -> None:
+    """Preprocessing (data layer's transform_param and the options) and labels into the graph's
+    metadata, which every target writes into its output."""
+    from .frontend.preprocess import PreprocessingOptions
+
+    options = PreprocessingOptions(mean_file, _numbers(mean_values, "--mean-values"), scale, _numbers(std, "--std"),
+                                   raw_scale, channel_order, input_layout, mean_per_channel)
+    api.attach_preprocessing(graph, net, options)
+    if labels_path:
+        api.attach_labels(graph, labels_path)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 
 
+class PreprocessingError(Caffe2xError):
+    """A mean file, label file or preprocessing option that cannot be used as given."""
+
+
 class VerificationTimeout(Caffe2xError):
     """verify --timeout ran out."""
 

@@ -80,6 +80,10 @@ class Graph:
     # a Split alias, whose top name differs from its value's name).
     output_tops: list[str] = field(default_factory=list)
     caffe_layers: list[CaffeLayer] = field(default_factory=list)
+    # What travels with the model but is not a layer, written into every converted
+    # model's metadata: "preprocessing" (frontend.preprocess.Preprocessing.to_dict())
+    # and "labels" (class index -> name).
+    metadata: dict = field(default_factory=dict)
 
     @property
     def flops(self) -> int:

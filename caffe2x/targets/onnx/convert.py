@@ -128,7 +128,9 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
                               producer_name="caffe2x", producer_version=_version())
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     blob_map = {key: tensor_of[v] for key, v in graph.blob_keys().items() if v in tensor_of}
-    helper.set_model_props(model, {"caffe2x.blobs": json.dumps(blob_map)})
+    props = {"caffe2x.blobs": json.dumps(blob_map)}
+    props.update({f"caffe2x.{key}": json.dumps(value) for key, value in graph.metadata.items()})
+    helper.set_model_props(model, props)
     return OnnxModel(model, builder.tensors, graph, tensor_of)
 
 

@@ -64,7 +64,8 @@ def save_serving(model: KerasModel, keras_model, folder: str) -> None:
 
 def manifest(model: KerasModel) -> dict:
     return {"inputs": model.input_keys, "outputs": model.output_keys, "layout": model.layout,
-            "layers": model.caffe_layers}  # Keras layer -> Caffe layer: names may repeat in Caffe
+            "layers": model.caffe_layers,  # Keras layer -> Caffe layer: names may repeat in Caffe
+            **model.graph.metadata}  # preprocessing, labels
 
 
 def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool = False) -> list[Path]:

@@ -99,6 +99,7 @@ def manifest(model: TorchModel) -> dict:
         "outputs": [{"caffe_name": top, "shape": list(graph.values[v].shape)}
                     for v, top in zip(graph.outputs, graph.output_tops)],
         "fused": {attr: node.fused for attr, node in zip(model.attributes, model.layer_nodes) if node.fused},
+        **graph.metadata,  # preprocessing, labels
     }
 
 
