@@ -41,7 +41,7 @@ def likely_fork(layer_type: str) -> str | None:
 
 # V1 (`layers { type: ENUM }`) type values that forks added to V1LayerParameter.LayerType,
 # as their text prototxts write them -> the layer type they name. DeepLab v1
-# (bitbucket deeplab/deeplab-public, mirrored on GitHub) wrote its nets in V1 form.
+# (bitbucket deeplab/deeplab-public, mirrored on GitHub) and DeconvNet wrote their nets in V1 form.
 FORK_V1_TYPE_NAMES = {
     "IMAGE_SEG_DATA": "ImageSegData",  # DeepLab: image + label map data layer
     "INTERP": "Interp",  # DeepLab: bilinear resize
@@ -50,4 +50,5 @@ FORK_V1_TYPE_NAMES = {
     "SEG_ACCURACY": "SegAccuracy",  # DeepLab: pixel accuracy against the label map
     "DENSE_CRF": "DenseCRF",  # DeepLab: CRF post-processing
     "ADAPTIVE_BIAS_CHANNEL": "AdaptiveBiasChannel",  # DeepLab weak supervision (training)
+    "UNPOOLING": "Unpooling",  # DeconvNet (HyeonwooNoh/caffe@d9e8494): max-unpooling, V1 enum 42
 }
