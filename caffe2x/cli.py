@@ -365,6 +365,28 @@ def synth_weights(net, input_shapes, plugins, protos, output, seed, force):
                f"{sum(1 for n in graph.nodes if n.weights)} layers")
 
 
+@main.command("layers")
+@plugin_option
+@caffe_proto_option
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON (see README, 'Supported layers').")
+@click.option("--markdown", is_flag=True, help="Print it as a Markdown table (the README's).")
+def layers(plugins, protos, as_json, markdown):
+    """List every Caffe layer type caffe2x reads: its origin (BVLC master, which fork, or a
+    plugin), what each target does with it, and the parameters it honours."""
+    from .catalog import layer_catalog
+    from .catalog.render import as_json as catalog_json
+    from .catalog.render import markdown_table, text_table
+
+    if as_json and markdown:
+        raise Caffe2xError("--json and --markdown cannot be used together.")
+    _plugins(plugins, protos)
+    entries = layer_catalog()
+    if as_json:
+        click.echo(json.dumps(catalog_json(entries), indent=1))
+    else:
+        click.echo(markdown_table(entries) if markdown else text_table(entries), nl=not markdown)
+
+
 def parse_tolerances(values) -> dict[str, float]:
     tolerances = {}
     for value in values:

@@ -148,4 +148,6 @@ def fork_params(block: str, build: Callable[[Any], Any] | None = None) -> Callab
         value = fork_param(layer, block)
         return value if build is None else build(value)
 
+    parse.fork_block = block  # what `caffe2x layers` lists as the parameters honoured
+    parse.fork_build = build
     return parse
