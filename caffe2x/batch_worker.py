@@ -17,7 +17,7 @@ from .verification import VerifySettings, inputs_in, is_file_reference, read_inp
 def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
     """Convert the model to every target of the spec (into `folder`) and verify each: the
     pipeline `caffe2x verify` runs, with the same reference choice, tolerances and records."""
-    from .weights import fill_random
+    from .weights import synthetic_weights
 
     try:
         blobs = read_reference(spec.reference) if is_file_reference(spec.reference) else None
@@ -26,7 +26,7 @@ def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
                   **{k: tuple(v) for k, v in spec.input_shapes.items()}}
         graph = api.load_net(spec.prototxt, spec.weights, shapes, spec.targets)
         if not spec.weights:
-            fill_random(graph, spec.seed)
+            synthetic_weights(graph, spec.seed)
         arrays = arrays or api.random_inputs(graph, spec.seed)
     except Caffe2xError as exc:
         return ModelResult(spec.name, spec.prototxt, spec.weights, error=str(exc))

@@ -153,7 +153,8 @@ inputs_option = click.option("--inputs", "inputs_path", type=click.Path(dir_okay
                              help=".npz with the inputs (keys NAME or input:NAME); default: seeded random.")
 seed_option = click.option("--seed", default=0, show_default=True, help="Seed for random inputs and weights.")
 random_weights_option = click.option("--random-weights", is_flag=True,
-                                     help="No caffemodel: use random weights (seeded, shaped like a trained net).")
+                                     help="No caffemodel: use random weights as synth-weights draws them (seeded, "
+                                          "He-scaled, BatchNorm statistics measured on a forward pass).")
 force_option = click.option("--force", is_flag=True, help="Replace an existing output.")
 
 
@@ -163,7 +164,7 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
     input shapes unless --input-shape does, and `batch` replaces every input's first dimension.
     Every layer the `targets` cannot express is reported before the weights are read."""
     from .io.prototxt import read_prototxt
-    from .weights import fill_random
+    from .weights import synthetic_weights
 
     if not weights and not random_weights:
         raise Caffe2xError("weights are needed: give -w W.caffemodel, or --random-weights.")
@@ -177,7 +178,7 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
         declared = api.graph_from_net(net_param, None, shapes, str(net), targets)
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
     graph = api.graph_from_net(net_param, weights, shapes, str(net), targets)
-    return graph if weights else fill_random(graph, seed)
+    return graph if weights else synthetic_weights(graph, seed)
 
 
 def _check_array_names(net_param, source_name: str, arrays: dict, source: str) -> None:
@@ -434,14 +435,36 @@ def synth_weights(net, input_shapes, plugins, protos, output, seed, force):
     Convolution and InnerProduct weights are He-scaled; BatchNorm statistics are
     measured on a random forward pass, so every BatchNorm normalizes and deep nets
     keep their activations in range, like trained ones."""
-    from .weights import calibrate_batchnorm, fill_random, save_weights
+    from .weights import save_weights, synthetic_weights
 
     check_output(output, FILE, force, suffixes=(".caffemodel",), writer="synth-weights")
     _plugins(plugins, protos)
-    graph = calibrate_batchnorm(fill_random(api.load_net(net, None, _shapes(input_shapes)), seed), seed)
+    graph = synthetic_weights(api.load_net(net, None, _shapes(input_shapes)), seed)
     save_weights(graph, output, force)
     click.echo(f"wrote {output}: {graph.total_params:,} parameters in "
                f"{sum(1 for n in graph.nodes if n.weights)} layers")
+
+
+@main.command("layers")
+@plugin_option
+@caffe_proto_option
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as JSON (see README, 'Supported layers').")
+@click.option("--markdown", is_flag=True, help="Print it as a Markdown table (the README's).")
+def layers(plugins, protos, as_json, markdown):
+    """List every Caffe layer type caffe2x reads: its origin (BVLC master, which fork, or a
+    plugin), what each target does with it, and the parameters it honours."""
+    from .catalog import layer_catalog
+    from .catalog.render import as_json as catalog_json
+    from .catalog.render import markdown_table, text_table
+
+    if as_json and markdown:
+        raise Caffe2xError("--json and --markdown cannot be used together.")
+    _plugins(plugins, protos)
+    entries = layer_catalog()
+    if as_json:
+        click.echo(json.dumps(catalog_json(entries), indent=1))
+    else:
+        click.echo(markdown_table(entries) if markdown else text_table(entries), nl=not markdown)
 
 
 def parse_tolerances(values) -> dict[str, float]:

@@ -53,7 +53,7 @@ class SchemaError(Caffe2xError):
 
 class UnsupportedLayerError(Caffe2xError):
     """Layers whose type has no handler; lists all of them, grouped by type, with the
-    Caffe fork each type most likely comes from (caffe2x.forks.LIKELY_FORK)."""
+    Caffe fork each type most likely comes from (caffe2x.forks.FORK_ORIGINS)."""
 
     def __init__(self, by_type: dict[str, list[str]], stage: str = "caffe2x", reasons: dict[str, str] | None = None):
         from .forks import likely_fork

@@ -9,6 +9,13 @@ path the built-in layers use:
     pytorch       (node, TorchContext) -> TorchLayer (module source, state, runtime classes)
     tensorflow    (node, input expressions, KerasContext) -> KerasLayer (tensorflow and tflite)
 
+A BatchNorm-like layer (a fork's BN) says which of its weight blobs are its input's
+channel mean and variance with LayerDef(..., statistics=BatchStatistics(mean=2,
+variance=3, scale=0, shift=1)): synthetic weights (synth-weights, --random-weights)
+then draw them in range and measure them on a forward pass, so a deep net of that
+layer stays in range as a trained one does (BVLC BatchNorm: BatchStatistics(mean=0,
+variance=1, factor=2), the statistics stored multiplied by the factor blob's value).
+
 A fork's parameter block (`my_op_param { ... }`) is declared with ParamMessage,
 Field and Enum and caffe2x.register_param (or read from the fork's .proto with
 caffe2x.load_proto); `fork_params("my_op_param", build)` is then the LayerDef's parse.
@@ -25,7 +32,17 @@ from __future__ import annotations
 from .errors import ShapeError
 from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Node, Shape
-from .layers.base import LayerDef, canonical_axis, check, count, fork_params, no_params, pair, same_shape
+from .layers.base import (
+    BatchStatistics,
+    LayerDef,
+    canonical_axis,
+    check,
+    count,
+    fork_params,
+    no_params,
+    pair,
+    same_shape,
+)
 from .layers.python import python_param_mapping, python_param_str
 from .targets.common import float_literal, pair_literal
 from .targets.emitters import EMITTER_FAMILIES, mark_unsupported
@@ -36,8 +53,8 @@ from .targets.torch.base import TorchLayer
 from .targets.torch.codegen import TorchContext
 
 __all__ = [
-    "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node", "OnnxBuilder",
-    "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis", "check",
-    "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal",
+    "BatchStatistics", "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node",
+    "OnnxBuilder", "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis",
+    "check", "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal",
     "python_param_mapping", "python_param_str", "same_shape",
 ]

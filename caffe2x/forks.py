@@ -1,5 +1,6 @@
 """Which layer types are BVLC Caffe's own, and which fork a foreign type most
-likely comes from. Data only: the one table every message about forks uses."""
+likely comes from. Data only: the one table every message about forks, `inspect`'s
+unsupported-layer report and `caffe2x layers` use."""
 
 from __future__ import annotations
 
@@ -16,27 +17,52 @@ BVLC_LAYER_TYPES = frozenset({
     "Swish", "TanH", "Threshold", "Tile", "WindowData",
 })
 
-_SSD = "SSD fork (weiliu89/caffe)"
-_SEGMENTATION = "DeepLab/PSPNet fork"
-_UPSAMPLE = "SegNet/YOLO fork"
-_FASTER_RCNN = "Faster R-CNN fork (py-faster-rcnn)"
-_MOBILE = "a mobile-net fork (ShuffleNet/MobileNet Caffe)"
+# Where a layer type comes from, as `caffe2x layers` and every error about an unsupported type
+# name it. BVLC's own types are BVLC_LAYER_TYPES; every other type caffe2x knows (built in, or
+# only recognised to say which fork it is from) has one entry in FORK_ORIGINS. The label names
+# the fork and the public source caffe2x follows (repository, and commit where one is pinned).
+BVLC = "BVLC master"
 
-# Foreign layer type -> the fork it most likely comes from (shown in UnsupportedLayerError).
-LIKELY_FORK = {
+_SSD = "SSD fork (weiliu89/caffe@4817bf8)"
+_INTERP = "PSPNet/DeepLab fork (hszhao/PSPNet; DeepLab v2's Interp)"
+_BN = "PSPNet/SegNet forks (hszhao/PSPNet, alexgkendall/caffe-segnet)"
+_SEGNET = "SegNet fork (alexgkendall/caffe-segnet)"
+_UPSAMPLE = "SegNet fork (alexgkendall/caffe-segnet); YOLO v3 ports (nearest `scale` form)"
+_UNPOOLING = "unpooling forks (DeconvNet/SegNet style: MAX pooling's mask)"
+_DEEPLAB = "DeepLab fork (deeplab-public v1/v2)"
+_FASTER_RCNN = "Faster R-CNN fork (rbgirshick/py-faster-rcnn)"
+_SHUFFLENET = "ShuffleNet fork (farmingyard/ShuffleNet)"
+_CONV_DEPTHWISE = "MobileNet fork (farmingyard/caffe-mobilenet)"
+_DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
+_SENET = "SENet fork (hujie-frank/SENet)"
+_RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
+_MISH = "YOLO v4 Caffe ports (Mish)"
+
+# Non-BVLC layer type -> the fork it comes from.
+FORK_ORIGINS = {
+    # detection
     "Normalize": _SSD, "PriorBox": _SSD, "DetectionOutput": _SSD, "Permute": _SSD,
     "MultiBoxLoss": _SSD, "AnnotatedData": _SSD, "DetectionEvaluate": _SSD, "VideoData": _SSD,
-    "Interp": _SEGMENTATION,
-    "Upsample": _UPSAMPLE,
     "ROIPooling": _FASTER_RCNN, "Proposal": _FASTER_RCNN,
+    # segmentation
+    "Interp": _INTERP, "BN": _BN, "Upsample": _UPSAMPLE, "Unpooling": _UNPOOLING, "MaxUnpool": _UNPOOLING,
+    "DenseImageData": _SEGNET,
+    "ImageSegData": _DEEPLAB, "MatWrite": _DEEPLAB, "SegAccuracy": _DEEPLAB,
+    # mobile backbones
+    "ShuffleChannel": _SHUFFLENET, "ConvolutionDepthwise": _CONV_DEPTHWISE, "DepthwiseConvolution": _DEPTHWISE,
+    "Axpy": _SENET, "ReLU6": _RELU6, "Mish": _MISH,
     "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
-    "ShuffleChannel": _MOBILE, "ReLU6": _MOBILE, "ConvolutionDepthwise": _MOBILE,
-    "DepthwiseConvolution": _MOBILE,
 }
 
 
+def origin(layer_type: str) -> str | None:
+    """BVLC for BVLC's own types, the fork for a known fork type, None for any other."""
+    return BVLC if layer_type in BVLC_LAYER_TYPES else FORK_ORIGINS.get(layer_type)
+
+
 def likely_fork(layer_type: str) -> str | None:
-    return LIKELY_FORK.get(layer_type)
+    """The fork a type BVLC lacks most likely comes from (shown in UnsupportedLayerError)."""
+    return FORK_ORIGINS.get(layer_type)
 
 
 # V1 (`layers { type: ENUM }`) type values that forks added to V1LayerParameter.LayerType,

@@ -3,8 +3,12 @@
 Convolution/InnerProduct weights are He-scaled, biases small, BatchNorm
 statistics near (0, 1) with a moving-average factor that is not 1, Scale
 near 1 and PReLU near 0.25. `calibrate_batchnorm` then measures each
-BatchNorm's statistics on a random forward pass (what `synth-weights` writes),
-so activations stay in range through deep residual nets.
+BatchNorm's statistics on a random forward pass, so activations stay in range
+through deep residual nets. `synthetic_weights` does both: it is what
+`synth-weights` writes and what `--random-weights` (run, convert, verify,
+convert-all's `random_weights: true`) uses. "BatchNorm" here means every layer
+type whose LayerDef names its statistics blobs (LayerDef.statistics,
+caffe2x.layers.base.BatchStatistics), a fork's or a plugin's BN included.
 """
 
 from __future__ import annotations
@@ -12,6 +16,20 @@ from __future__ import annotations
 import numpy as np
 
 from .ir.graph import Graph, Node
+from .layers.base import LAYERS, BatchStatistics
+
+
+def synthetic_weights(graph: Graph, seed: int = 0) -> Graph:
+    """Realistic random weights for every weighted node: He-scaled, then every BatchNorm-like
+    layer's statistics measured on a random forward pass (seeded). The one recipe of
+    `synth-weights` and `--random-weights`: uncalibrated statistics let a deep net's
+    activations grow with depth until verify fails on rounding (an SE-ResNet-50 at 6e-2)."""
+    return calibrate_batchnorm(fill_random(graph, seed), seed)
+
+
+def _statistics(node: Node) -> BatchStatistics | None:
+    """The node's statistics blobs, if its type is BatchNorm-like (LayerDef.statistics)."""
+    return LAYERS.get(node.type).statistics if node.type in LAYERS else None
 
 
 def _fan_in(shape: tuple[int, ...], node: Node) -> int:
@@ -22,13 +40,27 @@ def _fan_in(shape: tuple[int, ...], node: Node) -> int:
     return max(1, int(np.prod(shape[1:], dtype=np.int64)))
 
 
+# The moving-average factor of random BatchNorm statistics: not 1, so a target that forgets
+# to divide by it is caught.
+_FACTOR = 0.999
+
+
+def _statistics_blobs(stats: BatchStatistics, shapes, rng: np.random.Generator) -> list[np.ndarray]:
+    """Blobs of a BatchNorm-like layer, in its order: mean near 0, variance near 1 (both times
+    the factor, as Caffe stores them), the factor, scale near 1, shift and others near 0."""
+    factor = _FACTOR if stats.factor is not None else 1.0
+    draw = {stats.mean: lambda shape: rng.normal(0.0, 0.1, shape) * factor,
+            stats.variance: lambda shape: rng.uniform(0.5, 1.5, shape) * factor,
+            stats.factor: lambda shape: np.full(shape, factor),
+            stats.scale: lambda shape: 1.0 + rng.normal(0.0, 0.1, shape)}
+    return [draw.get(index, lambda shape: rng.normal(0.0, 0.1, shape))(shape) for index, shape in enumerate(shapes)]
+
+
 def _blobs_for(node: Node, rng: np.random.Generator) -> list[np.ndarray]:
     shapes = node.weight_shapes
-    if node.type == "BatchNorm":
-        factor = 0.999
-        mean = rng.normal(0.0, 0.1, shapes[0]) * factor
-        var = rng.uniform(0.5, 1.5, shapes[1]) * factor
-        return [mean, var, np.full(shapes[2], factor)]
+    stats = _statistics(node)
+    if stats is not None:
+        return _statistics_blobs(stats, shapes, rng)
     if node.type in ("Scale", "Bias"):
         base = 1.0 if node.type == "Scale" and not node.params.two_bottoms else 0.0
         first = [base + rng.normal(0.0, 0.1, shapes[0])] if shapes else []
@@ -50,17 +82,20 @@ def fill_random(graph: Graph, seed: int = 0) -> Graph:
 
 
 def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
-    """Set each BatchNorm's statistics to those of its input on a random forward pass,
-    so the layer normalizes as a trained one does. Random statistics alone let
-    activations grow with depth (ResNet-50's logits reached 1.5e4, a one-hot softmax).
-    A channel seen only once keeps its random statistics."""
+    """Set each BatchNorm-like layer's statistics (LayerDef.statistics) to those of its input
+    on a random forward pass, so the layer normalizes as a trained one does. Random
+    statistics alone let activations grow with depth (ResNet-50's logits reached 1.5e4, a
+    one-hot softmax). A channel seen only once keeps its random statistics, and so does
+    every layer of a net the reference cannot run (a plugin type registered without a
+    kernel), which can still be converted."""
+    from .reference import REFERENCE
     from .reference.executor import iter_forward
 
     batchnorms = {}
     for node in graph.nodes:
-        if node.type == "BatchNorm" and node.weights:
+        if node.weights and _statistics(node) is not None:
             batchnorms.setdefault(node.inputs[0], []).append(node)
-    if not batchnorms:
+    if not batchnorms or REFERENCE.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"]):
         return graph
     for node, outputs in iter_forward(graph, random_inputs(graph, seed), keep=set()):
         # The generator computes the next layer only when resumed: statistics set now are used.
@@ -71,13 +106,17 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
 
 
 def _set_statistics(node: Node, blob: np.ndarray) -> None:
+    stats = _statistics(node)
     axes = (0, *range(2, blob.ndim))
-    if blob.size // max(1, blob.shape[1]) < 2:
+    if blob.ndim < 2 or blob.size // max(1, blob.shape[1]) < 2:
         return
-    factor = float(node.weights[2].ravel()[0]) or 1.0
-    mean = blob.mean(axis=axes, dtype=np.float64)
-    var = np.maximum(blob.var(axis=axes, dtype=np.float64), 1e-4)
-    node.weights = [(mean * factor).astype(np.float32), (var * factor).astype(np.float32), node.weights[2]]
+    factor = (float(node.weights[stats.factor].ravel()[0]) or 1.0) if stats.factor is not None else 1.0
+    measured = {stats.mean: blob.mean(axis=axes, dtype=np.float64),
+                stats.variance: np.maximum(blob.var(axis=axes, dtype=np.float64), 1e-4)}
+    weights = list(node.weights)
+    for index, value in measured.items():
+        weights[index] = (value * factor).reshape(weights[index].shape).astype(np.float32)
+    node.weights = weights
 
 
 def random_inputs(graph: Graph, seed: int) -> dict:

@@ -35,6 +35,28 @@ def no_flops(params: Any, bottoms: list[Shape], tops: list[Shape]) -> int:
 
 
 @dataclass(frozen=True)
+class BatchStatistics:
+    """Which weight blobs of a BatchNorm-like layer hold the per-channel statistics of its
+    input (LayerDef.statistics). Synthetic weights (caffe2x.weights: synth-weights and
+    --random-weights) draw them in range and then measure them on a forward pass, so the
+    layer normalizes as a trained one does; any layer type, a plugin's included, gets this
+    by naming its blobs here. Indices are positions in the layer's weight blobs.
+
+    mean, variance: the blobs holding the channel mean and variance (stored as Caffe's
+        BatchNorm stores them: multiplied by the `factor` blob's first value, if any)
+    factor: BVLC BatchNorm's third blob, the moving-average scale factor (None: no such blob)
+    scale, shift: a per-channel multiplier and offset of the same layer (a fork's 4-blob BN),
+        drawn near 1 and near 0
+    """
+
+    mean: int
+    variance: int
+    factor: int | None = None
+    scale: int | None = None
+    shift: int | None = None
+
+
+@dataclass(frozen=True)
 class LayerDef:
     """What caffe2x knows about a layer type before any target is chosen.
 
@@ -46,6 +68,8 @@ class LayerDef:
     data_dependent: dims of every top whose size only the data decides (DetectionOutput's
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
+    statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
+        variance (BatchStatistics), so that synthetic weights measure them
     """
 
     parse: Callable[[Any], Any]
@@ -55,6 +79,7 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
+    statistics: BatchStatistics | None = None
 
 
 def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...] = ()) -> bool:
@@ -123,4 +148,6 @@ def fork_params(block: str, build: Callable[[Any], Any] | None = None) -> Callab
         value = fork_param(layer, block)
         return value if build is None else build(value)
 
+    parse.fork_block = block  # what `caffe2x layers` lists as the parameters honoured
+    parse.fork_build = build
     return parse

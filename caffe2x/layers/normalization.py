@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import LAYERS, LayerDef, check, count, same_shape
+from .base import LAYERS, BatchStatistics, LayerDef, check, count, same_shape
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ def _times(factor: int):
 
 
 LAYERS.register("LRN", LayerDef(parse_lrn, infer_4d, flops=lrn_flops))
-LAYERS.register("BatchNorm", LayerDef(parse_batch_norm, same_shape, batch_norm_weights, _times(2)))
+LAYERS.register("BatchNorm", LayerDef(parse_batch_norm, same_shape, batch_norm_weights, _times(2),
+                                      statistics=BatchStatistics(mean=0, variance=1, factor=2)))
 LAYERS.register("MVN", LayerDef(parse_mvn, infer_4d, flops=_times(4)))
 
 
