@@ -57,6 +57,21 @@ layer { name: "axpy_flat" type: "Axpy" bottom: "a2" bottom: "x2" bottom: "y2" to
 """
 AXPY_LAYERS = ("axpy4", "axpy2", "axpy_flat")
 
+# MobileNet's depthwise block: the default passes fold the BatchNorm and Scale into each convolution.
+FOLDED = """
+layer { name: "m" type: "Input" top: "m" input_param { shape { dim: 2 dim: 6 dim: 9 dim: 8 } } }
+layer { name: "m_dw" type: "ConvolutionDepthwise" bottom: "m" top: "m_dw"
+  convolution_param { num_output: 6 bias_term: false kernel_size: 3 stride: 2 pad: 1 } }
+layer { name: "m_dw/bn" type: "BatchNorm" bottom: "m_dw" top: "m_dw" }
+layer { name: "m_dw/scale" type: "Scale" bottom: "m_dw" top: "m_dw" scale_param { bias_term: true } }
+layer { name: "m_dw/relu" type: "ReLU6" bottom: "m_dw" top: "m_dw" }
+layer { name: "m_dw2" type: "DepthwiseConvolution" bottom: "m_dw" top: "m_dw2"
+  convolution_param { num_output: 6 group: 6 bias_term: false kernel_size: 3 pad: 1 } }
+layer { name: "m_dw2/bn" type: "BatchNorm" bottom: "m_dw2" top: "m_dw2" }
+layer { name: "m_dw2/scale" type: "Scale" bottom: "m_dw2" top: "m_dw2" scale_param { bias_term: true } }
+"""
+FOLDED_LAYERS = ("m_dw/relu", "m_dw2/scale")
+
 
 def variants_prototxt() -> str:
     lines = []
@@ -64,7 +79,7 @@ def variants_prototxt() -> str:
         dims = " ".join(f"dim: {d}" for d in shape)
         lines.append(f'layer {{ name: "in{i}" type: "Input" top: "in{i}" input_param {{ shape {{ {dims} }} }} }}')
         lines.append(f'layer {{ name: "v{i}" {layer} bottom: "in{i}" top: "v{i}" }}')
-    return "\n".join(lines) + AXPY
+    return "\n".join(lines) + AXPY + FOLDED
 
 
 @cache

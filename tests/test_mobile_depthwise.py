@@ -106,3 +106,23 @@ def test_the_cli_refuses_a_convolution_depthwise_without_stride_and_writes_nothi
     assert result.exit_code == 2, result.output
     assert "conv2_1/dw" in result.output and "needs stride" in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.prototxt"]
+
+
+@pytest.mark.parametrize("layer_type", ["ConvolutionDepthwise", "DepthwiseConvolution"])
+def test_a_batchnorm_and_scale_after_a_depthwise_convolution_fold_into_it(layer_type):
+    """As after a Convolution (MobileNet's dw -> BatchNorm -> Scale): the default passes leave
+    one node, which computes the same top."""
+    from caffe2x.passes import run_passes
+    from caffe2x.reference import run
+    from caffe2x.weights import fill_random
+
+    net = _net("num_output: 4 group: 4 kernel_size: 3 stride: 2 pad: 1 bias_term: false", layer_type) + (
+        'layer { name: "bn" type: "BatchNorm" bottom: "dw" top: "dw" }\n'
+        'layer { name: "scale" type: "Scale" bottom: "dw" top: "dw" scale_param { bias_term: true } }\n')
+    graph = fill_random(caffe2x.graph_from_net(parse_prototxt_text(net)), seed=6)
+    folded = run_passes(graph)
+    assert [node.type for node in folded.nodes if node.type != "Input"] == [layer_type]
+    assert [w.shape for w in folded.nodes[-1].weights] == [(4, 1, 3, 3), (4,)]
+    x = {"data": np.random.default_rng(7).standard_normal((1, 4, 8, 8)).astype(np.float32)}
+    want, got = run(graph, x)[graph.outputs[0]], run(folded, x)[folded.outputs[0]]
+    assert normalized(got, want) < 1e-6
