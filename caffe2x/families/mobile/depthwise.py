@@ -112,22 +112,18 @@ def as_convolution_node(node, channels: int):
         node.params = depthwise
 
 
-def _convolution_emitter(family: str, channels_of):
+def _convolution_emitter(family: str):
     """The family's Convolution emitter, applied to the node as a Convolution. Looked up when
-    called: a target's emitters are registered when the target is first used."""
+    called: a target's emitters are registered when the target is first used. Its last
+    argument (OnnxBuilder, TorchContext or KerasContext) knows the bottom's shape."""
     def emit(node, *args):
         conv = emitter_registry(family).get("Convolution")
-        with as_convolution_node(node, channels_of(node, args[-1])) as convolution:
+        with as_convolution_node(node, args[-1].shape(node.inputs[0])[1]) as convolution:
             return conv(convolution, *args)
     return emit
 
 
-_CHANNELS = {
-    "onnx": lambda node, builder: builder.shape(node.inputs[0])[1],
-    "pytorch": lambda node, ctx: ctx.shape(node.inputs[0])[1],
-    "tensorflow": lambda node, ctx: ctx.shape(node.inputs[0])[1],
-}
-EMITTERS = {family: _convolution_emitter(family, _CHANNELS[family]) for family in EMITTER_FAMILIES}
+EMITTERS = {family: _convolution_emitter(family) for family in EMITTER_FAMILIES}
 
 
 def reference(node, inputs):
