@@ -104,10 +104,16 @@ def _fold_weights(producer: Node, scale: np.ndarray, shift: np.ndarray) -> list[
     return [weight.astype(np.float32), (bias * scale + shift).astype(np.float32)]
 
 
+# Layers whose weights hold one row per output channel, bias after: a per-channel Scale folds in.
+# The mobile forks' depthwise convolutions (caffe2x/families/mobile/depthwise.py) are
+# Convolutions with Caffe's weight layout, their params a dataclass with bias_term.
+FOLDS_A_SCALE = ("Convolution", "DepthwiseConvolution", "ConvolutionDepthwise", "InnerProduct")
+
+
 def fold_into_convolution(graph: Graph) -> Graph:
     """A per-channel Scale right after a Convolution or InnerProduct goes into its weights."""
     graph = clone(graph)
-    for producer in [n for n in graph.nodes if n.type in ("Convolution", "InnerProduct")]:
+    for producer in [n for n in graph.nodes if n.type in FOLDS_A_SCALE]:
         follower = sole_reader(graph, producer.outputs[0])
         if not producer.weights or not _per_channel_scale(graph, follower):
             continue
