@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..forks import origin
 from ..layers import DATA_TYPES, LAYERS, TRAINING_ONLY_TYPES
+from ..layers.expand import EXPANSIONS
 from ..reference import REFERENCE
 from ..targets import TARGETS
 from ..targets.emitters import EMITTER_FAMILIES, FRONT_END_TYPES, UNSUPPORTED, emitter_registry
@@ -104,7 +105,8 @@ def _role(layer_type: str) -> str:
 def _support(layer_type: str, role: str) -> dict[str, Support]:
     support = {}
     for target in TARGETS:
-        if role != LAYER or layer_type in emitter_registry(target.emitters):
+        # An expanded type (SPP) reaches the targets as the BVLC layers it is built of.
+        if role != LAYER or layer_type in EXPANSIONS or layer_type in emitter_registry(target.emitters):
             support[target.name] = Support(True)
         else:
             support[target.name] = Support(False, UNSUPPORTED.get((target.emitters, layer_type), "no emitter"))
