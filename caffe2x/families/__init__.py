@@ -2,4 +2,4 @@
 public extension API (caffe2x.api.register_layer), exactly as a user's plugin is.
 `import caffe2x` imports this package, so the layers are there without --plugin."""
 
-from . import ssd  # noqa: F401
+from . import segmentation, ssd  # noqa: F401

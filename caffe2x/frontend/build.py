@@ -100,6 +100,8 @@ class _Builder:
             top_shapes = [tuple(int(d) for d in s) for s in definition.infer(params, bottom_shapes)]
             weight_shapes = [tuple(s) for s in definition.weights(params, bottom_shapes)]
             flops = int(definition.flops(params, bottom_shapes, top_shapes))
+            if definition.check_bottoms is not None:
+                definition.check_bottoms(params, [self._source_of(v) for v in inputs])
         except ShapeError as exc:
             raise layer_error(ShapeError, layer.name, layer.type, str(exc)) from None
         if len(top_shapes) != len(layer.top):
@@ -115,6 +117,13 @@ class _Builder:
             node.outputs.append(value.name)
         self.graph.nodes.append(node)
         self._record(layer, node.bottoms, node.tops, top_shapes, node.num_params, flops)
+
+    def _source_of(self, value: str):
+        """(the node that wrote an IR value, its output index), or None for a net input."""
+        for node in reversed(self.graph.nodes):
+            if value in node.outputs:
+                return node, node.outputs.index(value)
+        return None
 
     def _record(self, layer, bottoms, tops, shapes, params: int = 0, flops: int = 0) -> None:
         self.graph.caffe_layers.append(
