@@ -25,7 +25,7 @@ from __future__ import annotations
 from .errors import ShapeError
 from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Node, Shape
-from .layers.base import LayerDef, canonical_axis, check, count, fork_params, no_params, pair, same_shape
+from .layers.base import BottomSource, LayerDef, canonical_axis, check, count, fork_params, no_params, pair, same_shape
 from .targets.common import float_literal, pair_literal
 from .targets.emitters import EMITTER_FAMILIES, mark_unsupported
 from .targets.onnx.builder import OnnxBuilder
@@ -35,7 +35,8 @@ from .targets.torch.base import TorchLayer
 from .targets.torch.codegen import TorchContext
 
 __all__ = [
-    "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node", "OnnxBuilder",
+    "BottomSource", "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node",
+    "OnnxBuilder",
     "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis", "check",
     "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal", "same_shape",
 ]

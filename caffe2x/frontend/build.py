@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import GraphError, ShapeError, layer_error
 from ..ir.graph import CaffeLayer, Graph, Node, Shape, Value
 from ..layers import LAYERS, MAX_BLOB_ELEMENTS
+from ..layers.base import BottomSource
 from ..layers.tensor import InputParams
 from .inputs import is_input_layer, resolve_input_shapes
 
@@ -118,11 +119,12 @@ class _Builder:
         self.graph.nodes.append(node)
         self._record(layer, node.bottoms, node.tops, top_shapes, node.num_params, flops)
 
-    def _source_of(self, value: str):
-        """(the node that wrote an IR value, its output index), or None for a net input."""
+    def _source_of(self, value: str) -> BottomSource | None:
+        """The node that wrote an IR value and which output it is; None for a net input."""
         for node in reversed(self.graph.nodes):
             if value in node.outputs:
-                return node, node.outputs.index(value)
+                shapes = [self.graph.values[v].shape for v in node.inputs]
+                return BottomSource(node, node.outputs.index(value), shapes)
         return None
 
     def _record(self, layer, bottoms, tops, shapes, params: int = 0, flops: int = 0) -> None:

@@ -47,9 +47,9 @@ class LayerDef:
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
     check_bottoms: (params, sources) -> None, a rule on where the bottoms come from, one
-        source per bottom: (the Node that wrote it, the index of its output) or None for a
-        net input (SegNet's Upsample reads its mask from a MAX Pooling's second top); it
-        raises ShapeError, which caffe2x names with the layer like the shape rule's
+        BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
+        a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
+        layer like the shape rule's
     """
 
     parse: Callable[[Any], Any]
@@ -59,7 +59,17 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
-    check_bottoms: Callable[[Any, list[tuple[Any, int] | None]], None] | None = None
+    check_bottoms: Callable[[Any, list[BottomSource | None]], None] | None = None
+
+
+@dataclass(frozen=True)
+class BottomSource:
+    """Where a bottom comes from (LayerDef.check_bottoms): the node that wrote it, which of
+    its outputs it is, and the shapes of that node's own bottoms."""
+
+    node: Any
+    index: int
+    input_shapes: list[Shape]
 
 
 def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...] = ()) -> bool:
