@@ -102,7 +102,7 @@ class _Builder:
             weight_shapes = [tuple(s) for s in definition.weights(params, bottom_shapes)]
             flops = int(definition.flops(params, bottom_shapes, top_shapes))
             if definition.check_bottoms is not None:
-                definition.check_bottoms(params, [self._source_of(v) for v in inputs])
+                definition.check_bottoms(params, bottom_shapes, [self._source_of(v) for v in inputs])
         except ShapeError as exc:
             raise layer_error(ShapeError, layer.name, layer.type, str(exc)) from None
         if len(top_shapes) != len(layer.top):

@@ -46,8 +46,8 @@ class LayerDef:
     data_dependent: dims of every top whose size only the data decides (DetectionOutput's
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
-    check_bottoms: (params, sources) -> None, a rule on where the bottoms come from, one
-        BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
+    check_bottoms: (params, bottom shapes, sources) -> None, a rule on where the bottoms
+        come from, one BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
         a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
         layer like the shape rule's
     """
@@ -59,7 +59,7 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
-    check_bottoms: Callable[[Any, list[BottomSource | None]], None] | None = None
+    check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
 
 
 @dataclass(frozen=True)

@@ -14,4 +14,4 @@ from ...api import load_proto
 SCHEMA = Path(__file__).with_name("segmentation.proto")
 load_proto(str(SCHEMA))
 
-from . import bn, interp  # noqa: E402, F401  (each registers its layer)
+from . import bn, interp, upsample  # noqa: E402, F401  (each registers its layer)

@@ -1,0 +1,206 @@
+"""Upsample: SegNet's max-unpooling (2 bottoms) and the YOLO ports' nearest form (1 bottom).
+
+    SegNet: layer { type: "Upsample" bottom: "conv5_1_D" bottom: "pool5_mask" top: "pool5_D"
+                    upsample_param { scale: 2 upsample_h: 23 upsample_w: 30 } }
+    YOLO:   layer { type: "Upsample" bottom: "conv19" top: "upsample19" upsample_param { scale: 2 } }
+
+SegNet (alexgkendall/caffe-segnet 344c113bf1832886f1cbe9f33ffe28a3beeaf412,
+src/caffe/layers/upsample_layer.cpp; the same in TimoSaemann/caffe-segnet-cudnn5 abcf30dc):
+bottom[1] is the argmax mask of a MAX Pooling (its second top: h * W + w in the pooling's input
+plane, as float), of bottom[0]'s shape. The top, N x C x upsample_h x upsample_w, is zero but for
+top[mask[i]] = bottom[i], written per plane in row-major order of i, so where two values land on
+one position (overlapping pooling windows) the later one wins. The size: upsample_h and
+upsample_w; else H * scale_h - pad_out_h (and width alike) with scale_h = scale_w = scale (the
+fork's default 2) unless scale_h and scale_w are given; pad_out only with a scale of 2. The
+fork's CHECKs are ShapeErrors here: upsample_h/w <= 1, scales <= 1, scale together with
+scale_h/scale_w, pad_out with another scale, a mask of another shape. Refused too, where the fork
+would silently guess: no size or scale at all (the fork takes scale 2), upsample_h without
+upsample_w or the reverse (the fork ignores it and takes scale 2), a mask that is not a MAX
+Pooling's second top (an AVE pooling has none; a net input or another layer's blob holds no
+argmax), and a pooling input plane larger than the top's (the fork aborts, LOG(FATAL), on an
+index past the top's plane). A mask index of -1 (a pooling window with nothing above -FLT_MAX)
+makes the fork write before the plane; it is dropped here.
+
+YOLO ports (eric612/MobileNet-YOLO 69b4441cb3ec8d553fbdef788ad033e246f901bd, upsample_layer.cpp):
+nearest neighbour, top[h][w] = bottom[h / scale][w / scale], H and W times `scale` (int32,
+default 1: refused here as "no scale", an identity nobody means).
+
+Both are type "Upsample" with one upsample_param declaration (segmentation.proto): the form is
+the bottom count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...api import fork_param, register_layer
+from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check
+
+MASK, NEAREST = "mask", "nearest"
+SEGNET_DEFAULT_SCALE = 2  # SegNet's UpsampleParameter.scale [default = 2]
+
+
+@dataclass(frozen=True)
+class UpsampleParams:
+    form: str  # MASK (SegNet, 2 bottoms) or NEAREST (YOLO ports, 1 bottom)
+    size: tuple[int, int] | None  # upsample_h, upsample_w
+    scale: tuple[int, int]  # (h, w); NEAREST: both `scale`
+    pad_out: tuple[bool, bool]
+
+
+def parse(layer) -> UpsampleParams:
+    value = fork_param(layer, "upsample_param")
+    if len(layer.bottom) == 1:
+        return _nearest(value)
+    return _segnet(value)
+
+
+def _nearest(value) -> UpsampleParams:
+    extra = [name for name in ("scale_h", "scale_w", "pad_out_h", "pad_out_w", "upsample_h", "upsample_w")
+             if value.has(name)]
+    check(not extra, f"the one-bottom (nearest, YOLO) Upsample reads only `scale`, not {', '.join(extra)}; "
+                     "SegNet's form takes a second bottom, the MAX pooling's mask")
+    check(value.has("scale"), "Upsample needs upsample_param { scale: N } (the nearest form's default, 1, "
+                              "would copy the input)")
+    check(value.scale >= 1, f"scale must be >= 1, got {value.scale}")
+    return UpsampleParams(NEAREST, None, (int(value.scale),) * 2, (False, False))
+
+
+def _segnet(value) -> UpsampleParams:
+    has = value.has
+    check(has("upsample_h") == has("upsample_w"), "upsample_h and upsample_w go together (with one alone the "
+                                                  "SegNet fork ignores it and upsamples by 2)")
+    check(any(has(name) for name in ("upsample_h", "scale", "scale_h", "scale_w")),
+          "Upsample needs its output size: upsample_param { upsample_h: H upsample_w: W } or { scale: N }")
+    pad_out = (bool(value.pad_out_h), bool(value.pad_out_w))
+    if has("upsample_h"):  # upsample_layer.cpp, LayerSetUp: CHECK_GT(upsample_h_, 1) and _w
+        check(value.upsample_h > 1 and value.upsample_w > 1,
+              f"upsample_h and upsample_w must be > 1, got {value.upsample_h} x {value.upsample_w}")
+        return UpsampleParams(MASK, (int(value.upsample_h), int(value.upsample_w)), (1, 1), pad_out)
+    check(has("scale_h") == has("scale_w") and not (has("scale") and has("scale_h")),
+          "give scale, or scale_h and scale_w (the SegNet fork's CHECK)")
+    scale = (int(value.scale_h), int(value.scale_w)) if has("scale_h") else (int(value.scale),) * 2
+    check(min(scale) > 1, f"the scales must be > 1, got {scale[0]} x {scale[1]}")
+    check(all(s == 2 or not pad for s, pad in zip(scale, pad_out)),
+          "pad_out_h/pad_out_w need a scale of 2 on their axis (the fork: otherwise the size is ill-defined)")
+    return UpsampleParams(MASK, None, scale, pad_out)
+
+
+def output_hw(params: UpsampleParams, height: int, width: int) -> tuple[int, int]:
+    """upsample_layer.cpp, Reshape: upsample_h/w, else H * scale_h - pad_out_h (W alike)."""
+    if params.size is not None:
+        return params.size
+    return (height * params.scale[0] - int(params.pad_out[0]), width * params.scale[1] - int(params.pad_out[1]))
+
+
+def infer(params: UpsampleParams, bottoms):
+    data = bottoms[0]
+    check(len(data) == 4, f"Upsample needs a 4-D N,C,H,W blob, got {list(data)}")
+    if params.form == MASK:
+        check(len(bottoms[1]) == 4 and tuple(bottoms[1]) == tuple(data),
+              f"the mask (bottom 2) must have the data's shape {list(data)}, got {list(bottoms[1])}")
+    return [(data[0], data[1], *output_hw(params, data[2], data[3]))]
+
+
+def check_mask_source(params: UpsampleParams, bottoms, sources) -> None:
+    """The mask must be a MAX Pooling's second top, whose input plane fits in the top's."""
+    if params.form != MASK:
+        return
+    source = sources[1]
+    what = ("a net input" if source is None else
+            f"top {source.index + 1} of layer '{source.node.name}' ({_describe(source.node)})")
+    pooling = source is not None and source.node.type == "Pooling" and source.index == 1
+    check(pooling and source.node.params.method == "MAX",
+          f"its mask (bottom 2) must be the second top of a MAX Pooling (the argmax mask); it is {what}")
+    pooled_from = source.input_shapes[0][2:]
+    top = output_hw(params, *bottoms[0][2:])
+    check(pooled_from[0] * pooled_from[1] <= top[0] * top[1],
+          f"the mask indexes the {pooled_from[0]} x {pooled_from[1]} input of pooling '{source.node.name}', "
+          f"more cells than the {top[0]} x {top[1]} top (the fork aborts on an index past it): give "
+          f"upsample_h: {pooled_from[0]} upsample_w: {pooled_from[1]}")
+
+
+def _describe(node) -> str:
+    method = getattr(node.params, "method", None)
+    return f"{method} {node.type}" if node.type == "Pooling" and method else node.type
+
+
+# ---------------------------------------------------------------------------------------------
+# The arithmetic
+# ---------------------------------------------------------------------------------------------
+
+def unpool(data: np.ndarray, mask: np.ndarray, out_hw, layer: str) -> np.ndarray:
+    """top[mask[i]] = data[i] per plane, the later i winning a shared position: each top
+    position takes the value of the largest i that names it."""
+    n, c, h, w = data.shape
+    plane = out_hw[0] * out_hw[1]
+    index = mask.reshape(n * c, h * w).astype(np.int64)  # static_cast<int> of the float mask
+    if np.any(index >= plane):
+        raise ShapeError(f"Upsample '{layer}': a mask index ({int(index.max())}) is past the {out_hw[0]} x "
+                         f"{out_hw[1]} top (the fork aborts: 'upsample top index out of range')")
+    rows, cols = np.nonzero(index >= 0)
+    winner = np.full((n * c, plane), -1, np.int64)
+    np.maximum.at(winner, (rows, index[rows, cols]), cols)
+    values = np.take_along_axis(data.reshape(n * c, h * w), np.maximum(winner, 0), axis=1)
+    return np.where(winner >= 0, values, 0.0).reshape(n, c, *out_hw)
+
+
+def nearest(data: np.ndarray, scale: int) -> np.ndarray:
+    """top[h][w] = bottom[h / scale][w / scale]."""
+    return np.repeat(np.repeat(data, scale, axis=2), scale, axis=3)
+
+
+def reference(node, inputs):
+    p: UpsampleParams = node.params
+    data = inputs[0].astype(np.float64)
+    if p.form == NEAREST:
+        return [nearest(data, p.scale[0])]
+    return [unpool(data, inputs[1], output_hw(p, *data.shape[2:]), node.name)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Emitters
+# ---------------------------------------------------------------------------------------------
+
+def mask_pooling(graph, node):
+    """The MAX Pooling node whose mask the Upsample reads."""
+    return next(n for n in graph.nodes if node.inputs[1] in n.outputs)
+
+
+def windows_disjoint(pooling) -> bool:
+    """Whether the pooling's windows never overlap, so that no two mask values are equal."""
+    p = pooling.params
+    return p.global_pooling or (p.stride[0] >= p.kernel[0] and p.stride[1] >= p.kernel[1])
+
+
+def onnx(node, inputs, outputs, b):
+    from .upsample_onnx import emit_nearest, emit_unpool
+
+    if node.params.form == NEAREST:
+        return emit_nearest(node, inputs, outputs, b)
+    return emit_unpool(node, inputs, outputs, b, windows_disjoint(mask_pooling(b.graph, node)))
+
+
+def pytorch(node, ctx):
+    p: UpsampleParams = node.params
+    if p.form == NEAREST:
+        return TorchLayer(f"UpsampleNearest({p.scale[0]})",
+                          helpers=("caffe2x.families.segmentation.upsample_torch:UpsampleNearest",))
+    out_hw = tuple(ctx.shape(node.outputs[0])[2:])
+    return TorchLayer(f"Unpool({out_hw})", helpers=("caffe2x.families.segmentation.upsample_torch:Unpool",))
+
+
+def tensorflow(node, args, ctx):
+    p: UpsampleParams = node.params
+    if p.form == NEAREST:
+        return KerasLayer(f"UpsampleNearest({p.scale[0]}, name={ctx.name(node)})({args[0]})",
+                          custom=("caffe2x.families.segmentation.upsample_keras:UpsampleNearest",), layouts=["nhwc"])
+    out_hw = tuple(ctx.shape(node.outputs[0])[2:])
+    return KerasLayer(f"Unpool({out_hw}, name={ctx.name(node)})([{args[0]}, {args[1]}])",
+                      custom=("caffe2x.families.segmentation.upsample_keras:Unpool",), layouts=["nhwc"])
+
+
+register_layer("Upsample", LayerDef(parse, infer, bottoms=(1, 2), check_bottoms=check_mask_source), reference,
+               onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
