@@ -109,8 +109,10 @@ def check_mask_source(params: UpsampleParams, bottoms, sources) -> None:
     if params.form != MASK:
         return
     source = sources[1]
-    what = ("a net input" if source is None else
-            f"top {source.index + 1} of layer '{source.node.name}' ({_describe(source.node)})")
+    if source is None or source.node.type == "Input":
+        what = "a net input"
+    else:
+        what = f"top {source.index + 1} of layer '{source.node.name}' ({_describe(source.node)})"
     pooling = source is not None and source.node.type == "Pooling" and source.index == 1
     check(pooling and source.node.params.method == "MAX",
           f"its mask (bottom 2) must be the second top of a MAX Pooling (the argmax mask); it is {what}")
