@@ -10,7 +10,7 @@ from segmentation_nets import case, input_layer, refused_by_cli
 
 import caffe2x
 from caffe2x import api
-from caffe2x.errors import Caffe2xError, ShapeError
+from caffe2x.errors import ShapeError
 from caffe2x.families.segmentation.upsample import unpool
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import run
@@ -28,6 +28,9 @@ layer { name: "p2" type: "Pooling" bottom: "d" top: "p2" top: "m2" pooling_param
 layer { name: "s2" type: "Scale" bottom: "p2" top: "s2" scale_param { bias_term: true } }
 layer { name: "u4" type: "Upsample" bottom: "s2" bottom: "m2" top: "u4" upsample_param { upsample_h: 7 upsample_w: 8 } }
 layer { name: "u5" type: "Upsample" bottom: "s2" bottom: "m2" top: "u5" upsample_param { upsample_h: 8 upsample_w: 9 } }
+layer { name: "p3" type: "Pooling" bottom: "d" top: "p3" top: "m3" pooling_param { pool: MAX kernel_h: 3 kernel_w: 4 stride_h: 1 stride_w: 2 pad_h: 1 pad_w: 0 } }
+layer { name: "s3" type: "Scale" bottom: "p3" top: "s3" scale_param { bias_term: true } }
+layer { name: "u6" type: "Upsample" bottom: "s3" bottom: "m3" top: "u6" upsample_param { upsample_h: 7 upsample_w: 8 } }
 '''
 
 
@@ -68,28 +71,36 @@ def test_the_sizes(segnet):
 def test_overlapping_windows_do_share_cells(overlapping):
     """So that the targets' test below proves the later-write rule, not only the scatter."""
     graph, inputs, blobs = overlapping
-    mask = blobs["p2:m2"].reshape(6, -1)
-    assert all(len(np.unique(row)) < row.size for row in mask)
+    for key in ("p2:m2", "p3:m3"):
+        mask = blobs[key].reshape(6, -1)
+        assert all(len(np.unique(row)) < row.size for row in mask), key
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_every_target_matches(segnet, overlapping, target):
-    for graph, inputs, blobs in (segnet, overlapping) if target != "onnx" else (segnet,):
+    for graph, inputs, blobs in (segnet, overlapping):
         result = api.verify(graph, target, inputs, blobs, tolerance=1e-6)  # a wrong winner is off by ~1
         assert result.passed, result.first_divergence
 
 
-def test_onnx_overlapping_windows_need_opset_18_and_are_exact_there(overlapping, tmp_path):
+@pytest.mark.parametrize("opset", [13, 21])
+def test_onnx_is_exact_in_every_opset_with_overlapping_windows(overlapping, tmp_path, opset):
+    """ScatterElements without a reduction: the values a later one overwrites do not write."""
     graph, inputs, _ = overlapping
-    with pytest.raises(Caffe2xError, match=r"'u4'.*opset 18"):
-        api.convert(graph, "onnx", tmp_path / "a.onnx")
-    assert not (tmp_path / "a.onnx").exists()
-    (path,) = api.convert(graph, "onnx", tmp_path / "b.onnx", opset=18)
+    (path,) = api.convert(graph, "onnx", tmp_path / "model.onnx", opset=opset)
     session = onnxruntime.InferenceSession(str(path))
     got = dict(zip([o.name for o in session.get_outputs()], session.run(None, inputs)))
     values = run(graph, inputs)
-    for top in ("u4", "u5"):  # the Scale before rounds; a wrong winner would be off by ~1
+    for top in ("u4", "u5", "u6"):  # the Scale before rounds; a wrong winner would be off by ~1
         assert np.abs(got[top] - values[top]).max() <= 1e-6 * np.abs(values[top]).max(), top
+
+
+def test_the_neighbours_compared_are_those_whose_windows_overlap():
+    from caffe2x.families.segmentation.upsample_onnx import later_neighbours
+
+    assert later_neighbours((0, 0)) == []  # kernel <= stride: no two windows share a cell
+    assert later_neighbours((1, 1)) == [(0, 1), (1, -1), (1, 0), (1, 1)]  # kernel 3, stride 2
+    assert len(later_neighbours((2, 0))) == 2
 
 
 def _segnet_net(upsample: str, pooling: str = "pool: MAX kernel_size: 2 stride: 2", mask: str = "mask1") -> str:

@@ -171,10 +171,13 @@ def mask_pooling(graph, node):
     return next(n for n in graph.nodes if node.inputs[1] in n.outputs)
 
 
-def windows_disjoint(pooling) -> bool:
-    """Whether the pooling's windows never overlap, so that no two mask values are equal."""
+def window_reach(pooling) -> tuple[int, int]:
+    """How many outputs apart (per axis) two of the pooling's windows may still overlap, and so
+    share their argmax: ceil(kernel / stride) - 1; 0 and 0 when no two windows overlap."""
     p = pooling.params
-    return p.global_pooling or (p.stride[0] >= p.kernel[0] and p.stride[1] >= p.kernel[1])
+    if p.global_pooling:
+        return 0, 0
+    return tuple(max(0, -(-k // s) - 1) for k, s in zip(p.kernel, p.stride))
 
 
 def onnx(node, inputs, outputs, b):
@@ -182,7 +185,7 @@ def onnx(node, inputs, outputs, b):
 
     if node.params.form == NEAREST:
         return emit_nearest(node, inputs, outputs, b)
-    return emit_unpool(node, inputs, outputs, b, windows_disjoint(mask_pooling(b.graph, node)))
+    return emit_unpool(node, inputs, outputs, b, window_reach(mask_pooling(b.graph, node)))
 
 
 def pytorch(node, ctx):
