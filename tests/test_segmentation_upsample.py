@@ -11,7 +11,7 @@ from segmentation_nets import case, input_layer, refused_by_cli
 import caffe2x
 from caffe2x import api
 from caffe2x.errors import ShapeError
-from caffe2x.families.segmentation.upsample import unpool
+from caffe2x.families.segmentation.maxunpool import unpool
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import run
 
@@ -96,7 +96,7 @@ def test_onnx_is_exact_in_every_opset_with_overlapping_windows(overlapping, tmp_
 
 
 def test_the_neighbours_compared_are_those_whose_windows_overlap():
-    from caffe2x.families.segmentation.upsample_onnx import later_neighbours
+    from caffe2x.families.segmentation.maxunpool_onnx import later_neighbours
 
     assert later_neighbours((0, 0)) == []  # kernel <= stride: no two windows share a cell
     assert later_neighbours((1, 1)) == [(0, 1), (1, -1), (1, 0), (1, 1)]  # kernel 3, stride 2

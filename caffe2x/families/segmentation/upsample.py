@@ -26,7 +26,8 @@ nearest neighbour, top[h][w] = bottom[h / scale][w / scale], H and W times `scal
 default 1: refused here as "no scale", an identity nobody means).
 
 Both are type "Upsample" with one upsample_param declaration (segmentation.proto): the form is
-the bottom count.
+the bottom count. The max-unpooling itself (mask rule, reference, emitters) is maxunpool.py's,
+shared with DeconvNet's Unpooling.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...api import fork_param, register_layer
-from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check
+from ...extend import KerasLayer, LayerDef, TorchLayer, check
+from . import maxunpool
 
 MASK, NEAREST = "mask", "nearest"
 SEGNET_DEFAULT_SCALE = 2  # SegNet's UpsampleParameter.scale [default = 2]
@@ -99,55 +101,18 @@ def infer(params: UpsampleParams, bottoms):
     data = bottoms[0]
     check(len(data) == 4, f"Upsample needs a 4-D N,C,H,W blob, got {list(data)}")
     if params.form == MASK:
-        check(len(bottoms[1]) == 4 and tuple(bottoms[1]) == tuple(data),
-              f"the mask (bottom 2) must have the data's shape {list(data)}, got {list(bottoms[1])}")
+        maxunpool.check_mask_shape(data, bottoms[1])
     return [(data[0], data[1], *output_hw(params, data[2], data[3]))]
 
 
-def check_mask_source(params: UpsampleParams, bottoms, sources) -> None:
-    """The mask must be a MAX Pooling's second top, whose input plane fits in the top's."""
-    if params.form != MASK:
-        return
-    source = sources[1]
-    if source is None or source.node.type == "Input":
-        what = "a net input"
-    else:
-        what = f"top {source.index + 1} of layer '{source.node.name}' ({_describe(source.node)})"
-    pooling = source is not None and source.node.type == "Pooling" and source.index == 1
-    check(pooling and source.node.params.method == "MAX",
-          f"its mask (bottom 2) must be the second top of a MAX Pooling (the argmax mask); it is {what}")
-    pooled_from = source.input_shapes[0][2:]
-    top = output_hw(params, *bottoms[0][2:])
-    check(pooled_from[0] * pooled_from[1] <= top[0] * top[1],
-          f"the mask indexes the {pooled_from[0]} x {pooled_from[1]} input of pooling '{source.node.name}', "
-          f"more cells than the {top[0]} x {top[1]} top (the fork aborts on an index past it): give "
-          f"upsample_h: {pooled_from[0]} upsample_w: {pooled_from[1]}")
-
-
-def _describe(node) -> str:
-    method = getattr(node.params, "method", None)
-    return f"{method} {node.type}" if node.type == "Pooling" and method else node.type
+def check_mask(params: UpsampleParams, bottoms, sources) -> None:
+    if params.form == MASK:
+        maxunpool.check_mask_source(sources, output_hw(params, *bottoms[0][2:]))
 
 
 # ---------------------------------------------------------------------------------------------
 # The arithmetic
 # ---------------------------------------------------------------------------------------------
-
-def unpool(data: np.ndarray, mask: np.ndarray, out_hw, layer: str) -> np.ndarray:
-    """top[mask[i]] = data[i] per plane, the later i winning a shared position: each top
-    position takes the value of the largest i that names it."""
-    n, c, h, w = data.shape
-    plane = out_hw[0] * out_hw[1]
-    index = mask.reshape(n * c, h * w).astype(np.int64)  # static_cast<int> of the float mask
-    if np.any(index >= plane):
-        raise ShapeError(f"Upsample '{layer}': a mask index ({int(index.max())}) is past the {out_hw[0]} x "
-                         f"{out_hw[1]} top (the fork aborts: 'upsample top index out of range')")
-    rows, cols = np.nonzero(index >= 0)
-    winner = np.full((n * c, plane), -1, np.int64)
-    np.maximum.at(winner, (rows, index[rows, cols]), cols)
-    values = np.take_along_axis(data.reshape(n * c, h * w), np.maximum(winner, 0), axis=1)
-    return np.where(winner >= 0, values, 0.0).reshape(n, c, *out_hw)
-
 
 def nearest(data: np.ndarray, scale: int) -> np.ndarray:
     """top[h][w] = bottom[h / scale][w / scale]."""
@@ -159,33 +124,19 @@ def reference(node, inputs):
     data = inputs[0].astype(np.float64)
     if p.form == NEAREST:
         return [nearest(data, p.scale[0])]
-    return [unpool(data, inputs[1], output_hw(p, *data.shape[2:]), node.name)]
+    return [maxunpool.unpool(data, inputs[1], output_hw(p, *data.shape[2:]), node.name)]
 
 
 # ---------------------------------------------------------------------------------------------
 # Emitters
 # ---------------------------------------------------------------------------------------------
 
-def mask_pooling(graph, node):
-    """The MAX Pooling node whose mask the Upsample reads."""
-    return next(n for n in graph.nodes if node.inputs[1] in n.outputs)
-
-
-def window_reach(pooling) -> tuple[int, int]:
-    """How many outputs apart (per axis) two of the pooling's windows may still overlap, and so
-    share their argmax: ceil(kernel / stride) - 1; 0 and 0 when no two windows overlap."""
-    p = pooling.params
-    if p.global_pooling:
-        return 0, 0
-    return tuple(max(0, -(-k // s) - 1) for k, s in zip(p.kernel, p.stride))
-
-
 def onnx(node, inputs, outputs, b):
-    from .upsample_onnx import emit_nearest, emit_unpool
-
     if node.params.form == NEAREST:
+        from .upsample_onnx import emit_nearest
+
         return emit_nearest(node, inputs, outputs, b)
-    return emit_unpool(node, inputs, outputs, b, window_reach(mask_pooling(b.graph, node)))
+    return maxunpool.onnx(node, inputs, outputs, b, output_hw(node.params, *b.shape(node.inputs[0])[2:]))
 
 
 def pytorch(node, ctx):
@@ -193,8 +144,7 @@ def pytorch(node, ctx):
     if p.form == NEAREST:
         return TorchLayer(f"UpsampleNearest({p.scale[0]})",
                           helpers=("caffe2x.families.segmentation.upsample_torch:UpsampleNearest",))
-    out_hw = tuple(ctx.shape(node.outputs[0])[2:])
-    return TorchLayer(f"Unpool({out_hw})", helpers=("caffe2x.families.segmentation.upsample_torch:Unpool",))
+    return maxunpool.pytorch(node, ctx)
 
 
 def tensorflow(node, args, ctx):
@@ -202,10 +152,8 @@ def tensorflow(node, args, ctx):
     if p.form == NEAREST:
         return KerasLayer(f"UpsampleNearest({p.scale[0]}, name={ctx.name(node)})({args[0]})",
                           custom=("caffe2x.families.segmentation.upsample_keras:UpsampleNearest",), layouts=["nhwc"])
-    out_hw = tuple(ctx.shape(node.outputs[0])[2:])
-    return KerasLayer(f"Unpool({out_hw}, name={ctx.name(node)})([{args[0]}, {args[1]}])",
-                      custom=("caffe2x.families.segmentation.upsample_keras:Unpool",), layouts=["nhwc"])
+    return maxunpool.tensorflow(node, args, ctx)
 
 
-register_layer("Upsample", LayerDef(parse, infer, bottoms=(1, 2), check_bottoms=check_mask_source), reference,
+register_layer("Upsample", LayerDef(parse, infer, bottoms=(1, 2), check_bottoms=check_mask), reference,
                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
