@@ -20,6 +20,7 @@ LAYERS = {
     "psp_default_eps": "momentum: 0.95",
     "segnet_inference": "bn_mode: INFERENCE",
     "segnet_learn": "scale_filler { value: 1 } shift_filler { value: 0.001 }",  # LEARN, the default
+    "no_fields": "",  # the SegNet fork's default: LEARN
 }
 
 
@@ -28,6 +29,7 @@ def _net(shape=(2, 3, 5, 7)) -> str:
     lines += [f'layer {{ name: "{name}" type: "BN" bottom: "d" top: "{name}" bn_param {{ {block} }} }}'
               for name, block in LAYERS.items()]
     lines.append('layer { name: "flat_learn" type: "BN" bottom: "flat" top: "flat_learn" bn_param { bn_mode: LEARN } }')
+    lines.append('layer { name: "stats" type: "BN" bottom: "d" top: "stats" top: "stats_mean" top: "stats_var" }')
     return "\n".join(lines)
 
 
@@ -54,11 +56,11 @@ def variants():
 def test_the_fork_and_its_blobs_come_from_the_fields(variants):
     graph, _, _ = variants
     nodes = {node.name: node for node in graph.nodes}
-    assert [nodes[n].params.fork for n in LAYERS] == ["pspnet", "pspnet", "segnet", "segnet"]
+    assert [nodes[n].params.fork for n in LAYERS] == ["pspnet", "pspnet", "segnet", "segnet", "segnet"]
     assert nodes["psp"].weight_shapes == [(1, 3, 1, 1)] * 4 and nodes["segnet_learn"].weight_shapes == [(1, 3, 1, 1)] * 2
     assert nodes["psp"].params.eps == pytest.approx(0.001) and nodes["psp_default_eps"].params.eps == pytest.approx(1e-5)
-    assert [nodes[n].params.batch_statistics for n in ("segnet_inference", "segnet_learn", "flat_learn")] == [
-        False, True, True]
+    assert [nodes[n].params.batch_statistics for n in ("segnet_inference", "segnet_learn", "flat_learn", "no_fields")] == [
+        False, True, True, True]
 
 
 def test_the_arithmetic_of_each_fork(variants):
@@ -75,22 +77,30 @@ def test_the_arithmetic_of_each_fork(variants):
     batch_var = (x * x).mean(axis=(0, 2, 3), keepdims=True) - batch_mean ** 2  # E(x²) - E(x)², SegNet's
     want = (x - batch_mean) / np.sqrt(batch_var + 1e-9) * scale + shift
     assert np.abs(blobs["segnet_learn:segnet_learn"] - want).max() < 1e-5
+    # LEARN's tops 2 and 3: the batch mean and variance (without eps), 1 x C x 1 x 1
+    assert np.abs(blobs["stats:stats_mean"] - batch_mean).max() < 1e-6
+    assert np.abs(blobs["stats:stats_var"] - batch_var).max() < 1e-5 and blobs["stats:stats_var"].shape == (1, 3, 1, 1)
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_every_target_matches(variants, target):
     graph, inputs, blobs = variants
     result = api.verify(graph, target, inputs, blobs, tolerance=TOLERANCE)
-    assert set(LAYERS) | {"flat_learn"} <= {r.layer for r in result.records} or target == "tflite"
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert target == "tflite" or {"flat_learn:flat_learn", "stats:stats_mean", "stats:stats_var"} <= compared
     assert result.passed, result.first_divergence
 
 
-@pytest.mark.parametrize("block, message", [
-    ("", "does not say which fork"),
-    ("frozen: true bn_mode: INFERENCE", "mixes PSPNet's fields"),
+@pytest.mark.parametrize("block, tops, message", [
+    ("frozen: true bn_mode: INFERENCE", 1, "mixes PSPNet's fields"),
+    ("frozen: true", 3, "PSPNet's BN has one top"),
+    ("bn_mode: INFERENCE", 3, "only SegNet's LEARN BN has more tops"),
+    ("", 2, "only SegNet's LEARN BN has more tops, two"),
 ])
-def test_a_bn_param_that_names_no_fork_or_both_is_refused(tmp_path, block, message):
-    net = input_layer("d", (1, 3, 4, 4)) + f'\nlayer {{ name: "bn1" type: "BN" bottom: "d" top: "bn1" bn_param {{ {block} }} }}'
+def test_a_bn_of_both_forks_or_with_tops_it_cannot_have_is_refused(tmp_path, block, tops, message):
+    top_list = " ".join(f'top: "bn1_{i}"' for i in range(tops))
+    net = (input_layer("d", (1, 3, 4, 4)) +
+           f'\nlayer {{ name: "bn1" type: "BN" bottom: "d" {top_list} bn_param {{ {block} }} }}')
     with pytest.raises(ShapeError, match=rf"'bn1'.*{message}"):
         caffe2x.graph_from_net(parse_prototxt_text(net))
     refused_by_cli(tmp_path, net, message)

@@ -14,13 +14,15 @@ The mode, not the phase, decides: INFERENCE is y = x * scale + shift (the statis
 into the blobs by SegNet's compute_bn_statistics.py); LEARN, the default, computes the batch's
 statistics at TEST too: per channel over N, H, W, mean = E(x), var = E(x²) - E(x)² (this
 formula, not E((x - mean)²)), y = (x - mean) / sqrt(var + 1e-9) * scale + shift (var_eps_ is
-fixed at 1e-9). Its optional 2nd and 3rd tops (the batch mean and variance) are not supported.
+fixed at 1e-9). In LEARN its optional 2nd and 3rd tops are the batch mean and variance
+(1 x C x 1 x 1, the variance without eps); INFERENCE leaves them unwritten (refused here).
 
 Which fork a layer follows is read from its bn_param: PSPNet's fields (slope_filler,
 bias_filler, momentum, eps, frozen, engine) or SegNet's (scale_filler, shift_filler, bn_mode);
-a block with neither, or with both, is refused with a message saying what to write (the blob
-count would tell, but the parameters are read before the caffemodel). One declaration reads
-both forks' blocks (segmentation.proto says how). None of BatchNorm's rules
+a BN without any of them is SegNet's LEARN, the SegNet fork's default (PSPNet's prototxts write
+their fields), and with both it is refused. A caffemodel of the other fork then fails on its
+blob count (4 for PSPNet, 2 for SegNet) with a WeightsError naming the layer. One declaration
+reads both forks' blocks (segmentation.proto says how). None of BatchNorm's rules
 (caffe2x/layers/normalization.py) is this arithmetic: BatchNorm's statistics are sums with a
 scale factor and its batch variance is E((x - mean)²).
 """
@@ -31,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...api import register_layer
-from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, float_literal, fork_params
+from ...api import fork_param, register_layer
+from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check, float_literal
 
 PSPNET_FIELDS = ("slope_filler", "bias_filler", "momentum", "eps", "frozen", "engine")
 SEGNET_FIELDS = ("scale_filler", "shift_filler", "bn_mode")
@@ -44,28 +46,32 @@ class BNParams:
     fork: str  # "pspnet" or "segnet"
     batch_statistics: bool  # SegNet's LEARN: the batch's mean and variance, at TEST too
     eps: float
+    statistics_tops: bool = False  # SegNet's LEARN with tops 2 and 3: the batch mean and variance
 
 
-def parse(value) -> BNParams:
+def parse(layer) -> BNParams:
+    value = fork_param(layer, "bn_param")
     pspnet = [name for name in PSPNET_FIELDS if value.has(name)]
     segnet = [name for name in SEGNET_FIELDS if value.has(name)]
     if pspnet and segnet:
         raise ShapeError(f"bn_param mixes PSPNet's fields ({', '.join(pspnet)}) with SegNet's "
                          f"({', '.join(segnet)}); a BN layer follows one fork")
+    statistics_tops = len(layer.top) > 1
     if pspnet:
+        check(not statistics_tops, "PSPNet's BN has one top")
         return BNParams("pspnet", False, float(value.eps))
-    if segnet:
-        return BNParams("segnet", value.bn_mode == "LEARN", SEGNET_EPS)
-    raise ShapeError("bn_param does not say which fork's BN this is: write PSPNet's `bn_param { frozen: true }` "
-                     "(4 blobs: scale, shift, mean, variance) or SegNet's `bn_param { bn_mode: INFERENCE }` "
-                     "(2 blobs: scale, shift; bn_mode: LEARN normalizes by the batch's statistics)")
+    learn = value.bn_mode == "LEARN"
+    check(not statistics_tops or (learn and len(layer.top) == 3),
+          "only SegNet's LEARN BN has more tops, two: the batch mean and variance (INFERENCE never writes them)")
+    return BNParams("segnet", learn, SEGNET_EPS, statistics_tops)
 
 
 def infer(params: BNParams, bottoms):
     # The forks read num/channels/height/width, Caffe's legacy 4-D accessors.
     if not 2 <= len(bottoms[0]) <= 4:
         raise ShapeError(f"BN needs a blob of 2 to 4 axes, got {list(bottoms[0])}")
-    return [bottoms[0]]
+    statistics = (1, bottoms[0][1], 1, 1)
+    return [bottoms[0], statistics, statistics] if params.statistics_tops else [bottoms[0]]
 
 
 def blob_shapes(params: BNParams, bottoms):
@@ -118,7 +124,10 @@ def reference(node, inputs):
         mean, variance = batch_moments(x, lambda t: t.mean(axis=axes, keepdims=True))
     else:
         eps = np.float64(np.float32(stored_eps(p)))
-    return [apply_bn(x, scale, shift, mean, variance, eps, np.sqrt)]
+    y = apply_bn(x, scale, shift, mean, variance, eps, np.sqrt)
+    if p.statistics_tops:
+        return [y, mean.reshape(1, -1, 1, 1), variance.reshape(1, -1, 1, 1)]
+    return [y]
 
 
 def onnx(node, inputs, outputs, b):
@@ -138,7 +147,12 @@ def onnx(node, inputs, outputs, b):
     root = b.op("Sqrt", [b.op("Add", [var, b.const(node.name, "eps", np.float32(p.eps))], node.name)], node.name)
     normalized = b.op("Div", [b.op("Sub", [x, average], node.name), root], node.name)
     scaled = b.op("Mul", [normalized, b.const(node.name, "scale", _view(scale, rank))], node.name)
-    return [b.op("Add", [scaled, b.const(node.name, "shift", _view(shift, rank))], node.name, output=outputs[0])]
+    top = b.op("Add", [scaled, b.const(node.name, "shift", _view(shift, rank))], node.name, output=outputs[0])
+    if not p.statistics_tops:
+        return [top]
+    statistics_shape = b.ints(node.name, "statistics_shape", [1, -1, 1, 1])
+    return [top, *(b.op("Reshape", [v, statistics_shape], node.name, output=out)
+                   for v, out in zip((average, var), outputs[1:]))]
 
 
 def pytorch(node, ctx):
@@ -148,7 +162,8 @@ def pytorch(node, ctx):
     state = {name: _view(v, rank) for name, v in zip(names, channel_vectors(node))}
     axes = [a for a in range(rank) if a != 1]
     eps = p.eps if p.batch_statistics else stored_eps(p)
-    return TorchLayer(f"BN({tuple(state['scale'].shape)}, {axes}, {p.batch_statistics}, {float_literal(eps)})",
+    return TorchLayer(f"BN({tuple(state['scale'].shape)}, {axes}, {p.batch_statistics}, {float_literal(eps)}, "
+                      f"{p.statistics_tops})",
                       state=state, helpers=("caffe2x.families.segmentation.bn_torch:BN",))
 
 
@@ -162,9 +177,10 @@ def tensorflow(node, args, ctx):
     axes = [a for a in range(rank) if a != channel_axis]
     eps = p.eps if p.batch_statistics else stored_eps(p)
     return KerasLayer(f"BN({tuple(vectors[0].shape)}, {axes}, {p.batch_statistics}, {float_literal(eps)}, "
-                      f"name={ctx.name(node)})({args[0]})", weights={ctx.raw_name(node): vectors},
-                      custom=("caffe2x.families.segmentation.bn_keras:BN",), layouts=[layout])
+                      f"{p.statistics_tops}, name={ctx.name(node)})({args[0]})", weights={ctx.raw_name(node): vectors},
+                      custom=("caffe2x.families.segmentation.bn_keras:BN",),
+                      layouts=[layout, "nhwc", "nhwc"] if p.statistics_tops else [layout])
 
 
-register_layer("BN", LayerDef(fork_params("bn_param", parse), infer, weights=blob_shapes), reference,
+register_layer("BN", LayerDef(parse, infer, weights=blob_shapes, tops=(1, 3)), reference,
                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

@@ -13,8 +13,9 @@ one position (overlapping pooling windows) the later one wins. The size: upsampl
 upsample_w; else H * scale_h - pad_out_h (and width alike) with scale_h = scale_w = scale (the
 fork's default 2) unless scale_h and scale_w are given; pad_out only with a scale of 2. The
 fork's CHECKs are ShapeErrors here: upsample_h/w <= 1, scales <= 1, scale together with
-scale_h/scale_w, pad_out with another scale, a mask of another shape. Refused too, where the fork
-would silently guess: no size or scale at all (the fork takes scale 2), upsample_h without
+scale_h/scale_w, pad_out with another scale, a mask of another shape. The default scale 2 applies
+to a block that says something of the size (pad_out_h/w alone). Refused, where the fork would
+silently guess: no size, scale or pad_out at all (the fork takes scale 2), upsample_h without
 upsample_w or the reverse (the fork ignores it and takes scale 2), a mask that is not a MAX
 Pooling's second top (an AVE pooling has none; a net input or another layer's blob holds no
 argmax), and a pooling input plane larger than the top's (the fork aborts, LOG(FATAL), on an
@@ -74,7 +75,7 @@ def _segnet(value) -> UpsampleParams:
     has = value.has
     check(has("upsample_h") == has("upsample_w"), "upsample_h and upsample_w go together (with one alone the "
                                                   "SegNet fork ignores it and upsamples by 2)")
-    check(any(has(name) for name in ("upsample_h", "scale", "scale_h", "scale_w")),
+    check(any(has(name) for name in ("upsample_h", "scale", "scale_h", "scale_w", "pad_out_h", "pad_out_w")),
           "Upsample needs its output size: upsample_param { upsample_h: H upsample_w: W } or { scale: N }")
     pad_out = (bool(value.pad_out_h), bool(value.pad_out_w))
     if has("upsample_h"):  # upsample_layer.cpp, LayerSetUp: CHECK_GT(upsample_h_, 1) and _w
@@ -83,7 +84,10 @@ def _segnet(value) -> UpsampleParams:
         return UpsampleParams(MASK, (int(value.upsample_h), int(value.upsample_w)), (1, 1), pad_out)
     check(has("scale_h") == has("scale_w") and not (has("scale") and has("scale_h")),
           "give scale, or scale_h and scale_w (the SegNet fork's CHECK)")
-    scale = (int(value.scale_h), int(value.scale_w)) if has("scale_h") else (int(value.scale),) * 2
+    if has("scale_h"):
+        scale = (int(value.scale_h), int(value.scale_w))
+    else:
+        scale = (int(value.scale) if has("scale") else SEGNET_DEFAULT_SCALE,) * 2
     check(min(scale) > 1, f"the scales must be > 1, got {scale[0]} x {scale[1]}")
     check(all(s == 2 or not pad for s, pad in zip(scale, pad_out)),
           "pad_out_h/pad_out_w need a scale of 2 on their axis (the fork: otherwise the size is ill-defined)")
