@@ -34,6 +34,7 @@ from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Node, Shape
 from .layers.base import (
     BatchStatistics,
+    BottomSource,
     LayerDef,
     canonical_axis,
     check,
@@ -53,7 +54,8 @@ from .targets.torch.base import TorchLayer
 from .targets.torch.codegen import TorchContext
 
 __all__ = [
-    "BatchStatistics", "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef", "Node",
+    "BatchStatistics", "BottomSource", "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef",
+    "Node",
     "OnnxBuilder", "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis",
     "check", "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal",
     "python_param_mapping", "python_param_str", "same_shape",

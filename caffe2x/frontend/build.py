@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import GraphError, ShapeError, layer_error
 from ..ir.graph import CaffeLayer, Graph, Node, Shape, Value
 from ..layers import LAYERS, MAX_BLOB_ELEMENTS
+from ..layers.base import BottomSource
 from ..layers.expand import EXPANSIONS
 from ..layers.tensor import InputParams
 from .inputs import is_input_layer, resolve_input_shapes
@@ -127,6 +128,8 @@ class _Builder:
             top_shapes = [tuple(int(d) for d in s) for s in definition.infer(params, bottom_shapes)]
             weight_shapes = [tuple(s) for s in definition.weights(params, bottom_shapes)]
             flops = int(definition.flops(params, bottom_shapes, top_shapes))
+            if definition.check_bottoms is not None:
+                definition.check_bottoms(params, bottom_shapes, [self._source_of(v) for v in inputs])
         except ShapeError as exc:
             raise layer_error(ShapeError, layer.name, layer.type, str(exc)) from None
         if len(top_shapes) != len(layer.top):
@@ -142,6 +145,14 @@ class _Builder:
             node.outputs.append(value.name)
         self.graph.nodes.append(node)
         self._record(layer, node.bottoms, node.tops, top_shapes, node.num_params, flops)
+
+    def _source_of(self, value: str) -> BottomSource | None:
+        """The node that wrote an IR value and which output it is; None for a net input."""
+        for node in reversed(self.graph.nodes):
+            if value in node.outputs:
+                shapes = [self.graph.values[v].shape for v in node.inputs]
+                return BottomSource(node, node.outputs.index(value), shapes)
+        return None
 
     def _record(self, layer, bottoms, tops, shapes, params: int = 0, flops: int = 0) -> None:
         self.graph.caffe_layers.append(

@@ -70,6 +70,10 @@ class LayerDef:
         any size, and verify compares such a blob row by row after checking the counts agree
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
         variance (BatchStatistics), so that synthetic weights measure them
+    check_bottoms: (params, bottom shapes, sources) -> None, a rule on where the bottoms
+        come from, one BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
+        a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
+        layer like the shape rule's
     """
 
     parse: Callable[[Any], Any]
@@ -80,6 +84,17 @@ class LayerDef:
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
     statistics: BatchStatistics | None = None
+    check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
+
+
+@dataclass(frozen=True)
+class BottomSource:
+    """Where a bottom comes from (LayerDef.check_bottoms): the node that wrote it, which of
+    its outputs it is, and the shapes of that node's own bottoms."""
+
+    node: Any
+    index: int
+    input_shapes: list[Shape]
 
 
 def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...] = ()) -> bool:

@@ -1,4 +1,5 @@
-"""Pooling: MAX and AVE, ceil or floor rounding, global, rectangular."""
+"""Pooling: MAX and AVE, ceil or floor rounding, global, rectangular; MAX's optional second
+top, the argmax mask that SegNet's Upsample reads."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ class PoolParams:
     pad: tuple[int, int]
     global_pooling: bool
     ceil_mode: bool
+    # MAX with two tops: the second is the argmax mask (pooling_layer.cpp, use_top_mask).
+    mask: bool = False
 
     def window(self, bottom) -> tuple[int, int]:
         return (bottom[2], bottom[3]) if self.global_pooling else self.kernel
@@ -32,18 +35,22 @@ def _hw(p, name: str, default: int) -> tuple[int, int]:
 def parse_pool(layer) -> PoolParams:
     p = layer.pooling_param
     method = type(p).PoolMethod.Name(p.pool)
+    mask = len(layer.top) > 1
+    # pooling_layer.hpp: MaxTopBlobs() is 2 for MAX, else 1.
+    check(not mask or method == "MAX", f"{method} pooling has one top; only MAX pooling has a second "
+                                       "(its argmax mask)")
     stride, pad = _hw(p, "stride", 1), _hw(p, "pad", 0)
     ceil_mode = type(p).RoundMode.Name(p.round_mode) == "CEIL"
     if p.HasField("ceil_mode"):  # the forks' spelling of round_mode
         ceil_mode = p.ceil_mode
     if p.global_pooling:
         check(pad == (0, 0) and stride == (1, 1), "global pooling needs pad 0 and stride 1")
-        return PoolParams(method, None, stride, pad, True, ceil_mode)
+        return PoolParams(method, None, stride, pad, True, ceil_mode, mask)
     kernel = _hw(p, "kernel", 0)
     check(min(kernel) > 0, "kernel_size (or kernel_h and kernel_w) must be given and positive")
     check(min(stride) > 0, "stride must be positive")
     check(pad[0] < kernel[0] and pad[1] < kernel[1], f"pad {pad} must be smaller than kernel {kernel}")
-    return PoolParams(method, kernel, stride, pad, False, ceil_mode)
+    return PoolParams(method, kernel, stride, pad, False, ceil_mode, mask)
 
 
 def pooled_size(size: int, kernel: int, stride: int, pad: int, ceil_mode: bool) -> int:
@@ -60,17 +67,19 @@ def infer_pool(params: PoolParams, bottoms):
     bottom = bottoms[0]
     check(len(bottom) == 4, f"expects a 4-D N,C,H,W input, got shape {list(bottom)}")
     if params.global_pooling:
-        return [(bottom[0], bottom[1], 1, 1)]
-    out = [pooled_size(bottom[2 + a], params.kernel[a], params.stride[a], params.pad[a], params.ceil_mode)
-           for a in (0, 1)]
-    return [(bottom[0], bottom[1], *out)]
+        top = (bottom[0], bottom[1], 1, 1)
+    else:
+        out = [pooled_size(bottom[2 + a], params.kernel[a], params.stride[a], params.pad[a], params.ceil_mode)
+               for a in (0, 1)]
+        top = (bottom[0], bottom[1], *out)
+    return [top, top] if params.mask else [top]
 
 
 def pool_flops(params: PoolParams, bottoms, tops):
     return count(tops[0]) * count(params.window(bottoms[0]))
 
 
-LAYERS.register("Pooling", LayerDef(parse_pool, infer_pool, flops=pool_flops))
+LAYERS.register("Pooling", LayerDef(parse_pool, infer_pool, flops=pool_flops, tops=(1, 2)))
 
 
 # Caffe's rules that the reference and every target share: plain Python (no numpy),
@@ -79,6 +88,8 @@ LAYERS.register("Pooling", LayerDef(parse_pool, infer_pool, flops=pool_flops))
 # pooling_layer.cpp, Forward_cpu MAX: a window starts at -FLT_MAX, so one lying wholly
 # in the padding yields exactly that, and padding filled with it never wins.
 LOWEST_FLOAT32 = -3.4028234663852886e38
+# pooling_layer.cpp: the mask of a window where no cell beat LOWEST_FLOAT32.
+NO_MASK = -1.0
 
 
 def pool_tail_pad(size: int, out: int, kernel: int, stride: int, pad: int) -> int:
@@ -100,3 +111,21 @@ def ave_pool_window_sizes(size: int, out: int, kernel: int, stride: int, pad: in
     pool_size = (hend - hstart) * (wend - wstart), taken before hstart is clipped to 0.
     """
     return [min(o * stride - pad + kernel, size + pad) - (o * stride - pad) for o in range(out)]
+
+
+def max_mask_windows(params: PoolParams, in_hw) -> tuple[tuple[int, int], tuple[int, int], list[tuple[int, int]]]:
+    """(kernel, stride, [(pad before, pad after)] per axis) of the explicitly padded input whose
+    VALID windows are Caffe's MAX windows (global pooling: one window over the whole plane).
+    Padded cells hold LOWEST_FLOAT32 and so never win: Caffe clips its windows to the input."""
+    if params.global_pooling:
+        return tuple(in_hw), (1, 1), [(0, 0), (0, 0)]
+    out = [pooled_size(in_hw[a], params.kernel[a], params.stride[a], params.pad[a], params.ceil_mode) for a in (0, 1)]
+    pads = [(params.pad[a], max(0, pool_tail_pad(in_hw[a], out[a], params.kernel[a], params.stride[a],
+                                                  params.pad[a]))) for a in (0, 1)]
+    return params.kernel, params.stride, pads
+
+
+def mask_index(row, col, pads, width: int):
+    """The argmax mask's value for the padded-input cell (row, col): Caffe's index h * W + w in
+    the unpadded input plane (pooling_layer.cpp, Forward_cpu MAX: top_mask = index)."""
+    return (row - pads[0][0]) * width + (col - pads[1][0])

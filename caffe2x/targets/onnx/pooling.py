@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...layers.pooling import LOWEST_FLOAT32, PoolParams, ave_pool_window_sizes, pool_tail_pad
+from ...layers.pooling import (
+    LOWEST_FLOAT32,
+    NO_MASK,
+    PoolParams,
+    ave_pool_window_sizes,
+    mask_index,
+    max_mask_windows,
+    pool_tail_pad,
+)
 from .registry import ONNX_EMITTERS
 
 
@@ -18,6 +26,8 @@ from .registry import ONNX_EMITTERS
 def pooling(node, inputs, out, b):
     p: PoolParams = node.params
     x = inputs[0]
+    if p.mask:
+        return _max_with_mask(node, x, out, b)
     if p.global_pooling:
         op = "GlobalMaxPool" if p.method == "MAX" else "GlobalAveragePool"
         return [b.op(op, [x], node.name, output=out[0])]
@@ -45,3 +55,43 @@ def pooling(node, inputs, out, b):
     pooled = b.op("AveragePool", [x], node.name, count_include_pad=1, **attrs)
     factor = b.const(node.name, "divisor_fix", (area / divisor)[None, None])
     return [b.op("Mul", [pooled, factor], node.name, output=out[0])]
+
+
+def _max_with_mask(node, x, out, b):
+    """MAX pooling and Caffe's argmax mask: the input padded with LOWEST_FLOAT32 (which never
+    wins, as Caffe clips its windows to the input), MaxPool's Indices (flat over N*C*Hp*Wp of
+    the padded input, the first of equal maxima as Caffe's strict `>`) turned into Caffe's
+    h * W + w in the unpadded plane, and -1 where no cell beat LOWEST_FLOAT32."""
+    p: PoolParams = node.params
+    name = node.name
+    h, w = b.shape(node.inputs[0])[2:]
+    kernel, stride, pads = max_mask_windows(p, (h, w))
+    if any(sum(axis) for axis in pads):
+        flat_pads = b.ints(name, "pads", [0, 0, pads[0][0], pads[1][0], 0, 0, pads[0][1], pads[1][1]])
+        x = b.op("Pad", [x, flat_pads, b.const(name, "fill", np.float32(LOWEST_FLOAT32))], name, mode="constant")
+    pooled, flat = b.op("MaxPool", [x], name, outputs=[out[0], b.fresh(f"{name}/indices")],
+                        kernel_shape=list(kernel), strides=list(stride))
+    padded_w = w + sum(pads[1])
+    in_plane = b.op("Mod", [flat, b.ints(name, "plane", [(h + sum(pads[0])) * padded_w])], name)
+    row = b.op("Div", [in_plane, b.ints(name, "padded_w", [padded_w])], name)
+    col = b.op("Mod", [in_plane, b.ints(name, "padded_w", [padded_w])], name)
+    index = mask_index(_Int(b, name, row), _Int(b, name, col), pads, w).name
+    index = b.op("Cast", [index], name, to=1)  # FLOAT
+    found = b.op("Greater", [pooled, b.const(name, "lowest", np.float32(LOWEST_FLOAT32))], name)
+    mask = b.op("Where", [found, index, b.const(name, "no_mask", np.float32(NO_MASK))], name, output=out[1])
+    return [pooled, mask]
+
+
+class _Int:
+    """An int64 ONNX tensor for mask_index's arithmetic (- and * with Python ints, +)."""
+
+    def __init__(self, b, layer, name):
+        self.b, self.layer, self.name = b, layer, name
+
+    def _op(self, op, other):
+        other = other.name if isinstance(other, _Int) else self.b.ints(self.layer, "c", [other])
+        return _Int(self.b, self.layer, self.b.op(op, [self.name, other], self.layer))
+
+    def __sub__(self, other): return self._op("Sub", other)
+    def __add__(self, other): return self._op("Add", other)
+    def __mul__(self, other): return self._op("Mul", other)

@@ -3,7 +3,7 @@ are Caffe's, else CaffePooling2D (explicit pads, AVE divisor)."""
 
 from __future__ import annotations
 
-from ...layers.pooling import pool_tail_pad
+from ...layers.pooling import max_mask_windows, pool_tail_pad
 from .base import KERAS_EMITTERS, NHWC, KerasLayer, pair
 
 
@@ -12,6 +12,11 @@ def pooling(node, args, ctx):
     p = node.params
     if p.method not in ("MAX", "AVE"):
         raise ctx.unsupported(node, f"{p.method} pooling")
+    if p.mask:
+        in_hw = tuple(ctx.shape(node.inputs[0])[2:])
+        kernel, stride, pads = max_mask_windows(p, in_hw)
+        return KerasLayer(f"CaffeMaxPoolMask({tuple(kernel)}, {tuple(stride)}, {pads}, {in_hw}, "
+                          f"name={ctx.name(node)})({args[0]})", custom=("CaffeMaxPoolMask",), layouts=[NHWC, NHWC])
     kind = "Max" if p.method == "MAX" else "Average"
     if p.global_pooling:
         return KerasLayer(f"layers.Global{kind}Pooling2D(keepdims=True, name={ctx.name(node)})({args[0]})",

@@ -13,7 +13,7 @@ from keras import layers
 
 from ...layers.eltwise import apply_eltwise
 from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window
-from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes
+from ...layers.pooling import LOWEST_FLOAT32, NO_MASK, ave_pool_window_sizes, mask_index
 from ...layers.reduction import apply_reduction
 
 
@@ -42,6 +42,46 @@ class CaffePooling2D(layers.Layer):
     def get_config(self):
         return {**super().get_config(), "method": self.method, "kernel": self.kernel, "strides": self.strides,
                 "pads": self.pads, "in_hw": self.in_hw, "out_hw": self.out_hw}
+
+
+@keras.saving.register_keras_serializable(package="caffe2x")
+class CaffeMaxPoolMask(layers.Layer):
+    """MAX pooling and Caffe's argmax mask, NHWC, in TFLite builtins only: the input padded
+    with LOWEST_FLOAT32 (never a winner: Caffe clips its windows to the input), the windows'
+    cells as strided slices stacked in row-major order, their max and argmax (the first of
+    equal maxima, as Caffe's strict `>`), the cell's h * W + w in the input plane (as float),
+    -1 where no cell beat LOWEST_FLOAT32."""
+
+    def __init__(self, kernel, strides, pads, in_hw, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel, self.strides = tuple(kernel), tuple(strides)
+        self.pads, self.in_hw = [tuple(p) for p in pads], tuple(in_hw)
+        self.out_hw = tuple((size + sum(pad) - k) // s + 1
+                            for size, pad, k, s in zip(self.in_hw, self.pads, self.kernel, self.strides))
+        width = self.in_hw[1]
+        self.offsets = np.array([i * width + j for i in range(self.kernel[0]) for j in range(self.kernel[1])],
+                                "int32")
+        rows = np.arange(self.out_hw[0])[:, None] * self.strides[0]
+        cols = np.arange(self.out_hw[1])[None, :] * self.strides[1]
+        self.base = mask_index(rows, cols, self.pads, width)[:, :, None].astype("int32")
+
+    def call(self, x):
+        x = tf.pad(x, [[0, 0], list(self.pads[0]), list(self.pads[1]), [0, 0]], constant_values=LOWEST_FLOAT32)
+        (kh, kw), (sh, sw), (oh, ow) = self.kernel, self.strides, self.out_hw
+        cells = tf.stack([x[:, i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw, :]
+                          for i in range(kh) for j in range(kw)], axis=-1)
+        pooled = tf.reduce_max(cells, axis=-1)
+        index = tf.gather(self.offsets, tf.argmax(cells, axis=-1, output_type=tf.int32)) + self.base
+        mask = tf.where(pooled > LOWEST_FLOAT32, tf.cast(index, x.dtype), NO_MASK)
+        return pooled, mask
+
+    def compute_output_shape(self, input_shape):
+        shape = (input_shape[0], *self.out_hw, input_shape[3])
+        return shape, shape
+
+    def get_config(self):
+        return {**super().get_config(), "kernel": self.kernel, "strides": self.strides, "pads": self.pads,
+                "in_hw": self.in_hw}
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")

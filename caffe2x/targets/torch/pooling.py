@@ -4,6 +4,7 @@ covers the pads PyTorch refuses (over half the kernel)."""
 
 from __future__ import annotations
 
+from ...layers.pooling import max_mask_windows
 from .base import TORCH_EMITTERS, TorchLayer, hw, kwargs
 
 
@@ -12,6 +13,11 @@ def pooling(node, ctx):
     p = node.params
     if p.method not in ("MAX", "AVE"):
         raise ctx.unsupported(node, f"{p.method} pooling")
+    if p.mask:
+        in_hw = tuple(ctx.shape(node.inputs[0])[2:])
+        kernel, stride, pads = max_mask_windows(p, in_hw)
+        return TorchLayer(f"CaffeMaxPoolMask({tuple(kernel)}, {tuple(stride)}, {pads}, {in_hw[1]})",
+                          helpers=("CaffeMaxPoolMask",))
     if p.global_pooling:
         return TorchLayer("nn.AdaptiveMaxPool2d(1)" if p.method == "MAX" else "nn.AdaptiveAvgPool2d(1)")
     if 2 * p.pad[0] <= p.kernel[0] and 2 * p.pad[1] <= p.kernel[1]:

@@ -10,7 +10,7 @@ from torch import nn
 
 from ...layers.eltwise import apply_eltwise
 from ...layers.normalization import LRN_WITHIN_CHANNEL_SHIFT, apply_mvn, lrn_half_window, mvn_first_axis
-from ...layers.pooling import LOWEST_FLOAT32, ave_pool_window_sizes, pool_tail_pad
+from ...layers.pooling import LOWEST_FLOAT32, NO_MASK, ave_pool_window_sizes, mask_index, pool_tail_pad
 from ...layers.reduction import apply_reduction
 
 
@@ -224,6 +224,23 @@ class CaffePool(nn.Module):
             return F.max_pool2d(x, self.kernel, self.stride)
         summed = F.avg_pool2d(x, self.kernel, self.stride) * (self.kernel[0] * self.kernel[1])
         return summed / self.divisor
+
+
+class CaffeMaxPoolMask(nn.Module):
+    """MAX pooling and Caffe's argmax mask (h * W + w in the input plane, as float; -1 where
+    no cell beat LOWEST_FLOAT32): max_pool2d's indices (the first of equal maxima) over the
+    input padded with LOWEST_FLOAT32, moved from the padded plane to the input's."""
+
+    def __init__(self, kernel, stride, pads, width):
+        super().__init__()
+        self.kernel, self.stride, self.pads, self.width = tuple(kernel), tuple(stride), pads, width
+
+    def forward(self, x):
+        (top, bottom), (left, right) = self.pads
+        x = F.pad(x, (left, right, top, bottom), value=LOWEST_FLOAT32)
+        pooled, flat = F.max_pool2d(x, self.kernel, self.stride, return_indices=True)
+        index = mask_index(flat // x.shape[3], flat % x.shape[3], self.pads, self.width).to(x.dtype)
+        return pooled, torch.where(pooled > LOWEST_FLOAT32, index, torch.full_like(index, NO_MASK))
 
 
 class ArgMax(nn.Module):
