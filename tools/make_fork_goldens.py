@@ -1,0 +1,284 @@
+"""Make the real-fork golden cases of issue 15 (fixtures/golden/fork_*) with a fork's own pycaffe.
+
+    PYTHONPATH=<TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE [--seed N] [--out DIR]
+
+CASE is one of the prototxts in tools/fork_cases/ (fork_mobile, fork_interp, fork_bn_pspnet,
+fork_segnet); --seed defaults to the seed in CASES below (the one the committed case was made
+with); --out defaults to fixtures/golden. The script writes DIR/CASE/{net.prototxt,
+net.caffemodel, blobs.npz, manifest.json} in the format of the other golden cases
+(fixtures/golden/README.md) and adds a "fork" object to the manifest naming the Caffe tree,
+where each fork layer's source came from, and how the tree was built.
+
+The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md with
+Debian's /usr/bin/python3; the tree itself is never committed):
+  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet): weiliu89/caffe, branch ssd,
+    commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer sources named in
+    TREES["ssd+dropins"]["layers_from"] copied in (.hpp/.cpp, messages added to caffe.proto);
+  - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
+    abcf30dca449245e101bf4ced519f716177f0885, as is (its BN, Upsample and Pooling sources are
+    those of alexgkendall/caffe-segnet 344c113b but for their #include lines).
+
+Weights are seeded random values scaled like a trained net: He-scaled convolutions and inner
+products, small biases, BN slopes near 1, and BN statistics (PSPNet's history mean/var,
+SegNet's INFERENCE scale/shift) measured on a forward pass of this very net and input, so
+every BN output is close to unit scale. Inputs are N(0, 1), batch 2. Blobs are captured
+right after each layer ran (keys input:NAME and LAYER:TOP); Split layers are listed in the
+manifest, their blobs (copies of their bottom) are not stored, as in import_golden.py.
+This script does not import caffe2x: it only needs the fork's pycaffe and numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CASE_DIR = ROOT / "tools" / "fork_cases"
+BUILD_NOTE = "CPU-only per shared/reference/caffe_ssd_build.md"
+
+SSD_TREE = {
+    "name": "ssd+dropins",
+    "repo": "weiliu89/caffe",
+    "commit": "4817bf8b4200b35ada8ed0dc378dceaf38c539e4",
+    "layers_from": {
+        "ReLU6": "eric612/MobileNet-YOLO@69b4441cb3ec8d553fbdef788ad033e246f901bd "
+                 "src/caffe/layers/relu6_layer.cpp",
+        "Upsample": "eric612/MobileNet-YOLO@69b4441cb3ec8d553fbdef788ad033e246f901bd "
+                    "src/caffe/layers/upsample_layer.cpp",
+        "ShuffleChannel": "farmingyard/ShuffleNet@b9624442bd410bbd2aadc820122b138e63039d70 "
+                          "shuffle_channel_layer.cpp",
+        "ConvolutionDepthwise": "farmingyard/caffe-mobilenet@f7d7d130761727560f201c1ff5c274e938888b5f "
+                                "conv_dw_layer.cpp",
+        "DepthwiseConvolution": "yonghenglh6/DepthwiseConvolution@2b9cf52a5ce24af390d6739cd728847e21c4f154 "
+                                "caffe/src/caffe/layers/depthwise_conv_layer.cpp",
+        "Axpy": "hujie-frank/SENet@0262d43d44c561fd53c3dba210cc8bacfc60500d src/caffe/layers/axpy_layer.cpp",
+        "Mish": "foss-for-synopsys-dwc-arc-processors/synopsys-caffe@977ba36af383208c2f734c207b573395cb6ab282 "
+                "src/caffe/layers/mish_layer.cpp",
+        "Clip": "BVLC/caffe@9b891540183ddc834a02b2bd81b31afae71b2153 src/caffe/layers/clip_layer.cpp",
+        "Swish": "BVLC/caffe@9b891540183ddc834a02b2bd81b31afae71b2153 src/caffe/layers/swish_layer.cpp",
+        "Interp": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b "
+                  "src/caffe/layers/interp_layer.cpp + src/caffe/util/interp.cpp",
+        "BN": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b src/caffe/layers/bn_layer.cpp",
+    },
+    "build": BUILD_NOTE + "; layer sources copied in with their caffe.proto messages and field numbers "
+             "(relu6_param 211, upsample_param 150, shuffle_channel_param 164, swish_param 147, "
+             "clip_param 148, bn_param 152; interp_param as 2143 because PSPNet's 143 is input_param "
+             "in this tree); src/caffe/util/io.cpp: SetTotalBytesLimit with one argument (protobuf 3.21); "
+             "include/caffe/util/interp.hpp: #include <cublas_v2.h> under #ifndef CPU_ONLY; "
+             "conv_dw_layer.cpp Reshape: caffe_gpu_set(..., mutable_gpu_data()) on its GPU-only "
+             "multiplier buffers became caffe_set(..., mutable_cpu_data()) (CPU-only build)",
+}
+
+SEGNET_TREE = {
+    "name": "segnet",
+    "repo": "TimoSaemann/caffe-segnet-cudnn5",
+    "commit": "abcf30dca449245e101bf4ced519f716177f0885",
+    "layers_from": {
+        "BN": "TimoSaemann/caffe-segnet-cudnn5@abcf30dca449245e101bf4ced519f716177f0885 "
+              "src/caffe/layers/bn_layer.cpp (= alexgkendall/caffe-segnet@344c113bf1832886f1cbe9f33ffe28a3beeaf412 "
+              "but for #include lines)",
+        "Upsample": "TimoSaemann/caffe-segnet-cudnn5@abcf30dca449245e101bf4ced519f716177f0885 "
+                    "src/caffe/layers/upsample_layer.cpp (= alexgkendall/caffe-segnet@344c113b "
+                    "but for #include lines)",
+        "Pooling": "TimoSaemann/caffe-segnet-cudnn5@abcf30dca449245e101bf4ced519f716177f0885 "
+                   "src/caffe/layers/pooling_layer.cpp (= alexgkendall/caffe-segnet@344c113b "
+                   "but for #include lines)",
+    },
+    "build": BUILD_NOTE + "; alexgkendall/caffe-segnet (2015 Makefile: OpenCV, LevelDB, LMDB and python2.7 "
+             "hard-wired) replaced by this tree, whose BN/Upsample/Pooling sources and BNParameter/"
+             "UpsampleParameter/PoolingParameter messages are the same; Debian's OpenCV 4.6 "
+             "(USE_OPENCV 1, OPENCV_VERSION 3, INCLUDE_DIRS += /usr/include/opencv4) because its "
+             "data_transformer.cpp includes OpenCV unconditionally; io.cpp and window_data_layer.cpp: "
+             "CV_LOAD_IMAGE_COLOR/GRAYSCALE -> cv::IMREAD_COLOR/GRAYSCALE, CV_INTER_NN/LINEAR -> "
+             "cv::INTER_NEAREST/LINEAR (OpenCV 4); src/caffe/util/io.cpp: SetTotalBytesLimit with one "
+             "argument (protobuf 3.21)",
+}
+
+# case -> (tree, default seed, fork layer types the case pins down)
+CASES = {
+    "fork_mobile": (SSD_TREE, 15, ["ReLU6", "ShuffleChannel", "ConvolutionDepthwise", "DepthwiseConvolution",
+                                   "Axpy", "Mish", "Upsample", "Clip", "Swish"]),
+    "fork_interp": (SSD_TREE, 15, ["Interp", "BN"]),
+    "fork_bn_pspnet": (SSD_TREE, 15, ["BN"]),
+    "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
+}
+
+CONV_TYPES = {"Convolution", "Deconvolution", "ConvolutionDepthwise", "DepthwiseConvolution", "InnerProduct"}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "golden")
+    return parser.parse_args(argv)
+
+
+def layer_table(net) -> list[dict]:
+    """Name, type, bottoms and tops of every layer as Caffe built the net (Splits included)."""
+    names = list(net._blob_names)
+    rows = []
+    for index, (name, layer) in enumerate(zip(net._layer_names, net.layers)):
+        tops = [names[i] for i in net._top_ids(index)]
+        rows.append({"name": name, "type": layer.type,
+                     "bottoms": [names[i] for i in net._bottom_ids(index)], "tops": tops,
+                     "shapes": [list(net.blobs[t].data.shape) for t in tops]})
+    return rows
+
+
+def he_fill(rng: np.random.Generator, blobs, layer_type: str) -> None:
+    """He-scaled weights (std sqrt(2 / fan_in)), biases N(0, 0.1)."""
+    weight = blobs[0].data
+    fan_in = weight[0].size if layer_type != "Deconvolution" else weight.size // weight.shape[1]
+    weight[...] = rng.normal(0.0, np.sqrt(2.0 / fan_in), weight.shape)
+    for bias in blobs[1:]:
+        bias.data[...] = rng.normal(0.0, 0.1, bias.data.shape)
+
+
+def channel_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and variance over every axis but 1."""
+    axes = tuple(i for i in range(x.ndim) if i != 1)
+    return x.mean(axis=axes), x.var(axis=axes)
+
+
+def bn_mode(layer_param_text: str) -> str:
+    return "INFERENCE" if "INFERENCE" in layer_param_text else "LEARN"
+
+
+def fill_plain(rng: np.random.Generator, net, rows: list[dict]) -> list[str]:
+    """Fill every learnable blob that needs no measured statistic; return the BN layers left."""
+    pending = []
+    for row in rows:
+        name, kind = row["name"], row["type"]
+        if name not in net.params:
+            continue
+        blobs = net.params[name]
+        if kind in CONV_TYPES:
+            he_fill(rng, blobs, kind)
+        elif kind == "BN":
+            neutral = (1.0, 0.0, 0.0, 1.0)  # slope, shift, (mean, variance): identity until measured
+            for index in range(len(blobs)):
+                blobs[index].data[...] = neutral[index]
+            pending.append(name)
+        elif kind == "Scale":
+            blobs[0].data[...] = rng.uniform(0.8, 1.2, blobs[0].data.shape)
+            for bias in blobs[1:]:
+                bias.data[...] = rng.normal(0.0, 0.1, bias.data.shape)
+        else:
+            raise SystemExit(f"{name}: no weight rule for a {kind} layer with blobs")
+    return pending
+
+
+def set_bn(rng: np.random.Generator, net, name: str, bottom: np.ndarray, mode: str) -> None:
+    """BN blobs from the measured statistics of its bottom (perturbed, as a trained net's are)."""
+    blobs = net.params[name]
+    channels = blobs[0].data.size
+    mean, var = channel_stats(bottom)
+    slope = rng.uniform(0.8, 1.2, channels)
+    shift = rng.normal(0.0, 0.1, channels)
+    mean = mean + rng.normal(0.0, 0.1, channels) * np.sqrt(var)
+    var = var * rng.uniform(0.8, 1.25, channels) + 1e-3
+    if len(blobs) == 4:  # PSPNet: slope, bias, history mean, history variance
+        for blob, value in zip(blobs, (slope, shift, mean, var)):
+            blob.data[...] = value.reshape(blob.data.shape)
+    elif mode == "INFERENCE":  # SegNet INFERENCE: y = scale * x + shift (statistics folded in)
+        scale = slope / np.sqrt(var)
+        blobs[0].data[...] = scale.reshape(blobs[0].data.shape)
+        blobs[1].data[...] = (shift - mean * scale).reshape(blobs[1].data.shape)
+    else:  # SegNet LEARN: batch statistics at run time; the blobs are the affine part
+        blobs[0].data[...] = slope.reshape(blobs[0].data.shape)
+        blobs[1].data[...] = shift.reshape(blobs[1].data.shape)
+
+
+def fill_weights(rng, net, rows: list[dict], prototxt_text: str) -> None:
+    pending = fill_plain(rng, net, rows)
+    order = [row["name"] for row in rows]
+    modes = {name: bn_mode(layer_text(prototxt_text, name)) for name in pending}
+    for name in pending:  # in net order: each BN sees the statistics of the BNs before it
+        index = order.index(name)
+        net._forward(0, index - 1)
+        bottom = net.blobs[rows[index]["bottoms"][0]].data.copy()
+        set_bn(rng, net, name, bottom, modes[name])
+
+
+def layer_text(prototxt_text: str, name: str) -> str:
+    """The text of one `layer { ... }` block (enough to read its bn_mode)."""
+    start = prototxt_text.index(f'name: "{name}"')
+    end = prototxt_text.find("layer {", start)
+    return prototxt_text[start:end if end >= 0 else None]
+
+
+def run_and_capture(net, rows: list[dict]) -> dict[str, np.ndarray]:
+    """Forward one layer at a time; keep each layer's tops right after it ran."""
+    blobs = {f"input:{name}": net.blobs[name].data.copy() for name in net.inputs}
+    for index, row in enumerate(rows):
+        net._forward(index, index)
+        if row["type"] in ("Input", "Split"):
+            continue
+        for top in row["tops"]:
+            blobs[f"{row['name']}:{top}"] = net.blobs[top].data.copy()
+    return blobs
+
+
+def weights_digest(net) -> str:
+    digest = hashlib.sha256()
+    for name in net.params:
+        for blob in net.params[name]:
+            digest.update(np.ascontiguousarray(blob.data, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def manifest_for(net, rows, seed: int, case: str) -> dict:
+    tree, _, types = CASES[case]
+    kinds = {row["name"]: row["type"] for row in rows}
+    params = [[name, kinds[name], [list(b.data.shape) for b in net.params[name]]] for name in net.params]
+    fork = {key: tree[key] for key in ("name", "repo", "commit")}
+    fork["layers_from"] = {kind: tree["layers_from"][kind] for kind in types}
+    fork["build"] = tree["build"]
+    return {"inputs": list(net.inputs), "outputs": list(net.outputs), "seed": seed, "batch": 2,
+            "input_scale": 1.0, "params": params, "weights_sha256": weights_digest(net),
+            "layers": rows, "fork": fork}
+
+
+def make_case(case: str, seed: int, out: Path) -> Path:
+    import caffe  # the fork's pycaffe, from PYTHONPATH
+
+    caffe.set_mode_cpu()
+    prototxt = CASE_DIR / f"{case}.prototxt"
+    net = caffe.Net(str(prototxt), caffe.TEST)
+    rows = layer_table(net)
+    rng = np.random.default_rng(seed)
+    inputs = {name: rng.standard_normal(net.blobs[name].data.shape).astype(np.float32) for name in net.inputs}
+    for name, value in inputs.items():
+        net.blobs[name].data[...] = value
+    fill_weights(rng, net, rows, prototxt.read_text())
+    for name, value in inputs.items():  # the measuring passes must not have touched them
+        net.blobs[name].data[...] = value
+    blobs = run_and_capture(net, rows)
+    target = out / case
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(prototxt, target / "net.prototxt")
+    net.save(str(target / "net.caffemodel"))
+    np.savez_compressed(target / "blobs.npz", **blobs)
+    manifest = manifest_for(net, rows, seed, case)
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return target
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    seed = CASES[args.case][1] if args.seed is None else args.seed
+    target = make_case(args.case, seed, args.out)
+    size = sum(f.stat().st_size for f in target.iterdir())
+    print(f"{args.case}: {target} ({size / 1e3:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
