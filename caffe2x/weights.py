@@ -29,7 +29,8 @@ def synthetic_weights(graph: Graph, seed: int = 0) -> Graph:
 
 def _statistics(node: Node) -> BatchStatistics | None:
     """The node's statistics blobs, if its type is BatchNorm-like (LayerDef.statistics)."""
-    return LAYERS.get(node.type).statistics if node.type in LAYERS else None
+    stats = LAYERS.get(node.type).statistics if node.type in LAYERS else None
+    return stats(node.params) if callable(stats) else stats
 
 
 def _fan_in(shape: tuple[int, ...], node: Node) -> int:
@@ -93,7 +94,8 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0) -> Graph:
 
     batchnorms = {}
     for node in graph.nodes:
-        if node.weights and _statistics(node) is not None:
+        stats = _statistics(node) if node.weights else None
+        if stats is not None and stats.mean is not None:
             batchnorms.setdefault(node.inputs[0], []).append(node)
     if not batchnorms or REFERENCE.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"]):
         return graph

@@ -191,3 +191,22 @@ def test_a_net_the_reference_cannot_run_still_gets_random_weights(tmp_path):
         assert all(n.weights for n in graph.nodes if n.weight_shapes)
     finally:
         LAYERS.unregister("TestNoKernel")
+
+
+def test_the_forks_bn_gets_measured_statistics_or_scale_and_shift():
+    """PSPNet's BN (scale, shift, mean, variance) has its statistics measured like BatchNorm's;
+    SegNet's (scale, shift only) gets a scale near 1: --random-weights never yields NaN."""
+    from conftest import FIXTURES
+
+    from caffe2x.reference import as_golden_blobs, run
+    from caffe2x.weights import random_inputs, synthetic_weights
+
+    graph = synthetic_weights(caffe2x.load_net(FIXTURES / "nets" / "forks" / "bn_pspnet_segnet.prototxt"))
+    pspnet, segnet = (next(n for n in graph.nodes if n.name == name) for name in ("bn1", "bn2"))
+    assert len(pspnet.weights) == 4 and len(segnet.weights) == 2
+    blobs = as_golden_blobs(graph, run(graph, random_inputs(graph, 0)))
+    conv = blobs["conv1:conv1"]
+    assert np.allclose(pspnet.weights[2].ravel(), conv.mean(axis=(0, 2, 3)), atol=1e-5)
+    assert np.allclose(pspnet.weights[3].ravel(), conv.var(axis=(0, 2, 3)), rtol=1e-4)
+    assert abs(float(segnet.weights[0].mean()) - 1.0) < 0.2
+    assert all(np.isfinite(blob).all() for blob in blobs.values())

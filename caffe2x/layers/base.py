@@ -49,8 +49,8 @@ class BatchStatistics:
         drawn near 1 and near 0
     """
 
-    mean: int
-    variance: int
+    mean: int | None  # None: a layer with scale and shift only (SegNet's BN): drawn, nothing measured
+    variance: int | None
     factor: int | None = None
     scale: int | None = None
     shift: int | None = None
@@ -69,7 +69,8 @@ class LayerDef:
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
-        variance (BatchStatistics), so that synthetic weights measure them
+        variance (BatchStatistics), so that synthetic weights measure them; or a function of
+        the parsed params giving it, for a type whose blobs differ by variant (the forks' BN)
     check_bottoms: (params, bottom shapes, sources) -> None, a rule on where the bottoms
         come from, one BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
         a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
@@ -83,7 +84,7 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
-    statistics: BatchStatistics | None = None
+    statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...api import fork_param, register_layer
-from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check, float_literal
+from ...extend import BatchStatistics, KerasLayer, LayerDef, ShapeError, TorchLayer, check, float_literal
 
 PSPNET_FIELDS = ("slope_filler", "bias_filler", "momentum", "eps", "frozen", "engine")
 SEGNET_FIELDS = ("scale_filler", "shift_filler", "bn_mode")
@@ -182,5 +182,13 @@ def tensorflow(node, args, ctx):
                       layouts=[layout, "nhwc", "nhwc"] if p.statistics_tops else [layout])
 
 
-register_layer("BN", LayerDef(parse, infer, weights=blob_shapes, tops=(1, 3)), reference,
+def statistics(params: BNParams) -> BatchStatistics:
+    """Synthetic weights (--random-weights): PSPNet's stored mean and variance are measured on
+    a forward pass; SegNet's BN has only scale and shift (near 1 and 0)."""
+    if params.fork == "pspnet":
+        return BatchStatistics(mean=2, variance=3, scale=0, shift=1)
+    return BatchStatistics(mean=None, variance=None, scale=0, shift=1)
+
+
+register_layer("BN", LayerDef(parse, infer, weights=blob_shapes, tops=(1, 3), statistics=statistics), reference,
                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
