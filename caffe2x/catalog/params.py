@@ -68,6 +68,8 @@ def _walk(function, names: set[str], seen: set[CodeType]) -> None:
             callee = function.__globals__.get(name)
             if inspect.isfunction(callee) and callee.__module__ == function.__module__:
                 _walk(callee, names, seen)
+            elif isinstance(callee, tuple | list | frozenset | set) and all(isinstance(v, str) for v in callee):
+                names.update(callee)  # a module's table of field names (the forks' BN reads them by has())
     for cell in function.__closure__ or ():
         try:
             value = cell.cell_contents
