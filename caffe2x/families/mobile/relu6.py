@@ -55,8 +55,8 @@ def onnx(node, inputs, outputs, b):
 
 def pytorch(node, ctx):
     slope = node.params.negative_slope
-    if slope == 0:
-        return TorchLayer("nn.ReLU6()")
+    if slope == 0:  # in place where ReLU would be (no new activation-sized tensor)
+        return TorchLayer(f"nn.ReLU6({'inplace=True' if ctx.may_overwrite_input(node) else ''})")
     return TorchLayer(f"ReLU6({float_literal(slope)})", helpers=("caffe2x.families.mobile.relu6_torch:ReLU6",))
 
 
