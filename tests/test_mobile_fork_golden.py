@@ -1,8 +1,8 @@
 """The mobile fork layers and BVLC's Clip/Swish against the real forks' blobs: the golden case
 fork_mobile (made by forkbuild: weiliu89/caffe ssd with the forks' layer sources dropped in, each
-named with its commit in the case's manifest). The net runs from its input, less the layer
-types registered elsewhere (the YOLO Upsample) and what reads them, in the reference and on
-every target; every blob must match the fork's."""
+named with its commit in the case's manifest). The net runs from its input, less the other
+forks' layers (the YOLO Upsample, tested with the segmentation family) and what reads them, in
+the reference and on every target; every blob must match the fork's."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from conftest import GOLDEN, golden_case, normalized_error
 
 import caffe2x
 from caffe2x import api
+from caffe2x.forks import BVLC_LAYER_TYPES
 from caffe2x.io.prototxt import read_prototxt
 from caffe2x.reference import as_golden_blobs, run
 
@@ -24,12 +25,12 @@ pytestmark = pytest.mark.skipif(not (GOLDEN / CASE / "manifest.json").exists(),
 
 @pytest.fixture(scope="module")
 def case():
-    """(graph of the case without the types not registered here, the fork's blobs of it, inputs)."""
+    """(graph of the case less the other forks' types, the fork's blobs of it, inputs)."""
     golden = golden_case(CASE)
     net = read_prototxt(golden.prototxt)
     removed, kept = set(), []
-    for layer in net.layer:
-        if layer.type not in caffe2x.LAYERS or removed & set(layer.bottom):
+    for layer in net.layer:  # BVLC's types and these; the Upsamples are tested with their family
+        if layer.type not in BVLC_LAYER_TYPES | TYPES or removed & set(layer.bottom):
             removed.update(layer.top)
         else:
             kept.append(layer)
