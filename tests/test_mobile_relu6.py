@@ -26,9 +26,11 @@ def test_relu6_by_hand(block, want):
 
 
 def test_the_block_is_declared_with_the_forks_number_and_default():
+    """eric612/MobileNet-YOLO's declaration (BVLC's ReLUParameter at 211), whose negative_slope
+    is rog93's ReLU6Parameter's field 1 too: both forks' prototxts read."""
     net = parse_prototxt_text('layer { name: "r" type: "ReLU6" relu6_param { negative_slope: 0.25 } }\n'
-                              'layer { name: "s" type: "ReLU6" }')
+                              'layer { name: "s" type: "ReLU6" relu6_param { engine: CAFFE } }')
     assert fork_param(net.layer[0], "relu6_param").negative_slope == 0.25
     assert fork_param(net.layer[1], "relu6_param").negative_slope == 0.0
     declared = PARAMS["relu6_param"]
-    assert (declared.number, declared.message.name) == (100000, "ReLU6Parameter")
+    assert (declared.number, declared.message.name) == (211, "ReLUParameter")  # eric612's and troyliu0105's

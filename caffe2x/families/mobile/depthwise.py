@@ -9,8 +9,10 @@ only its GPU kernel assumes it). So it is Convolution here: the same parameters,
 weight shapes, reference kernel and emitters.
 
 ConvolutionDepthwise: sp2823's conv_dw_layer.cpp (BVLC/caffe pull request 5665, commit
-947f3ca06412de328bced7aeea597343920669f4), the layer of farmingyard/caffe-mobilenet's nets and
-of many MobileNet-SSD forks. It reads convolution_param its own way:
+947f3ca06412de328bced7aeea597343920669f4; shipped by farmingyard/caffe-mobilenet at commit
+f7d7d130761727560f201c1ff5c274e938888b5f, whose copy made the real-fork golden case fork_mobile),
+the layer of farmingyard's MobileNet and ShuffleNet nets and of many MobileNet-SSD forks.
+It reads convolution_param its own way:
 - one filter per input channel: num_output and group are ignored, the top has the bottom's
   channels, the weight blob is (C, 1, kh, kw) and the bias (C) when bias_term;
 - kernel_h/kernel_w when both are given, else kernel_size (one value, or the first two);

@@ -5,7 +5,8 @@ src/caffe/layers/mish_layer.cpp calls caffe_mish, defined in
 include/caffe/util/math_functions.hpp as `x * tanh(softplus(x))` with darknet's softplus
 `x > 20 ? x : (x < -20 ? exp(x) : log1p(exp(x)))`. foss-for-synopsys-dwc-arc-processors/
 synopsys-caffe (mish_layer.cpp, commit 9b7902e40ef2b464c8abb1366438854f9414a1be) has the same
-thresholds (MISH_THRESHOLD = 20) with logf(expf(x) + 1). No parameters.
+thresholds (MISH_THRESHOLD = 20) with logf(expf(x) + 1); its commit
+977ba36af383208c2f734c207b573395cb6ab282 made the real-fork golden case fork_mobile. No parameters.
 
 The two thresholds change nothing a float32 blob can hold: above 20, log1p(e^-x) < 2.1e-9 is
 below half an ulp of x; below -20, log1p(e^x) and e^x differ by a factor 1 - e^x/2. So a

@@ -3,9 +3,11 @@
 Source: rog93/Caffe-MobileNetV2-ReLU6, commit ca913f241d39ce9a8e4097ad4fa13bad1f44c0c1,
 relu6_layer.cpp (Forward_cpu: `std::min(std::max(x, 0) + negative_slope * std::min(x, 0), 6.)`),
 the layer MobileNet v2 ports drop into their Caffe; eric612/MobileNet-YOLO (commit
-69b4441cb3ec8d553fbdef788ad033e246f901bd) and troyliu0105/caffe copy the same file. Its block
-is `relu6_param { negative_slope }` (mobile.proto): the leak applies below 0 and the cap of 6
-applies after it, so a negative slope times a negative input is capped too.
+69b4441cb3ec8d553fbdef788ad033e246f901bd, the file of the real-fork golden case fork_mobile)
+and troyliu0105/caffe copy the same file. Its block is `relu6_param { negative_slope }`, declared
+in mobile.proto as those two forks do (BVLC's ReLUParameter at 211; rog93's own ReLU6Parameter
+has the same field 1). The leak applies below 0 and the cap of 6 after it, so a negative slope
+times a negative input is capped too.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ def onnx(node, inputs, outputs, b):
 
 def pytorch(node, ctx):
     slope = node.params.negative_slope
-    if slope == 0:
-        return TorchLayer("nn.ReLU6()")
+    if slope == 0:  # in place where ReLU would be (no new activation-sized tensor)
+        return TorchLayer(f"nn.ReLU6({'inplace=True' if ctx.may_overwrite_input(node) else ''})")
     return TorchLayer(f"ReLU6({float_literal(slope)})", helpers=("caffe2x.families.mobile.relu6_torch:ReLU6",))
 
 
