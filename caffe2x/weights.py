@@ -38,7 +38,14 @@ def calibration_inputs(graph: Graph, seed: int = 0) -> dict:
 
 def _statistics(node: Node) -> BatchStatistics | None:
     """The node's statistics blobs, if its type is BatchNorm-like (LayerDef.statistics)."""
-    return LAYERS.get(node.type).statistics if node.type in LAYERS else None
+    stats = LAYERS.get(node.type).statistics if node.type in LAYERS else None
+    return stats(node.params) if callable(stats) else stats
+
+
+def _measured(stats: BatchStatistics | None, node: Node) -> bool:
+    """Whether the node keeps a mean and a variance blob that calibration can set."""
+    return (stats is not None and stats.mean is not None and stats.variance is not None
+            and max(stats.mean, stats.variance) < len(node.weights))
 
 
 def _fan_in(shape: tuple[int, ...], node: Node) -> int:
@@ -62,6 +69,7 @@ def _statistics_blobs(stats: BatchStatistics, shapes, rng: np.random.Generator) 
             stats.variance: lambda shape: rng.uniform(0.5, 1.5, shape) * factor,
             stats.factor: lambda shape: np.full(shape, factor),
             stats.scale: lambda shape: 1.0 + rng.normal(0.0, 0.1, shape)}
+    draw.pop(None, None)
     return [draw.get(index, lambda shape: rng.normal(0.0, 0.1, shape))(shape) for index, shape in enumerate(shapes)]
 
 
@@ -103,7 +111,7 @@ def calibrate_batchnorm(graph: Graph, seed: int = 0, inputs: dict | None = None)
 
     batchnorms = {}
     for node in graph.nodes:
-        if node.weights and _statistics(node) is not None:
+        if _measured(_statistics(node), node):
             batchnorms.setdefault(node.inputs[0], []).append(node)
     if not batchnorms or REFERENCE.missing([(n.name, n.type) for n in graph.nodes if n.type != "Input"]):
         return graph
@@ -120,7 +128,8 @@ def _set_statistics(node: Node, blob: np.ndarray) -> None:
     axes = (0, *range(2, blob.ndim))
     if blob.ndim < 2 or blob.size // max(1, blob.shape[1]) < 2:
         return
-    factor = (float(node.weights[stats.factor].ravel()[0]) or 1.0) if stats.factor is not None else 1.0
+    has_factor = stats.factor is not None and stats.factor < len(node.weights)
+    factor = (float(node.weights[stats.factor].ravel()[0]) or 1.0) if has_factor else 1.0
     measured = {stats.mean: blob.mean(axis=axes, dtype=np.float64),
                 stats.variance: np.maximum(blob.var(axis=axes, dtype=np.float64), 1e-4)}
     weights = list(node.weights)

@@ -133,40 +133,53 @@ def test_convert_all_random_weights_use_the_same_recipe(monkeypatch, tmp_path):
     assert calls == [5]
 
 
-# A fork's 4-blob BN (PSPNet style): scale, shift, mean, variance; y = scale * (x - mean) /
-# sqrt(variance + eps) + shift. Registered by the test as a plugin would register it.
-FOUR_BLOB_BN = "TestFourBlobBN"
+# A fork's BN in two variants, as PSPNet and SegNet write it: PSPNet's 4 blobs scale, shift,
+# mean, variance (y = scale * (x - mean) / sqrt(variance + eps) + shift) and SegNet's 2 blobs
+# scale, shift (normalized with the input's own statistics). Registered by the test as a
+# plugin would register it; the layer's name picks the variant.
+FORK_BN = "TestForkBN"
 EPS = 1e-5
 
 
-def _four_blob_reference(node, inputs):
+def _fork_bn_reference(node, inputs):
     x = inputs[0].astype(np.float64)
-    scale, shift, mean, variance = (w.astype(np.float64).reshape(1, -1, 1, 1) for w in node.weights)
-    return [scale * (x - mean) / np.sqrt(variance + EPS) + shift]
+    blobs = [w.astype(np.float64).reshape(1, -1, 1, 1) for w in node.weights]
+    if node.params == "pspnet":
+        mean, variance = blobs[2], blobs[3]
+    else:
+        mean, variance = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
+    return [blobs[0] * (x - mean) / np.sqrt(variance + EPS) + blobs[1]]
+
+
+def _fork_bn_statistics(variant):
+    if variant == "pspnet":
+        return BatchStatistics(mean=2, variance=3, scale=0, shift=1)
+    return BatchStatistics(mean=None, variance=None, scale=0, shift=1)
 
 
 @pytest.fixture
-def four_blob_bn():
-    definition = LayerDef(lambda layer: None, lambda params, bottoms: [bottoms[0]],
-                          weights=lambda params, bottoms: [(1, bottoms[0][1], 1, 1)] * 4,
-                          statistics=BatchStatistics(mean=2, variance=3, scale=0, shift=1))
-    caffe2x.register_layer(FOUR_BLOB_BN, definition, _four_blob_reference)
-    yield FOUR_BLOB_BN
-    LAYERS.unregister(FOUR_BLOB_BN)
-    REFERENCE.unregister(FOUR_BLOB_BN)
+def fork_bn():
+    definition = LayerDef(lambda layer: "pspnet" if layer.name.startswith("psp") else "segnet",
+                          lambda params, bottoms: [bottoms[0]],
+                          weights=lambda params, bottoms: [(1, bottoms[0][1], 1, 1)] * (4 if params == "pspnet" else 2),
+                          statistics=_fork_bn_statistics)
+    caffe2x.register_layer(FORK_BN, definition, _fork_bn_reference)
+    yield FORK_BN
+    LAYERS.unregister(FORK_BN)
+    REFERENCE.unregister(FORK_BN)
 
 
-def _net_with(layer_type: str) -> str:
+def _net_with(layer_type: str, name: str = "bn") -> str:
     return ('name: "bn_net" input: "data" input_shape { dim: 2 dim: 3 dim: 8 dim: 8 }\n'
             + _conv("conv", "data", 6, 3, bias=True)
-            + f'layer {{ name: "bn" type: "{layer_type}" bottom: "conv" top: "bn" }}\n')
+            + f'layer {{ name: "{name}" type: "{layer_type}" bottom: "conv" top: "{name}" }}\n')
 
 
-def test_a_plugin_bn_is_drawn_in_range_and_calibrated_through_its_statistics_hook(four_blob_bn, tmp_path):
+def test_a_plugin_bn_is_drawn_in_range_and_calibrated_through_its_statistics_hook(fork_bn, tmp_path):
     net = tmp_path / "net.prototxt"
-    net.write_text(_net_with(four_blob_bn))
+    net.write_text(_net_with(fork_bn, "psp_bn"))
     graph = fill_random(api.load_net(net), seed=4)
-    bn = next(n for n in graph.nodes if n.type == four_blob_bn)
+    bn = next(n for n in graph.nodes if n.type == fork_bn)
     scale, shift, mean, variance = bn.weights
     assert np.abs(scale - 1).max() < 0.5 and np.abs(shift).max() < 0.5 and variance.min() >= 0.5
     calibrate_batchnorm(graph, seed=4)
@@ -178,6 +191,14 @@ def test_a_plugin_bn_is_drawn_in_range_and_calibrated_through_its_statistics_hoo
     normalized = (out - shift.reshape(1, -1, 1, 1)) / scale.reshape(1, -1, 1, 1)
     assert np.abs(normalized.mean(axis=(0, 2, 3))).max() < 1e-4
     assert np.abs(normalized.var(axis=(0, 2, 3)) - 1).max() < 1e-3
+
+
+def test_a_bn_variant_without_statistics_blobs_gets_its_scale_and_shift_and_no_calibration(fork_bn, tmp_path):
+    net = tmp_path / "net.prototxt"
+    net.write_text(_net_with(fork_bn, "segnet_bn"))
+    graph = synthetic_weights(api.load_net(net), seed=4)
+    scale, shift = next(n for n in graph.nodes if n.type == fork_bn).weights
+    assert np.abs(scale - 1).max() < 0.5 and np.abs(shift).max() < 0.5  # not He-scaled like a filter
 
 
 def test_bvlc_batchnorm_statistics_are_stored_times_its_factor():

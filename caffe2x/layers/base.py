@@ -40,17 +40,19 @@ class BatchStatistics:
     input (LayerDef.statistics). Synthetic weights (caffe2x.weights: synth-weights and
     --random-weights) draw them in range and then measure them on a forward pass, so the
     layer normalizes as a trained one does; any layer type, a plugin's included, gets this
-    by naming its blobs here. Indices are positions in the layer's weight blobs.
+    by naming its blobs here. Indices are positions in the layer's weight blobs; an index
+    past the blobs a layer has is ignored.
 
     mean, variance: the blobs holding the channel mean and variance (stored as Caffe's
-        BatchNorm stores them: multiplied by the `factor` blob's first value, if any)
+        BatchNorm stores them: multiplied by the `factor` blob's first value, if any); None
+        for a layer that keeps none (SegNet's BN normalizes with the input's own statistics)
     factor: BVLC BatchNorm's third blob, the moving-average scale factor (None: no such blob)
-    scale, shift: a per-channel multiplier and offset of the same layer (a fork's 4-blob BN),
-        drawn near 1 and near 0
+    scale, shift: a per-channel multiplier and offset of the same layer (a fork's BN), drawn
+        near 1 and near 0
     """
 
-    mean: int
-    variance: int
+    mean: int | None
+    variance: int | None
     factor: int | None = None
     scale: int | None = None
     shift: int | None = None
@@ -69,7 +71,9 @@ class LayerDef:
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
-        variance (BatchStatistics), so that synthetic weights measure them
+        variance (BatchStatistics), so that synthetic weights measure them; or a function
+        params -> BatchStatistics | None, for a type whose blobs depend on its parameters
+        (a BN whose fork variant decides its blobs)
     """
 
     parse: Callable[[Any], Any]
@@ -79,7 +83,7 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
-    statistics: BatchStatistics | None = None
+    statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
 
 
 def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...] = ()) -> bool:
