@@ -69,12 +69,15 @@ def text_table(entries: list[LayerEntry]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(entries: list[LayerEntry]) -> str:
+def markdown_table(entries: list[LayerEntry], extra: tuple[str, dict[str, str]] | None = None) -> str:
+    """One row per type; `extra` = (heading, {type: text}) adds a last column (the README's
+    golden cases)."""
     targets = TARGETS.names()
-    lines = [f"| type | origin | {' | '.join(targets)} | parameters honoured |",
-             "|" + "---|" * (len(targets) + 3)]
+    headings = ["type", "origin", *targets, "parameters honoured", *([extra[0]] if extra else [])]
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for e in entries:
-        cells = [f"`{e.type}`", e.origin, *(_cell(e, t, True) for t in targets), _params_cell(e, True)]
+        cells = [f"`{e.type}`", e.origin, *(_cell(e, t, True) for t in targets), _params_cell(e, True),
+                 *([extra[1].get(e.type, "")] if extra else [])]
         lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
