@@ -39,7 +39,7 @@ def golden_cases_by_type(golden: Path = GOLDEN) -> dict[str, list[str]]:
     """Layer type -> the golden cases (folder names, sorted) whose net has a layer of it."""
     found: dict[str, list[str]] = {}
     for manifest in sorted(golden.glob("*/manifest.json")):
-        types = {layer["type"] for layer in json.loads(manifest.read_text())["layers"]}
+        types = {layer["type"] for layer in json.loads(manifest.read_text()).get("layers", [])}
         for layer_type in types:
             found.setdefault(layer_type, []).append(manifest.parent.name)
     return found
