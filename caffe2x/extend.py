@@ -15,6 +15,9 @@ variance=3, scale=0, shift=1)): synthetic weights (synth-weights, --random-weigh
 then draw them in range and measure them on a forward pass, so a deep net of that
 layer stays in range as a trained one does (BVLC BatchNorm: BatchStatistics(mean=0,
 variance=1, factor=2), the statistics stored multiplied by the factor blob's value).
+Where the parameters decide the blobs (a BN whose fork variant keeps 4 blobs or 2),
+statistics is a function params -> BatchStatistics, with mean=None and variance=None
+for a variant that keeps no statistics (its scale and shift are still drawn near 1, 0).
 
 A fork's parameter block (`my_op_param { ... }`) is declared with ParamMessage,
 Field and Enum and caffe2x.register_param (or read from the fork's .proto with

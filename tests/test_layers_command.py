@@ -243,6 +243,19 @@ def test_a_stale_table_is_reported(tmp_path, monkeypatch):
     assert "| `Convolution` |" in readme.read_text()
 
 
+def test_the_golden_cases_column_names_the_cases_that_hold_each_type(tmp_path):
+    tool = _tool()
+    cases = tool.golden_cases_by_type()
+    assert {"ssd_layers", "ssd_variants"} <= set(cases["Normalize"])
+    assert "resnet50_thin" in cases["BatchNorm"]
+    case = tmp_path / "one_case"
+    case.mkdir()
+    (case / "manifest.json").write_text(json.dumps({"layers": [{"type": "Input"}, {"type": "Interp"}]}))
+    assert tool.golden_cases_by_type(tmp_path) == {"Input": ["one_case"], "Interp": ["one_case"]}
+    assert tool._cases_cell([]) == "none: reference from the source"
+    assert tool._cases_cell(["a", "b", "c", "d", "e"]) == "a, b, c (+2)"
+
+
 def test_the_markdown_table_has_one_row_per_builtin_type():
     table = _tool().generated_table()
     rows = [line for line in table.splitlines() if line.startswith("| `")]

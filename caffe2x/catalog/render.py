@@ -47,7 +47,11 @@ def _params_cell(entry: LayerEntry, markdown: bool) -> str:
     if entry.params:
         return grouped_params(entry.params, code=markdown)
     if entry.role == INPUT:
-        return "shape from --input-shape" if not markdown else "shape from `--input-shape`"
+        from ..frontend.data_layers import SHAPE_RULES
+
+        given = "--input-shape" if not markdown else "`--input-shape`"
+        # frontend/data_layers.py computes these layers' shapes from their own parameters.
+        return f"shape from its parameters, or {given}" if entry.type in SHAPE_RULES else f"shape from {given}"
     return "none" if entry.role == LAYER else "-"
 
 
@@ -69,12 +73,15 @@ def text_table(entries: list[LayerEntry]) -> str:
     return "\n".join(lines)
 
 
-def markdown_table(entries: list[LayerEntry]) -> str:
+def markdown_table(entries: list[LayerEntry], extra: tuple[str, dict[str, str]] | None = None) -> str:
+    """One row per type; `extra` = (heading, {type: text}) adds a last column (the README's
+    golden cases)."""
     targets = TARGETS.names()
-    lines = [f"| type | origin | {' | '.join(targets)} | parameters honoured |",
-             "|" + "---|" * (len(targets) + 3)]
+    headings = ["type", "origin", *targets, "parameters honoured", *([extra[0]] if extra else [])]
+    lines = ["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
     for e in entries:
-        cells = [f"`{e.type}`", e.origin, *(_cell(e, t, True) for t in targets), _params_cell(e, True)]
+        cells = [f"`{e.type}`", e.origin, *(_cell(e, t, True) for t in targets), _params_cell(e, True),
+                 *([extra[1].get(e.type, "")] if extra else [])]
         lines.append("| " + " | ".join(_escape(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

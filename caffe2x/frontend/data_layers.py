@@ -14,7 +14,7 @@ Shape = tuple[int, ...]
 
 
 def data_layer_shapes(layer) -> list[Shape | None]:
-    rule = _RULES.get(layer.type)
+    rule = SHAPE_RULES.get(layer.type)
     return rule(layer) if rule is not None else []
 
 
@@ -87,7 +87,7 @@ def _scalar(block, name: str):
     return found.value if found is not None else None
 
 
-_RULES = {
+SHAPE_RULES = {
     "ImageData": _image_data,
     "ImageSegData": _image_seg_data,
     "DenseImageData": _dense_image_data,

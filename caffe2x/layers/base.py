@@ -40,13 +40,15 @@ class BatchStatistics:
     input (LayerDef.statistics). Synthetic weights (caffe2x.weights: synth-weights and
     --random-weights) draw them in range and then measure them on a forward pass, so the
     layer normalizes as a trained one does; any layer type, a plugin's included, gets this
-    by naming its blobs here. Indices are positions in the layer's weight blobs.
+    by naming its blobs here. Indices are positions in the layer's weight blobs; an index
+    past the blobs a layer has is ignored.
 
     mean, variance: the blobs holding the channel mean and variance (stored as Caffe's
-        BatchNorm stores them: multiplied by the `factor` blob's first value, if any)
+        BatchNorm stores them: multiplied by the `factor` blob's first value, if any); None
+        for a layer that keeps none (SegNet's BN normalizes with the input's own statistics)
     factor: BVLC BatchNorm's third blob, the moving-average scale factor (None: no such blob)
-    scale, shift: a per-channel multiplier and offset of the same layer (a fork's 4-blob BN),
-        drawn near 1 and near 0
+    scale, shift: a per-channel multiplier and offset of the same layer (a fork's BN), drawn
+        near 1 and near 0
     """
 
     mean: int | None  # None: a layer with scale and shift only (SegNet's BN): drawn, nothing measured
@@ -69,8 +71,9 @@ class LayerDef:
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
-        variance (BatchStatistics), so that synthetic weights measure them; or a function of
-        the parsed params giving it, for a type whose blobs differ by variant (the forks' BN)
+        variance (BatchStatistics), so that synthetic weights measure them; or a function
+        params -> BatchStatistics | None, for a type whose blobs depend on its parameters
+        (a BN whose fork variant decides its blobs)
     check_bottoms: (params, bottom shapes, sources) -> None, a rule on where the bottoms
         come from, one BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
         a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
