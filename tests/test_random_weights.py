@@ -232,12 +232,12 @@ def test_the_forks_bn_gets_measured_statistics_or_scale_and_shift():
     from conftest import FIXTURES
 
     from caffe2x.reference import as_golden_blobs, run
-    from caffe2x.weights import random_inputs, synthetic_weights
+    from caffe2x.weights import calibration_inputs, synthetic_weights
 
     graph = synthetic_weights(caffe2x.load_net(FIXTURES / "nets" / "forks" / "bn_pspnet_segnet.prototxt"))
     pspnet, segnet = (next(n for n in graph.nodes if n.name == name) for name in ("bn1", "bn2"))
     assert len(pspnet.weights) == 4 and len(segnet.weights) == 2
-    blobs = as_golden_blobs(graph, run(graph, random_inputs(graph, 0)))
+    blobs = as_golden_blobs(graph, run(graph, calibration_inputs(graph, 0)))
     conv = blobs["conv1:conv1"]
     assert np.allclose(pspnet.weights[2].ravel(), conv.mean(axis=(0, 2, 3)), atol=1e-5)
     assert np.allclose(pspnet.weights[3].ravel(), conv.var(axis=(0, 2, 3)), rtol=1e-4)
