@@ -184,3 +184,13 @@ def test_a_users_fork_field_in_a_bvlc_block_reads_through_the_public_api(tmp_pat
         assert caffe2x.load_net(path).values["r"].shape == (1, 2, 4, 4)
     finally:
         BLOCK_FIELDS.pop(("relu_param", "my_cap"), None)
+
+
+def test_deconvnet_v1_unpooling_reads_and_verifies():
+    """DeconvNet's public prototxts are V1 (`type: UNPOOLING`, a fork enum value)."""
+    graph = fill_random(caffe2x.load_net(FIXTURES / "nets" / "forks" / "deconvnet_v1_unpooling.prototxt"))
+    assert [node.type for node in graph.nodes] == ["Input", "Convolution", "Pooling", "Unpooling"]
+    pytest.importorskip("onnxruntime")
+    inputs = api.random_inputs(graph, 0)
+    result = api.verify(graph, "onnx", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    assert result.passed, result.first_divergence
