@@ -9,6 +9,7 @@ needed, so it works in any installation.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -248,9 +249,59 @@ def _field_type(parser: _Parser, f: _FieldSpec, scope: str, known, messages):
     if f.type_name in SCALAR_TYPES:
         return f.type_name
     full = _resolve(f.type_name, scope, known)
-    if full is None:
-        parser.fail(f"field '{f.name}': unknown type '{f.type_name}'", f.line)
-    return messages.get(full) or parser.enums[full]
+    if full is not None:
+        return messages.get(full) or parser.enums[full]
+    bvlc = bvlc_type(f.type_name)  # a fork's file may name BVLC's own types (FillerParameter)
+    if bvlc is None:
+        parser.fail(f"field '{f.name}': unknown type '{f.type_name}' (neither in this file nor BVLC's schema)",
+                    f.line)
+    return bvlc
+
+
+# protobuf's FieldDescriptor.type -> the scalar name a declaration uses
+_DESCRIPTOR_SCALARS = {1: "double", 2: "float", 3: "int64", 4: "uint64", 5: "int32", 6: "fixed64", 7: "fixed32",
+                       8: "bool", 9: "string", 12: "bytes", 13: "uint32", 15: "sfixed32", 16: "sfixed64",
+                       17: "sint32", 18: "sint64"}
+
+
+def bvlc_type(name: str):
+    """BVLC's message or enum named `name` ("FillerParameter", "caffe.FillerParameter", or a
+    nested "V1LayerParameter.LayerType"), as a declaration; None if BVLC has none."""
+    from ...schema import NetParameter
+
+    pool = NetParameter.DESCRIPTOR.file.pool
+    full = name.lstrip(".")
+    full = full if full.startswith("caffe.") else f"caffe.{full}"
+    for find, convert in ((pool.FindMessageTypeByName, _message_of), (pool.FindEnumTypeByName, _enum_of)):
+        try:
+            return convert(find(full))
+        except KeyError:
+            continue
+    return None
+
+
+@functools.cache
+def _enum_of(descriptor) -> Enum:
+    return Enum(descriptor.name, {value.name: value.number for value in descriptor.values})
+
+
+@functools.cache
+def _message_of(descriptor) -> ParamMessage:
+    message = ParamMessage(descriptor.name)
+    fields = []
+    for f in descriptor.fields:
+        if f.message_type is not None:
+            kind = _message_of(f.message_type)
+        elif f.enum_type is not None:
+            kind = _enum_of(f.enum_type)
+        else:
+            kind = _DESCRIPTOR_SCALARS[f.type]
+        repeated = f.is_repeated if hasattr(f, "is_repeated") else f.label == f.LABEL_REPEATED  # protobuf 7 or older
+        default = f.default_value if f.has_default_value and not repeated else None
+        if isinstance(kind, Enum) and default is not None:
+            default = kind.name_of(default)
+        fields.append(Field(f.name, f.number, kind, default, repeated))
+    return message.define(*fields)
 
 
 def _default(parser: _Parser, f: _FieldSpec, kind):
