@@ -22,6 +22,7 @@ layer { name: "u1" type: "Upsample" bottom: "p1" bottom: "m1" top: "u1" upsample
 layer { name: "u2" type: "Upsample" bottom: "p1" bottom: "m1" top: "u2" upsample_param { upsample_h: 7 upsample_w: 8 } }
 layer { name: "u3" type: "Upsample" bottom: "p1" bottom: "m1" top: "u3" upsample_param { scale_h: 2 scale_w: 3 } }
 layer { name: "u4" type: "Upsample" bottom: "p1" bottom: "m1" top: "u4" upsample_param { pad_out_w: true } }
+layer { name: "u5" type: "Upsample" bottom: "p1" bottom: "m1" top: "u5" upsample_param { scale: 2 upsample_h: 7 upsample_w: 9 } }
 layer { name: "n1" type: "Upsample" bottom: "d" top: "n1" upsample_param { scale: 3 } }
 '''
 OVERLAPPING = DATA + '''
@@ -63,6 +64,7 @@ def test_the_sizes(segnet):
     assert shapes["u1"] == (2, 3, 7, 8)  # 4 * 2 - pad_out_h, 4 * 2
     assert shapes["u2"] == (2, 3, 7, 8) and shapes["u3"] == (2, 3, 8, 12) and shapes["n1"] == (2, 3, 21, 24)
     assert shapes["u4"] == (2, 3, 8, 7)  # the fork's default scale 2, with pad_out_w
+    assert shapes["u5"] == (2, 3, 7, 9)  # SegNet's prototxts write both: upsample_h/w win
     x = inputs["d"]
     assert np.array_equal(blobs["n1:n1"], np.repeat(np.repeat(x, 3, axis=2), 3, axis=3))
     # Unpooling the pooled values with their own mask puts each maximum back where it was.
