@@ -82,9 +82,9 @@ def test_fork_mix_reports_every_unsupported_fork_type_at_once_through_the_cli():
     result = invoke("inspect", FORK_MIX)
     assert result.exit_code == 2, result.output
     assert "4 layer(s) of 3 unsupported type(s)" in result.output  # Normalize is built in (caffe2x.families.ssd)
-    assert f"Interp (2, from the {likely_fork('Interp')}): 'up', 'up2'" in result.output
+    assert f"Proposal (2, from the {likely_fork('Proposal')}): 'proposal', 'proposal2'" in result.output
     assert "ROIPooling (1, from the Faster R-CNN fork" in result.output and "'roi_pool'" in result.output
-    assert f"Upsample (1, from the {likely_fork('Upsample')}" in result.output and "'unpool'" in result.output
+    assert "PSROIPooling (1" in result.output and "'psroi'" in result.output
     assert result.output.count("caffe2x: error (UnsupportedLayerError)") == 1
 
 
@@ -93,7 +93,7 @@ def test_convert_and_verify_give_the_same_grouped_error(command, tmp_path):
     result = invoke(command[0], FORK_MIX, "--random-weights", *command[1:3],
                     *[tmp_path / c if c.endswith(".onnx") else c for c in command[3:]])
     assert result.exit_code == 2, result.output
-    assert "UnsupportedLayerError" in result.output and "Interp (2" in result.output
+    assert "UnsupportedLayerError" in result.output and "Proposal (2" in result.output
 
 
 def test_inspect_reads_the_real_mobilenet_ssd():
@@ -106,8 +106,9 @@ def test_inspect_reads_the_real_mobilenet_ssd():
 def test_the_error_object_names_the_forks():
     with pytest.raises(UnsupportedLayerError) as info:
         caffe2x.load_net(FORK_MIX)
-    assert info.value.by_type == {"Interp": ["up", "up2"], "ROIPooling": ["roi_pool"], "Upsample": ["unpool"]}
-    assert info.value.forks["Interp"] == likely_fork("Interp") and "hszhao/PSPNet" in likely_fork("Interp")
+    assert info.value.by_type == {"Proposal": ["proposal", "proposal2"], "PSROIPooling": ["psroi"],
+                                  "ROIPooling": ["roi_pool"]}
+    assert info.value.forks["Proposal"] == likely_fork("Proposal") and "Faster R-CNN" in likely_fork("Proposal")
 
 
 @pytest.mark.parametrize("text, field, line", [

@@ -118,3 +118,25 @@ def test_a_caffemodel_with_the_other_forks_blob_count_is_a_weights_error(tmp_pat
     write_caffemodel(graph.name, [("bn1", "BN", four)], tmp_path / "net.caffemodel")
     with pytest.raises(WeightsError, match=r"'bn1' \(BN\) needs 2 blob\(s\), the caffemodel has 4"):
         caffe2x.load_net(net, tmp_path / "net.caffemodel")
+
+
+@pytest.mark.parametrize("count, fork", [(4, "pspnet"), (2, "segnet")])
+def test_a_bn_naming_no_fork_is_told_by_its_caffemodels_blob_count(tmp_path, count, fork):
+    """Both forks' nets have BN layers without a bn_param: PSPNet's 4 blobs, SegNet's 2."""
+    from caffe2x.io.caffemodel_writer import write_caffemodel
+
+    net = tmp_path / "net.prototxt"
+    net.write_text(input_layer("d", (2, 3, 4, 4)) + '\nlayer { name: "bn1" type: "BN" bottom: "d" top: "bn1" }')
+    blobs = [np.full(3, value, np.float32) for value in (2.0, 0.5, 1.0, 4.0)][:count]
+    write_caffemodel("net", [("bn1", "BN", [(b, (1, 3, 1, 1)) for b in blobs])], tmp_path / "net.caffemodel")
+    graph = caffe2x.load_net(net, tmp_path / "net.caffemodel")
+    node = graph.nodes[-1]
+    assert node.params.fork == fork and len(node.weights) == count
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    got = run(graph, {"d": x})[node.outputs[0]]
+    if fork == "pspnet":  # stored statistics, PSPNet's default eps
+        want = (x - 1.0) / np.sqrt(4.0 + 1e-5) * 2.0 + 0.5
+    else:  # SegNet's default mode, LEARN: the batch's statistics
+        mean = x.mean(axis=(0, 2, 3), keepdims=True)
+        want = (x - mean) / np.sqrt((x * x).mean(axis=(0, 2, 3), keepdims=True) - mean ** 2 + 1e-9) * 2.0 + 0.5
+    assert np.abs(got - want).max() < 1e-5

@@ -120,3 +120,12 @@ def test_tflite_uses_its_builtin_align_corners_resize(variants, tmp_path):
     interpreter = tf.lite.Interpreter(model_path=str(path))
     ops = {op["op_name"] for op in interpreter._get_ops_details()}
     assert "RESIZE_BILINEAR" in ops and not any("FLEX" in op or "CUSTOM" in op for op in ops), ops
+
+
+def test_an_interp_size_that_does_not_match_the_branch_it_joins_exits_2(tmp_path):
+    """PSPNet's pyramid: each bin's Interp must give the feature map's size for the Concat."""
+    net = (input_layer("feat", (1, 4, 12, 12)) + '''
+layer { name: "bin2" type: "Pooling" bottom: "feat" top: "bin2" pooling_param { pool: AVE kernel_size: 6 stride: 6 } }
+layer { name: "bin2_interp" type: "Interp" bottom: "bin2" top: "bin2_interp" interp_param { height: 13 width: 12 } }
+layer { name: "psp_concat" type: "Concat" bottom: "feat" bottom: "bin2_interp" top: "psp_concat" }''')
+    refused_by_cli(tmp_path, net, "psp_concat")

@@ -22,7 +22,9 @@ layer { name: "u1" type: "Upsample" bottom: "p1" bottom: "m1" top: "u1" upsample
 layer { name: "u2" type: "Upsample" bottom: "p1" bottom: "m1" top: "u2" upsample_param { upsample_h: 7 upsample_w: 8 } }
 layer { name: "u3" type: "Upsample" bottom: "p1" bottom: "m1" top: "u3" upsample_param { scale_h: 2 scale_w: 3 } }
 layer { name: "u4" type: "Upsample" bottom: "p1" bottom: "m1" top: "u4" upsample_param { pad_out_w: true } }
+layer { name: "u5" type: "Upsample" bottom: "p1" bottom: "m1" top: "u5" upsample_param { scale: 2 upsample_h: 7 upsample_w: 9 } }
 layer { name: "n1" type: "Upsample" bottom: "d" top: "n1" upsample_param { scale: 3 } }
+layer { name: "n2" type: "Upsample" bottom: "d" top: "n2" }
 '''
 OVERLAPPING = DATA + '''
 layer { name: "p2" type: "Pooling" bottom: "d" top: "p2" top: "m2" pooling_param { pool: MAX kernel_size: 3 stride: 2 pad: 1 } }
@@ -63,8 +65,10 @@ def test_the_sizes(segnet):
     assert shapes["u1"] == (2, 3, 7, 8)  # 4 * 2 - pad_out_h, 4 * 2
     assert shapes["u2"] == (2, 3, 7, 8) and shapes["u3"] == (2, 3, 8, 12) and shapes["n1"] == (2, 3, 21, 24)
     assert shapes["u4"] == (2, 3, 8, 7)  # the fork's default scale 2, with pad_out_w
+    assert shapes["u5"] == (2, 3, 7, 9)  # SegNet's prototxts write both: upsample_h/w win
     x = inputs["d"]
     assert np.array_equal(blobs["n1:n1"], np.repeat(np.repeat(x, 3, axis=2), 3, axis=3))
+    assert np.array_equal(blobs["n2:n2"], x)  # the YOLO port's default scale, 1
     # Unpooling the pooled values with their own mask puts each maximum back where it was.
     restored = blobs["u2:u2"]
     assert np.array_equal(restored[restored != 0], x[restored != 0])
@@ -126,8 +130,10 @@ def _segnet_net(upsample: str, pooling: str = "pool: MAX kernel_size: 2 stride: 
     (_segnet_net("scale: 1"), "the scales must be > 1"),
     (_segnet_net("scale: 3 pad_out_w: true"), "pad_out_h/pad_out_w need a scale of 2"),
     (_segnet_net("upsample_h: 5 upsample_w: 5"), "more cells than the 5 x 5 top"),
-    (input_layer("d", (1, 3, 8, 8)) + '\nlayer { name: "up1" type: "Upsample" bottom: "d" top: "up1" }',
-     "needs upsample_param { scale: N }"),
+    (input_layer("d", (1, 3, 8, 8)) + '\nlayer { name: "up1" type: "Upsample" bottom: "d" top: "up1" '
+     "upsample_param { scale: 0 } }", "scale must be >= 1, got 0"),
+    (input_layer("d", (1, 3, 8, 8)) + '\nlayer { name: "up1" type: "Upsample" bottom: "d" top: "up1" '
+     "upsample_param { scale: 2 upsample_h: 16 } }", "reads only `scale`, not upsample_h"),
 ])
 def test_bad_upsamples_are_shape_errors_naming_the_layer_and_exit_2(tmp_path, net, message):
     with pytest.raises(ShapeError, match="'up1'") as error:

@@ -75,7 +75,7 @@ def attach_weights(graph: Graph, weights: WeightFile) -> None:
         if blobs is None:
             missing.append(node.name)
             continue
-        if len(blobs) != len(node.weight_shapes):
+        if len(blobs) != len(node.weight_shapes) and not _fit_blob_count(graph, node, len(blobs)):
             problems.append(f"layer '{node.name}' ({node.type}) needs {len(node.weight_shapes)} "
                             f"blob(s), the caffemodel has {len(blobs)}")
             continue
@@ -86,6 +86,23 @@ def attach_weights(graph: Graph, weights: WeightFile) -> None:
     if missing or problems:
         raise WeightsError(_describe(weights, graph, missing, problems))
     graph.has_weights = True
+
+
+def _fit_blob_count(graph: Graph, node: Node, count: int) -> bool:
+    """Let the layer type re-read its parameters for the caffemodel's blob count, where its
+    forks store different blobs under one type name and the prototxt does not say which
+    (LayerDef.fit_blobs); True when the node now expects `count` blobs."""
+    from ..layers import LAYERS
+
+    definition = LAYERS.get(node.type)
+    params = definition.fit_blobs(node.params, count) if definition.fit_blobs is not None else None
+    if params is None:
+        return False
+    shapes = [tuple(s) for s in definition.weights(params, [graph.values[v].shape for v in node.inputs])]
+    if len(shapes) != count:
+        return False
+    node.params, node.weight_shapes = params, shapes
+    return True
 
 
 def _describe(weights: WeightFile, graph: Graph, missing: list[str], problems: list[str]) -> str:

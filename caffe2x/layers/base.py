@@ -78,6 +78,9 @@ class LayerDef:
         come from, one BottomSource per bottom, None for a net input (SegNet's Upsample reads its mask from
         a MAX Pooling's second top); it raises ShapeError, which caffe2x names with the
         layer like the shape rule's
+    fit_blobs: (params, the caffemodel's blob count) -> params taking that many blobs, or None;
+        for a type whose forks store different blobs under one name when the prototxt does
+        not say which fork (BN: PSPNet's 4, SegNet's 2); the shape rule must not depend on it
     """
 
     parse: Callable[[Any], Any]
@@ -89,6 +92,7 @@ class LayerDef:
     data_dependent: tuple[int, ...] = ()
     statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
+    fit_blobs: Callable[[Any, int], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ fixed at 1e-9). In LEARN its optional 2nd and 3rd tops are the batch mean and va
 
 Which fork a layer follows is read from its bn_param: PSPNet's fields (slope_filler,
 bias_filler, momentum, eps, frozen, engine) or SegNet's (scale_filler, shift_filler, bn_mode);
-a BN without any of them is SegNet's LEARN, the SegNet fork's default (PSPNet's prototxts write
-their fields), and with both it is refused. A caffemodel of the other fork then fails on its
-blob count (4 for PSPNet, 2 for SegNet) with a WeightsError naming the layer. One declaration
-reads both forks' blocks (segmentation.proto says how). None of BatchNorm's rules
+a BN without any of them is told by its caffemodel's blob count (4: PSPNet's, with its default
+eps 1e-5; 2: SegNet's LEARN, that fork's default mode), and is SegNet's LEARN without a
+caffemodel; with fields of both it is refused. A caffemodel whose count does not fit fields that
+name a fork is a WeightsError naming the layer. One declaration reads both forks' blocks
+(segmentation.proto says how). None of BatchNorm's rules
 (caffe2x/layers/normalization.py) is this arithmetic: BatchNorm's statistics are sums with a
 scale factor and its batch variance is E((x - mean)²).
 """
@@ -39,6 +40,7 @@ from ...extend import BatchStatistics, KerasLayer, LayerDef, ShapeError, TorchLa
 PSPNET_FIELDS = ("slope_filler", "bias_filler", "momentum", "eps", "frozen", "engine")
 SEGNET_FIELDS = ("scale_filler", "shift_filler", "bn_mode")
 SEGNET_EPS = 1e-9  # SegNet's bn_layer.cpp, LayerSetUp: var_eps_ = 1e-9
+PSPNET_EPS = 1e-5  # PSPNet's BNParameter.eps [default = 1e-5]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class BNParams:
     batch_statistics: bool  # SegNet's LEARN: the batch's mean and variance, at TEST too
     eps: float
     statistics_tops: bool = False  # SegNet's LEARN with tops 2 and 3: the batch mean and variance
+    named: bool = True  # whether bn_param's fields named the fork (else the blob count tells)
 
 
 def parse(layer) -> BNParams:
@@ -63,7 +66,14 @@ def parse(layer) -> BNParams:
     learn = value.bn_mode == "LEARN"
     check(not statistics_tops or (learn and len(layer.top) == 3),
           "only SegNet's LEARN BN has more tops, two: the batch mean and variance (INFERENCE never writes them)")
-    return BNParams("segnet", learn, SEGNET_EPS, statistics_tops)
+    return BNParams("segnet", learn, SEGNET_EPS, statistics_tops, named=bool(segnet))
+
+
+def fit_blobs(params: BNParams, count: int) -> BNParams | None:
+    """A BN whose bn_param names no fork: PSPNet's when the caffemodel holds 4 blobs."""
+    if params.named or count != 4 or params.statistics_tops:
+        return None
+    return BNParams("pspnet", False, PSPNET_EPS, named=False)
 
 
 def infer(params: BNParams, bottoms):
@@ -190,5 +200,6 @@ def statistics(params: BNParams) -> BatchStatistics:
     return BatchStatistics(mean=None, variance=None, scale=0, shift=1)
 
 
-register_layer("BN", LayerDef(parse, infer, weights=blob_shapes, tops=(1, 3), statistics=statistics), reference,
+register_layer("BN", LayerDef(parse, infer, weights=blob_shapes, tops=(1, 3), statistics=statistics,
+                                 fit_blobs=fit_blobs), reference,
                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

@@ -18,7 +18,9 @@ same in DeepLab v2):
   (all float32), and the value h0λ (w0λ p00 + w1λ p01) + h1λ (w0λ p10 + w1λ p11).
 That is align_corners bilinear resizing: ONNX Resize (coordinate_transformation_mode
 align_corners), torch interpolate(align_corners=True), TF/TFLite RESIZE_BILINEAR with
-align_corners. The one-bottom form: the PSPNet fork's Interp takes one bottom.
+align_corners. DeepLab v2's interp_layer.cpp (DrSleep/deeplab-public-ver2 a11f8a26, a mirror of
+deeplab-public-ver2) is the same code; neither fork has a two-bottom form (the size from a
+second blob), so Interp takes one bottom.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ fork's default 2) unless scale_h and scale_w are given; pad_out only with a scal
 fork's CHECKs are ShapeErrors here: upsample_h/w <= 1, scales <= 1, scale together with
 scale_h/scale_w, pad_out with another scale, a mask of another shape. The default scale 2 applies
 to a block that says something of the size (pad_out_h/w alone). Refused, where the fork would
-silently guess: no size, scale or pad_out at all (the fork takes scale 2), upsample_h without
+silently guess a decoder size that must match its encoder's: no size, scale or pad_out at all
+(the issue's "Upsample without size or scale"; the fork takes scale 2), upsample_h without
 upsample_w or the reverse (the fork ignores it and takes scale 2), a mask that is not a MAX
 Pooling's second top (an AVE pooling has none; a net input or another layer's blob holds no
 argmax), and a pooling input plane larger than the top's (the fork aborts, LOG(FATAL), on an
@@ -24,7 +25,7 @@ makes the fork write before the plane; it is dropped here.
 
 YOLO ports (eric612/MobileNet-YOLO 69b4441cb3ec8d553fbdef788ad033e246f901bd, upsample_layer.cpp):
 nearest neighbour, top[h][w] = bottom[h / scale][w / scale], H and W times `scale` (int32,
-default 1: refused here as "no scale", an identity nobody means).
+default 1: a copy, as the fork; a scale below 1 is refused).
 
 Both are type "Upsample" with one upsample_param declaration (segmentation.proto): the form is
 the bottom count. The max-unpooling itself (mask rule, reference, emitters) is maxunpool.py's,
@@ -43,6 +44,7 @@ from . import maxunpool
 
 MASK, NEAREST = "mask", "nearest"
 SEGNET_DEFAULT_SCALE = 2  # SegNet's UpsampleParameter.scale [default = 2]
+YOLO_DEFAULT_SCALE = 1  # the YOLO port's UpsampleParameter.scale [default = 1]
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,9 @@ def _nearest(value) -> UpsampleParams:
              if value.has(name)]
     check(not extra, f"the one-bottom (nearest, YOLO) Upsample reads only `scale`, not {', '.join(extra)}; "
                      "SegNet's form takes a second bottom, the MAX pooling's mask")
-    check(value.has("scale"), "Upsample needs upsample_param { scale: N } (the nearest form's default, 1, "
-                              "would copy the input)")
-    check(value.scale >= 1, f"scale must be >= 1, got {value.scale}")
-    return UpsampleParams(NEAREST, None, (int(value.scale),) * 2, (False, False))
+    scale = int(value.scale) if value.has("scale") else YOLO_DEFAULT_SCALE
+    check(scale >= 1, f"scale must be >= 1, got {scale}")
+    return UpsampleParams(NEAREST, None, (scale, scale), (False, False))
 
 
 def _segnet(value) -> UpsampleParams:
