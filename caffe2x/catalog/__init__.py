@@ -133,4 +133,4 @@ def _data_layer_params(layer_type: str) -> list[str]:
 def _entry(layer_type: str) -> LayerEntry:
     role = _role(layer_type)
     return LayerEntry(layer_type, layer_origin(layer_type), role, _support(layer_type, role),
-                      layer_type in REFERENCE or role != LAYER, _params(layer_type, role))
+                      layer_type in REFERENCE or layer_type in EXPANSIONS or role != LAYER, _params(layer_type, role))

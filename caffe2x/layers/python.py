@@ -19,9 +19,10 @@ PYTHON_TYPE_PREFIX = "Python:"
 
 
 def python_layer_type(layer) -> str:
-    """The type a Python layer is registered under: "Python:<module>.<layer>"."""
+    """The type a Python layer is registered under: "Python:<module>.<layer>" ("Python" when
+    its python_param names no module or class: nothing could be registered for it)."""
     p = layer.python_param
-    return f"{PYTHON_TYPE_PREFIX}{p.module}.{p.layer}"
+    return f"{PYTHON_TYPE_PREFIX}{p.module}.{p.layer}" if p.module and p.layer else "Python"
 
 
 def python_param_str(layer) -> object:
