@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import FIXTURES, GOLDEN_CASES
+from conftest import FIXTURES
 
 from caffe2x.batch import load_manifest
 from caffe2x.cli import main
@@ -34,20 +34,27 @@ def _manifest(tmp_path, cases, targets):
     return path
 
 
+# convert-all's own work (the pool, the reports, the cache) on a sample of the golden cases:
+# a classic net, small layer cases, an SSD-fork and a SegNet-fork case. Every golden case is
+# converted and verified on every target by test_onnx, test_torch and test_tensorflow
+# already; running all of them through the batch again doubled CI's time as cases grew.
+BATCH_CASES = ["concat_slice", "eltwise", "fork_segnet", "lenet_mnist_trained", "lrn", "resnet50_thin", "ssd_layers"]
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """convert-all over every golden fixture and every target, run once."""
+    """convert-all over the sample of golden fixtures and every target, run once."""
     root = tmp_path_factory.mktemp("batch")
-    manifest = _manifest(root, GOLDEN_CASES, TARGETS)
+    manifest = _manifest(root, BATCH_CASES, TARGETS)
     result = CliRunner().invoke(main, ["convert-all", str(manifest), "-o", str(root / "out"), "--jobs", "2"])
     return root, manifest, result
 
 
-def test_batch_converts_and_verifies_every_fixture_on_every_target(batch):
+def test_batch_converts_and_verifies_every_sampled_fixture_on_every_target(batch):
     root, _, result = batch
     assert result.exit_code == 0, result.output
     doc = json.loads((root / "out" / "report.json").read_text())
-    assert doc["passed"] and len(doc["models"]) == len(GOLDEN_CASES)
+    assert doc["passed"] and len(doc["models"]) == len(BATCH_CASES)
     for model in doc["models"]:
         assert [t["target"] for t in model["targets"]] == TARGETS
         assert all(t["status"] == "passed" and t["compared"] > 0 for t in model["targets"]), model["name"]
@@ -64,9 +71,9 @@ def test_junit_report_has_one_testcase_per_model_and_target(batch):
     root, _, _ = batch
     suites = ElementTree.parse(root / "out" / "report.xml").getroot()
     cases = suites.findall("./testsuite/testcase")
-    assert len(cases) == len(GOLDEN_CASES) * len(TARGETS)
+    assert len(cases) == len(BATCH_CASES) * len(TARGETS)
     assert suites.get("failures") == "0" and suites.get("errors") == "0"
-    assert {(c.get("classname"), c.get("name")) for c in cases} == {(n, t) for n in GOLDEN_CASES for t in TARGETS}
+    assert {(c.get("classname"), c.get("name")) for c in cases} == {(n, t) for n in BATCH_CASES for t in TARGETS}
 
 
 def test_html_report_is_self_contained_with_a_plot_per_model(batch):
@@ -74,16 +81,16 @@ def test_html_report_is_self_contained_with_a_plot_per_model(batch):
     html = (root / "out" / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
-    assert html.count('<svg class="plot"') == len(GOLDEN_CASES)
+    assert html.count('<svg class="plot"') == len(BATCH_CASES)
     for target in TARGETS:
-        assert html.count(f'data-target="{target}"') == len(GOLDEN_CASES)
+        assert html.count(f'data-target="{target}"') == len(BATCH_CASES)
 
 
 def test_markdown_report_lists_every_model(batch):
     root, _, _ = batch
     text = (root / "out" / "report.md").read_text()
-    assert f"{len(GOLDEN_CASES)} of {len(GOLDEN_CASES)} models pass" in text
-    assert all(f"## {name}: PASS" in text for name in GOLDEN_CASES)
+    assert f"{len(BATCH_CASES)} of {len(BATCH_CASES)} models pass" in text
+    assert all(f"## {name}: PASS" in text for name in BATCH_CASES)
 
 
 def test_rerun_skips_unchanged_models_and_reruns_changed_ones(batch, tmp_path):
