@@ -65,6 +65,10 @@ SSD_TREE = {
         "Interp": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b "
                   "src/caffe/layers/interp_layer.cpp + src/caffe/util/interp.cpp",
         "BN": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b src/caffe/layers/bn_layer.cpp",
+        **{kind: f"weiliu89/caffe@4817bf8b4200b35ada8ed0dc378dceaf38c539e4 src/caffe/layers/{source} (BVLC code)"
+           for kind, source in (("SPP", "spp_layer.cpp"), ("Embed", "embed_layer.cpp"),
+                                ("Parameter", "parameter_layer.cpp"), ("LSTM", "lstm_layer.cpp + lstm_unit_layer.cpp"),
+                                ("RNN", "rnn_layer.cpp"))},
     },
     "build": BUILD_NOTE + "; layer sources copied in with their caffe.proto messages and field numbers "
              "(relu6_param 211, upsample_param 150, shuffle_channel_param 164, swish_param 147, "
@@ -107,6 +111,14 @@ CASES = {
     "fork_interp": (SSD_TREE, 15, ["Interp", "BN"]),
     "fork_bn_pspnet": (SSD_TREE, 15, ["BN"]),
     "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
+    "bvlc_misc_layers": (SSD_TREE, 15, ["SPP", "Embed", "Parameter", "LSTM", "RNN"]),
+}
+
+# inputs that are not N(0, 1): Embed's indices (integers as floats) and the LSTM/RNN continuation flags
+SPECIAL_INPUTS = {
+    ("bvlc_misc_layers", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
+    ("bvlc_misc_layers", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
+    .astype(np.float32),
 }
 
 CONV_TYPES = {"Convolution", "Deconvolution", "ConvolutionDepthwise", "DepthwiseConvolution", "InnerProduct"}
@@ -166,6 +178,14 @@ def fill_plain(rng: np.random.Generator, net, rows: list[dict]) -> list[str]:
             for index in range(len(blobs)):
                 blobs[index].data[...] = neutral[index]
             pending.append(name)
+        elif kind in ("LSTM", "RNN"):  # uniform(+-1/sqrt(hidden)), as recurrent nets are initialised
+            bound = 1.0 / np.sqrt(blobs[0].data.shape[0] / (4 if kind == "LSTM" else 1))
+            for blob in blobs:
+                blob.data[...] = rng.uniform(-bound, bound, blob.data.shape)
+        elif kind in ("Embed", "Parameter"):  # rows of an embedding / a free blob: unit scale
+            blobs[0].data[...] = rng.standard_normal(blobs[0].data.shape)
+            for bias in blobs[1:]:
+                bias.data[...] = rng.normal(0.0, 0.1, bias.data.shape)
         elif kind == "Scale":
             blobs[0].data[...] = rng.uniform(0.8, 1.2, blobs[0].data.shape)
             for bias in blobs[1:]:
@@ -246,6 +266,10 @@ def manifest_for(net, rows, seed: int, case: str) -> dict:
             "layers": rows, "fork": fork}
 
 
+def standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
 def make_case(case: str, seed: int, out: Path) -> Path:
     import caffe  # the fork's pycaffe, from PYTHONPATH
 
@@ -254,7 +278,8 @@ def make_case(case: str, seed: int, out: Path) -> Path:
     net = caffe.Net(str(prototxt), caffe.TEST)
     rows = layer_table(net)
     rng = np.random.default_rng(seed)
-    inputs = {name: rng.standard_normal(net.blobs[name].data.shape).astype(np.float32) for name in net.inputs}
+    inputs = {name: SPECIAL_INPUTS.get((case, name), standard_normal)(rng, net.blobs[name].data.shape)
+              for name in net.inputs}
     for name, value in inputs.items():
         net.blobs[name].data[...] = value
     fill_weights(rng, net, rows, prototxt.read_text())
