@@ -2,29 +2,31 @@
 
     PYTHONPATH=<TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE [--seed N] [--out DIR]
 
-CASE is one of the prototxts in tools/fork_cases/ (fork_mobile, fork_interp, fork_bn_pspnet,
-fork_segnet); --seed defaults to the seed in CASES below (the one the committed case was made
-with); --out defaults to fixtures/golden. The script writes DIR/CASE/{net.prototxt,
-net.caffemodel, blobs.npz, manifest.json} in the format of the other golden cases
-(fixtures/golden/README.md) and adds a "fork" object to the manifest naming the Caffe tree,
-where each fork layer's source came from, and how the tree was built.
+CASE is one of the prototxts in tools/fork_cases/; --seed defaults to the seed in CASES below
+(the one the committed case was made with); --out defaults to fixtures/golden. The script
+writes DIR/CASE/{net.prototxt, net.caffemodel, blobs.npz, manifest.json} in the format of the
+other golden cases (fixtures/golden/README.md) and adds a "fork" object to the manifest naming
+the Caffe tree, where each fork layer's source came from, and how the tree was built.
 
-The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md with
-Debian's /usr/bin/python3; the tree itself is never committed):
-  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet): weiliu89/caffe, branch ssd,
-    commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer sources named in
-    TREES["ssd+dropins"]["layers_from"] copied in (.hpp/.cpp, messages added to caffe.proto);
+The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md for
+Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
+  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet, fork_unpool, bvlc_misc_layers):
+    weiliu89/caffe, branch ssd, commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer
+    sources named in SSD_TREE["layers_from"] copied in (.hpp/.cpp; their messages added to
+    caffe.proto); the patches are listed in SSD_TREE["build"];
   - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
-    abcf30dca449245e101bf4ced519f716177f0885, as is (its BN, Upsample and Pooling sources are
-    those of alexgkendall/caffe-segnet 344c113b but for their #include lines).
+    abcf30dca449245e101bf4ced519f716177f0885 (its BN, Upsample and Pooling sources are those of
+    alexgkendall/caffe-segnet 344c113b but for their #include lines); SEGNET_TREE["build"].
 
 Weights are seeded random values scaled like a trained net: He-scaled convolutions and inner
 products, small biases, BN slopes near 1, and BN statistics (PSPNet's history mean/var,
-SegNet's INFERENCE scale/shift) measured on a forward pass of this very net and input, so
-every BN output is close to unit scale. Inputs are N(0, 1), batch 2. Blobs are captured
-right after each layer ran (keys input:NAME and LAYER:TOP); Split layers are listed in the
-manifest, their blobs (copies of their bottom) are not stored, as in import_golden.py.
-This script does not import caffe2x: it only needs the fork's pycaffe and numpy.
+SegNet's INFERENCE scale/shift) measured on forward passes of this very net and input, so
+every BN output is close to unit scale. Inputs are N(0, 1) (SPECIAL_INPUTS: Embed indices,
+recurrent continuation flags). Blobs are captured right after each layer ran (keys input:NAME
+and LAYER:TOP); Split layers are listed in the manifest, their blobs (copies of their bottom)
+are not stored, as in import_golden.py. weights_sha256 is the SHA-256 of every parameter blob's
+float32 bytes in net order. This script does not import caffe2x: it needs only the fork's
+pycaffe and numpy.
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ SSD_TREE = {
         "Interp": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b "
                   "src/caffe/layers/interp_layer.cpp + src/caffe/util/interp.cpp",
         "BN": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b src/caffe/layers/bn_layer.cpp",
+        "Unpooling": "HyeonwooNoh/caffe@d9e8494a2832d67b25dee37194c7bcb9d52d0e42 src/caffe/layers/unpooling_layer.cpp "
+                     "(class declaration from its include/caffe/vision_layers.hpp)",
         **{kind: f"weiliu89/caffe@4817bf8b4200b35ada8ed0dc378dceaf38c539e4 src/caffe/layers/{source} (BVLC code)"
            for kind, source in (("SPP", "spp_layer.cpp"), ("Embed", "embed_layer.cpp"),
                                 ("Parameter", "parameter_layer.cpp"), ("LSTM", "lstm_layer.cpp + lstm_unit_layer.cpp"),
@@ -72,8 +76,11 @@ SSD_TREE = {
     },
     "build": BUILD_NOTE + "; layer sources copied in with their caffe.proto messages and field numbers "
              "(relu6_param 211, upsample_param 150, shuffle_channel_param 164, swish_param 147, "
-             "clip_param 148, bn_param 152; interp_param as 2143 because PSPNet's 143 is input_param "
-             "in this tree); src/caffe/util/io.cpp: SetTotalBytesLimit with one argument (protobuf 3.21); "
+             "clip_param 148, bn_param 152, unpooling_param 44; interp_param as 2143 because PSPNet's 143 is "
+             "input_param in this tree); Unpooling's class declaration (from HyeonwooNoh's vision_layers.hpp) "
+             "in its own header with type() returning \"Unpooling\" and no coord_map, and "
+             "REGISTER_LAYER_CLASS(Unpooling) added, its arithmetic untouched; "
+             "src/caffe/util/io.cpp: SetTotalBytesLimit with one argument (protobuf 3.21); "
              "include/caffe/util/interp.hpp: #include <cublas_v2.h> under #ifndef CPU_ONLY; "
              "conv_dw_layer.cpp Reshape: caffe_gpu_set(..., mutable_gpu_data()) on its GPU-only "
              "multiplier buffers became caffe_set(..., mutable_cpu_data()) (CPU-only build)",
@@ -111,6 +118,7 @@ CASES = {
     "fork_interp": (SSD_TREE, 15, ["Interp", "BN"]),
     "fork_bn_pspnet": (SSD_TREE, 15, ["BN"]),
     "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
+    "fork_unpool": (SSD_TREE, 15, ["Unpooling"]),
     "bvlc_misc_layers": (SSD_TREE, 15, ["SPP", "Embed", "Parameter", "LSTM", "RNN"]),
 }
 
