@@ -3,14 +3,15 @@
     PYTHONPATH=<TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE [--seed N] [--out DIR]
 
 CASE is one of the prototxts in tools/fork_cases/; --seed defaults to the seed in CASES below
-(the one the committed case was made with); --out defaults to fixtures/golden. The script
+(the one the committed case was made with); --out defaults to fixtures/golden (to
+fixtures/golden_pending for the cases in PENDING, whose layers caffe2x does not support yet). The script
 writes DIR/CASE/{net.prototxt, net.caffemodel, blobs.npz, manifest.json} in the format of the
 other golden cases (fixtures/golden/README.md) and adds a "fork" object to the manifest naming
 the Caffe tree, where each fork layer's source came from, and how the tree was built.
 
 The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md for
 Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
-  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet, fork_unpool, bvlc_misc_layers):
+  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet, fork_unpool, bvlc_spp, bvlc_recurrent):
     weiliu89/caffe, branch ssd, commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer
     sources named in SSD_TREE["layers_from"] copied in (.hpp/.cpp; their messages added to
     caffe.proto); the patches are listed in SSD_TREE["build"];
@@ -119,13 +120,16 @@ CASES = {
     "fork_bn_pspnet": (SSD_TREE, 15, ["BN"]),
     "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
     "fork_unpool": (SSD_TREE, 15, ["Unpooling"]),
-    "bvlc_misc_layers": (SSD_TREE, 15, ["SPP", "Embed", "Parameter", "LSTM", "RNN"]),
+    "bvlc_spp": (SSD_TREE, 15, ["SPP"]),
+    "bvlc_recurrent": (SSD_TREE, 15, ["Embed", "Parameter", "LSTM", "RNN"]),
 }
+# cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
+PENDING = {"bvlc_recurrent"}
 
 # inputs that are not N(0, 1): Embed's indices (integers as floats) and the LSTM/RNN continuation flags
 SPECIAL_INPUTS = {
-    ("bvlc_misc_layers", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
-    ("bvlc_misc_layers", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
+    ("bvlc_recurrent", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
+    ("bvlc_recurrent", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
     .astype(np.float32),
 }
 
@@ -136,7 +140,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("case", choices=sorted(CASES))
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "golden")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: fixtures/golden (fixtures/golden_pending for the PENDING cases)")
     return parser.parse_args(argv)
 
 
@@ -307,7 +312,8 @@ def make_case(case: str, seed: int, out: Path) -> Path:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     seed = CASES[args.case][1] if args.seed is None else args.seed
-    target = make_case(args.case, seed, args.out)
+    out = args.out or ROOT / "fixtures" / ("golden_pending" if args.case in PENDING else "golden")
+    target = make_case(args.case, seed, out)
     size = sum(f.stat().st_size for f in target.iterdir())
     print(f"{args.case}: {target} ({size / 1e3:.0f} kB)")
     return 0
