@@ -2,29 +2,32 @@
 
     PYTHONPATH=<TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE [--seed N] [--out DIR]
 
-CASE is one of the prototxts in tools/fork_cases/ (fork_mobile, fork_interp, fork_bn_pspnet,
-fork_segnet); --seed defaults to the seed in CASES below (the one the committed case was made
-with); --out defaults to fixtures/golden. The script writes DIR/CASE/{net.prototxt,
-net.caffemodel, blobs.npz, manifest.json} in the format of the other golden cases
-(fixtures/golden/README.md) and adds a "fork" object to the manifest naming the Caffe tree,
-where each fork layer's source came from, and how the tree was built.
+CASE is one of the prototxts in tools/fork_cases/; --seed defaults to the seed in CASES below
+(the one the committed case was made with); --out defaults to fixtures/golden (to
+fixtures/golden_pending for the cases in PENDING, whose layers caffe2x does not support yet). The script
+writes DIR/CASE/{net.prototxt, net.caffemodel, blobs.npz, manifest.json} in the format of the
+other golden cases (fixtures/golden/README.md) and adds a "fork" object to the manifest naming
+the Caffe tree, where each fork layer's source came from, and how the tree was built.
 
-The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md with
-Debian's /usr/bin/python3; the tree itself is never committed):
-  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet): weiliu89/caffe, branch ssd,
-    commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer sources named in
-    TREES["ssd+dropins"]["layers_from"] copied in (.hpp/.cpp, messages added to caffe.proto);
+The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md for
+Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
+  - "ssd+dropins" (fork_mobile, fork_interp, fork_bn_pspnet, fork_unpool, bvlc_spp, bvlc_recurrent):
+    weiliu89/caffe, branch ssd, commit 4817bf8b4200b35ada8ed0dc378dceaf38c539e4, with the layer
+    sources named in SSD_TREE["layers_from"] copied in (.hpp/.cpp; their messages added to
+    caffe.proto); the patches are listed in SSD_TREE["build"];
   - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
-    abcf30dca449245e101bf4ced519f716177f0885, as is (its BN, Upsample and Pooling sources are
-    those of alexgkendall/caffe-segnet 344c113b but for their #include lines).
+    abcf30dca449245e101bf4ced519f716177f0885 (its BN, Upsample and Pooling sources are those of
+    alexgkendall/caffe-segnet 344c113b but for their #include lines); SEGNET_TREE["build"].
 
 Weights are seeded random values scaled like a trained net: He-scaled convolutions and inner
 products, small biases, BN slopes near 1, and BN statistics (PSPNet's history mean/var,
-SegNet's INFERENCE scale/shift) measured on a forward pass of this very net and input, so
-every BN output is close to unit scale. Inputs are N(0, 1), batch 2. Blobs are captured
-right after each layer ran (keys input:NAME and LAYER:TOP); Split layers are listed in the
-manifest, their blobs (copies of their bottom) are not stored, as in import_golden.py.
-This script does not import caffe2x: it only needs the fork's pycaffe and numpy.
+SegNet's INFERENCE scale/shift) measured on forward passes of this very net and input, so
+every BN output is close to unit scale. Inputs are N(0, 1) (SPECIAL_INPUTS: Embed indices,
+recurrent continuation flags). Blobs are captured right after each layer ran (keys input:NAME
+and LAYER:TOP); Split layers are listed in the manifest, their blobs (copies of their bottom)
+are not stored, as in import_golden.py. weights_sha256 is the SHA-256 of every parameter blob's
+float32 bytes in net order. This script does not import caffe2x: it needs only the fork's
+pycaffe and numpy.
 """
 
 from __future__ import annotations
@@ -65,11 +68,20 @@ SSD_TREE = {
         "Interp": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b "
                   "src/caffe/layers/interp_layer.cpp + src/caffe/util/interp.cpp",
         "BN": "hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b src/caffe/layers/bn_layer.cpp",
+        "Unpooling": "HyeonwooNoh/caffe@d9e8494a2832d67b25dee37194c7bcb9d52d0e42 src/caffe/layers/unpooling_layer.cpp "
+                     "(class declaration from its include/caffe/vision_layers.hpp)",
+        **{kind: f"weiliu89/caffe@4817bf8b4200b35ada8ed0dc378dceaf38c539e4 src/caffe/layers/{source} (BVLC code)"
+           for kind, source in (("SPP", "spp_layer.cpp"), ("Embed", "embed_layer.cpp"),
+                                ("Parameter", "parameter_layer.cpp"), ("LSTM", "lstm_layer.cpp + lstm_unit_layer.cpp"),
+                                ("RNN", "rnn_layer.cpp"))},
     },
     "build": BUILD_NOTE + "; layer sources copied in with their caffe.proto messages and field numbers "
              "(relu6_param 211, upsample_param 150, shuffle_channel_param 164, swish_param 147, "
-             "clip_param 148, bn_param 152; interp_param as 2143 because PSPNet's 143 is input_param "
-             "in this tree); src/caffe/util/io.cpp: SetTotalBytesLimit with one argument (protobuf 3.21); "
+             "clip_param 148, bn_param 152, unpooling_param 44; interp_param as 2143 because PSPNet's 143 is "
+             "input_param in this tree); Unpooling's class declaration (from HyeonwooNoh's vision_layers.hpp) "
+             "in its own header with type() returning \"Unpooling\" and no coord_map, and "
+             "REGISTER_LAYER_CLASS(Unpooling) added, its arithmetic untouched; "
+             "src/caffe/util/io.cpp: SetTotalBytesLimit with one argument (protobuf 3.21); "
              "include/caffe/util/interp.hpp: #include <cublas_v2.h> under #ifndef CPU_ONLY; "
              "conv_dw_layer.cpp Reshape: caffe_gpu_set(..., mutable_gpu_data()) on its GPU-only "
              "multiplier buffers became caffe_set(..., mutable_cpu_data()) (CPU-only build)",
@@ -107,6 +119,18 @@ CASES = {
     "fork_interp": (SSD_TREE, 15, ["Interp", "BN"]),
     "fork_bn_pspnet": (SSD_TREE, 15, ["BN"]),
     "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
+    "fork_unpool": (SSD_TREE, 15, ["Unpooling"]),
+    "bvlc_spp": (SSD_TREE, 15, ["SPP"]),
+    "bvlc_recurrent": (SSD_TREE, 15, ["Embed", "Parameter", "LSTM", "RNN"]),
+}
+# cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
+PENDING = {"bvlc_recurrent"}
+
+# inputs that are not N(0, 1): Embed's indices (integers as floats) and the LSTM/RNN continuation flags
+SPECIAL_INPUTS = {
+    ("bvlc_recurrent", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
+    ("bvlc_recurrent", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
+    .astype(np.float32),
 }
 
 CONV_TYPES = {"Convolution", "Deconvolution", "ConvolutionDepthwise", "DepthwiseConvolution", "InnerProduct"}
@@ -116,7 +140,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("case", choices=sorted(CASES))
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=ROOT / "fixtures" / "golden")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: fixtures/golden (fixtures/golden_pending for the PENDING cases)")
     return parser.parse_args(argv)
 
 
@@ -166,6 +191,14 @@ def fill_plain(rng: np.random.Generator, net, rows: list[dict]) -> list[str]:
             for index in range(len(blobs)):
                 blobs[index].data[...] = neutral[index]
             pending.append(name)
+        elif kind in ("LSTM", "RNN"):  # uniform(+-1/sqrt(hidden)), as recurrent nets are initialised
+            bound = 1.0 / np.sqrt(blobs[0].data.shape[0] / (4 if kind == "LSTM" else 1))
+            for blob in blobs:
+                blob.data[...] = rng.uniform(-bound, bound, blob.data.shape)
+        elif kind in ("Embed", "Parameter"):  # rows of an embedding / a free blob: unit scale
+            blobs[0].data[...] = rng.standard_normal(blobs[0].data.shape)
+            for bias in blobs[1:]:
+                bias.data[...] = rng.normal(0.0, 0.1, bias.data.shape)
         elif kind == "Scale":
             blobs[0].data[...] = rng.uniform(0.8, 1.2, blobs[0].data.shape)
             for bias in blobs[1:]:
@@ -246,6 +279,10 @@ def manifest_for(net, rows, seed: int, case: str) -> dict:
             "layers": rows, "fork": fork}
 
 
+def standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
 def make_case(case: str, seed: int, out: Path) -> Path:
     import caffe  # the fork's pycaffe, from PYTHONPATH
 
@@ -254,7 +291,8 @@ def make_case(case: str, seed: int, out: Path) -> Path:
     net = caffe.Net(str(prototxt), caffe.TEST)
     rows = layer_table(net)
     rng = np.random.default_rng(seed)
-    inputs = {name: rng.standard_normal(net.blobs[name].data.shape).astype(np.float32) for name in net.inputs}
+    inputs = {name: SPECIAL_INPUTS.get((case, name), standard_normal)(rng, net.blobs[name].data.shape)
+              for name in net.inputs}
     for name, value in inputs.items():
         net.blobs[name].data[...] = value
     fill_weights(rng, net, rows, prototxt.read_text())
@@ -274,7 +312,8 @@ def make_case(case: str, seed: int, out: Path) -> Path:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     seed = CASES[args.case][1] if args.seed is None else args.seed
-    target = make_case(args.case, seed, args.out)
+    out = args.out or ROOT / "fixtures" / ("golden_pending" if args.case in PENDING else "golden")
+    target = make_case(args.case, seed, out)
     size = sum(f.stat().st_size for f in target.iterdir())
     print(f"{args.case}: {target} ({size / 1e3:.0f} kB)")
     return 0
