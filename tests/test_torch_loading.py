@@ -35,7 +35,9 @@ def _load_as_documented(folder):
 
 
 def _caffe_blob(case, top):
-    layer = next(lay["name"] for lay in case.manifest["layers"] if top in lay["tops"])
+    """The net output `top` as Caffe gives it: written by the LAST layer with that top (an
+    in-place ReLU6 after a convolution, say, rewrites the convolution's top)."""
+    layer = [lay["name"] for lay in case.manifest["layers"] if top in lay["tops"]][-1]
     return case.blobs[f"{layer}:{top}"]
 
 
