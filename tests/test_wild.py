@@ -1,0 +1,98 @@
+"""Public prototxts of the fork families (issue 15), as published: fixtures/wild/MANIFEST.json
+names each one's repository, path, commit, license and the input shape it is tested at.
+
+Each net is inspected by the CLI, then given realistic random weights (He-scaled, BatchNorm
+statistics measured on a forward pass, as `synth-weights` writes) and verified on all four
+targets against the builtin reference, every blob within 1e-4 (normalized max error).
+Small inputs keep this cheap; a net whose fixed sizes (pooling kernels, Interp heights,
+Upsample sizes) allow only its published size is run at that size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+from conftest import FIXTURES
+
+import caffe2x
+from caffe2x import api
+from caffe2x.cli import main
+from caffe2x.reference import as_golden_blobs, run
+from caffe2x.weights import calibrate_batchnorm, fill_random
+
+WILD = FIXTURES / "wild"
+MANIFEST = json.loads((WILD / "MANIFEST.json").read_text())["nets"]
+NETS = {entry["file"].removesuffix(".prototxt"): entry for entry in MANIFEST}
+TARGETS = ["onnx", "pytorch", "tensorflow", "tflite"]
+IMPORTS = {"onnx": "onnxruntime", "pytorch": "torch", "tensorflow": "tensorflow", "tflite": "tensorflow"}
+TOLERANCE = 1e-4
+
+
+def _shape_options(entry: dict) -> list[str]:
+    options = []
+    for name, shape in entry["input_shapes"].items():
+        options += ["--input-shape", f"{name}={','.join(map(str, shape))}"]
+    return options
+
+
+def test_the_manifest_lists_every_wild_prototxt_with_its_provenance():
+    assert sorted(NETS) == sorted(p.stem for p in WILD.glob("*.prototxt"))
+    assert len(NETS) >= 15
+    for entry in MANIFEST:
+        assert re.fullmatch(r"[0-9a-f]{40}", entry["commit"]), entry["file"]
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", entry["repo"]) and entry["path"].endswith(".prototxt")
+        assert entry["family"] and entry["license"] and entry["layer_types"] and entry["input_shapes"]
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_each_wild_prototxt_is_the_published_file(name):
+    """Byte for byte as in the repository at the recorded commit (the sha256 was taken there)."""
+    entry = NETS[name]
+    assert hashlib.sha256((WILD / entry["file"]).read_bytes()).hexdigest() == entry["sha256"]
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_wild_net_inspects(name):
+    entry = NETS[name]
+    result = CliRunner().invoke(main, ["inspect", str(WILD / entry["file"]), *_shape_options(entry)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+class WeightedNets:
+    """The loaded, weighted graph of one net with its inputs and reference blobs, shared by
+    the four targets (loading, calibrating and the reference run cost more than a target).
+    Only the latest net is kept: every blob of a 473x473 PSPNet is over a gigabyte."""
+
+    def __init__(self):
+        self._cache: dict[str, tuple] = {}
+
+    def get(self, name: str):
+        if name not in self._cache:
+            self._cache.clear()
+            entry = NETS[name]
+            shapes = {k: tuple(v) for k, v in entry["input_shapes"].items()}
+            graph = caffe2x.load_net(WILD / entry["file"], input_shapes=shapes)
+            graph = calibrate_batchnorm(fill_random(graph, 0), 0)
+            inputs = api.random_inputs(graph, 0)
+            self._cache[name] = (graph, inputs, as_golden_blobs(graph, run(graph, inputs)))
+        return self._cache[name]
+
+
+@pytest.fixture(scope="module")
+def weighted_nets():
+    return WeightedNets()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_wild_net_verifies_with_random_weights(name, target, weighted_nets):
+    pytest.importorskip(IMPORTS[target])
+    graph, inputs, reference = weighted_nets.get(name)
+    result = api.verify(graph, target, inputs, reference, tolerance=TOLERANCE)
+    assert result.passed, result.first_divergence
+    assert result.records, "no blob was compared"
