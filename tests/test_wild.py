@@ -16,6 +16,7 @@ import hashlib
 import json
 import re
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
@@ -84,8 +85,21 @@ class WeightedNets:
             graph = caffe2x.load_net(WILD / entry["file"], input_shapes=shapes)
             graph = calibrate_batchnorm(fill_random(graph, 0), 0)
             inputs = api.random_inputs(graph, 0)
-            self._cache[name] = (graph, inputs, as_golden_blobs(graph, run(graph, inputs)))
+            reference = as_golden_blobs(graph, run(graph, inputs))
+            _check_meaningful(graph, reference)
+            self._cache[name] = (graph, inputs, reference)
         return self._cache[name]
+
+
+def _check_meaningful(graph, reference: dict) -> None:
+    """Verify compares NaNs in the same places as equal and a constant blob exactly, so a net
+    whose random weights give NaN, infinity or a constant output would pass without showing
+    anything: such weights are a failure of the weights, reported here."""
+    for key, blob in reference.items():
+        assert np.isfinite(blob).all(), f"{graph.name}: blob {key} is not finite with these random weights"
+    outputs = {key for key, value in graph.blob_keys().items() if value in graph.outputs}
+    for key in outputs & reference.keys():
+        assert np.unique(reference[key]).size > 1, f"{graph.name}: output {key} is constant"
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +123,16 @@ def test_wild_net_verifies_with_random_weights(name, target, weighted_nets):
     result = api.verify(graph, target, inputs, reference, tolerance=tolerance)
     assert result.passed, result.first_divergence
     assert result.records, "no blob was compared"
+
+
+def test_random_weights_that_give_nan_or_a_constant_output_fail_the_wild_check(tmp_path):
+    net = tmp_path / "tiny.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
+                   'layer { name: "relu" type: "ReLU" bottom: "data" top: "out" }\n')
+    graph = caffe2x.load_net(net)
+    good = {"input:data": np.arange(18.0).reshape(1, 2, 3, 3), "relu:out": np.arange(18.0).reshape(1, 2, 3, 3)}
+    _check_meaningful(graph, good)
+    with pytest.raises(AssertionError, match="relu:out is not finite"):
+        _check_meaningful(graph, {**good, "relu:out": np.full((1, 2, 3, 3), np.nan)})
+    with pytest.raises(AssertionError, match="output relu:out is constant"):
+        _check_meaningful(graph, {**good, "relu:out": np.zeros((1, 2, 3, 3))})
