@@ -495,3 +495,20 @@ def test_the_generic_reader_takes_protobufs_text_forms():
     assert fork_blocks(layer)["my_op_param"].value.to_dict() == {"s": "ab", "v": ["1", "-2.5e-3", "inf"],
                                                                  "m": {"k": "-inf"}}
     assert list(layer.bottom) == ["in"]
+
+
+def test_a_fork_proto_may_name_bvlcs_own_types_without_copying_them(tmp_path):
+    """A fork's .proto names BVLC's FillerParameter (its scale_filler) without defining it:
+    the reader takes the message, with its defaults and enum, from BVLC's schema."""
+    path = tmp_path / "fork.proto"
+    path.write_text('syntax = "proto2";\npackage caffe;\n'
+                    "message LayerParameter { optional GainParameter gain_param = 4321; }\n"
+                    "message GainParameter { optional FillerParameter scale_filler = 1; optional float k = 2; }\n")
+    gain = read_proto(path).message("GainParameter")
+    filler = gain.fields["scale_filler"].type
+    assert filler.name == "FillerParameter" and filler.fields["type"].default == "constant"
+    assert filler.fields["variance_norm"].type.values == {"FAN_IN": 0, "FAN_OUT": 1, "AVERAGE": 2}
+    bad = tmp_path / "bad.proto"
+    bad.write_text(path.read_text().replace("FillerParameter", "NoSuchParameter"))
+    with pytest.raises(SchemaError, match="unknown type 'NoSuchParameter'"):
+        read_proto(bad)
