@@ -198,7 +198,7 @@ class ProtoSchema:
 
     messages: dict[str, ParamMessage]
     enums: dict[str, Enum]
-    layer_fields: list[tuple[str, int, str]]  # LayerParameter's message fields: name, number, full type name
+    layer_fields: list[tuple[str, int, ParamMessage]]  # LayerParameter's message fields: name, number, type
 
     def message(self, name: str) -> ParamMessage:
         for full, message in self.messages.items():
@@ -241,7 +241,7 @@ def _build(parser: _Parser) -> ProtoSchema:
         for f in layer.fields:
             kind = _field_type(parser, f, layer.full_name, known, messages)
             if isinstance(kind, ParamMessage) and f.label != "repeated":
-                layer_fields.append((f.name, f.number, _resolve(f.type_name, layer.full_name, known)))
+                layer_fields.append((f.name, f.number, kind))
     return ProtoSchema(messages, dict(parser.enums), layer_fields)
 
 
@@ -349,14 +349,14 @@ def load_proto(path: str | os.PathLike) -> list[LayerParam]:
         raise SchemaError(f"{path}: declares no LayerParameter with parameter fields; is it a Caffe schema?")
     bvlc = {f.name: f.number for f in LayerParameter.DESCRIPTOR.fields}
     declared = []
-    for name, number, type_name in schema.layer_fields:
+    for name, number, message in schema.layer_fields:
         if name in bvlc:
             if bvlc[name] != number:
                 raise SchemaError(f"{path}: LayerParameter.{name} is number {number} here but {bvlc[name]} in "
                                   "BVLC's schema; a caffemodel could not be read by both")
             continue
         try:
-            declared.append(register_param(name, number, schema.messages[type_name], source=path))
+            declared.append(register_param(name, number, message, source=path))
         except RegistryError as exc:
             raise SchemaError(f"{path}: {exc}") from None
     return declared
