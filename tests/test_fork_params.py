@@ -397,7 +397,7 @@ def test_the_proto_reader_follows_scopes_defaults_and_oneofs(tmp_path):
     assert outer.fields["weight"].default == float("-inf")
     assert user.fields["kind"].type.values == {"A": 0, "B": 5} and user.fields["inner"].type.name == "Inner"
     assert user.fields["s"].default == "a\tb" and user.fields["on"].default is True
-    assert schema.layer_fields == [("user_param", 3000, ".caffe.User")]
+    assert [(name, number, message.name) for name, number, message in schema.layer_fields] == [("user_param", 3000, "User")]
     assert schema.message("Inner").fields["kind"].default_value() == "B"
 
 
