@@ -1,6 +1,8 @@
 """Make the real-fork golden cases of issue 15 (fixtures/golden/fork_*) with a fork's own pycaffe.
 
     PYTHONPATH=<TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE [--seed N] [--out DIR]
+    PYTHONPATH=<OTHER_TREE>/python /usr/bin/python3 tools/make_fork_goldens.py CASE --out /tmp/x --compare \
+        [--legacy-inputs]     # re-run a committed case on another tree and compare every blob
 
 CASE is one of the prototxts in tools/fork_cases/; --seed defaults to the seed in CASES below
 (the one the committed case was made with); --out defaults to fixtures/golden (to
@@ -17,7 +19,8 @@ Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
     caffe.proto); the patches are listed in SSD_TREE["build"];
   - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
     abcf30dca449245e101bf4ced519f716177f0885 (its BN, Upsample and Pooling sources are those of
-    alexgkendall/caffe-segnet 344c113b but for their #include lines); SEGNET_TREE["build"].
+    alexgkendall/caffe-segnet 344c113b but for their #include lines); SEGNET_TREE["build"];
+  - fork_interp and fork_bn_pspnet were also run on the real hszhao/PSPNet tree (CHECKED_ON).
 
 Weights are seeded random values scaled like a trained net: He-scaled convolutions and inner
 products, small biases, BN slopes near 1, and BN statistics (PSPNet's history mean/var,
@@ -35,7 +38,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import shutil
+import re
 import sys
 from pathlib import Path
 
@@ -112,6 +115,13 @@ SEGNET_TREE = {
              "argument (protobuf 3.21)",
 }
 
+# Cases also run on a second tree, with every blob bitwise identical to the committed ones (reproduce with
+# --legacy-inputs --compare on that tree's pycaffe: PSPNet's Caffe predates the Input layer).
+PSPNET_CHECK = ("hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b, the real tree (CPU-only, same patches as "
+                "segnet's for OpenCV 4 and protobuf 3.21, interp.hpp's cublas include under #ifndef CPU_ONLY), "
+                "Input layers written as input/input_shape (--legacy-inputs): every blob identical")
+CHECKED_ON = {"fork_interp": PSPNET_CHECK, "fork_bn_pspnet": PSPNET_CHECK}
+
 # case -> (tree, default seed, fork layer types the case pins down)
 CASES = {
     "fork_mobile": (SSD_TREE, 15, ["ReLU6", "ShuffleChannel", "ConvolutionDepthwise", "DepthwiseConvolution",
@@ -140,6 +150,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("case", choices=sorted(CASES))
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--legacy-inputs", action="store_true",
+                        help="write the Input layers as input/input_shape fields (trees older than Input)")
+    parser.add_argument("--compare", action="store_true",
+                        help="after writing, compare every blob with the committed case and report")
     parser.add_argument("--out", type=Path, default=None,
                         help="default: fixtures/golden (fixtures/golden_pending for the PENDING cases)")
     return parser.parse_args(argv)
@@ -274,6 +288,8 @@ def manifest_for(net, rows, seed: int, case: str) -> dict:
     fork = {key: tree[key] for key in ("name", "repo", "commit")}
     fork["layers_from"] = {kind: tree["layers_from"][kind] for kind in types}
     fork["build"] = tree["build"]
+    if case in CHECKED_ON:
+        fork["checked_on"] = CHECKED_ON[case]
     return {"inputs": list(net.inputs), "outputs": list(net.outputs), "seed": seed, "batch": 2,
             "input_scale": 1.0, "params": params, "weights_sha256": weights_digest(net),
             "layers": rows, "fork": fork}
@@ -283,11 +299,25 @@ def standard_normal(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def make_case(case: str, seed: int, out: Path) -> Path:
+INPUT_LAYER = re.compile(r'layer \{ name: "(\w+)" type: "Input" top: "\w+" input_param \{ shape \{ ([^}]*) \} \} \}\n')
+
+
+def legacy_inputs(text: str) -> str:
+    """The net with its one-line Input layers as top-level input/input_shape fields, after the name line."""
+    fields = "".join(f'input: "{name}"\ninput_shape {{ {dims.strip()} }}\n' for name, dims in INPUT_LAYER.findall(text))
+    first, rest = INPUT_LAYER.sub("", text).split("\n", 1)
+    return f"{first}\n{fields}{rest}"
+
+
+def make_case(case: str, seed: int, out: Path, legacy: bool = False) -> Path:
     import caffe  # the fork's pycaffe, from PYTHONPATH
 
     caffe.set_mode_cpu()
-    prototxt = CASE_DIR / f"{case}.prototxt"
+    target = out / case
+    target.mkdir(parents=True, exist_ok=True)
+    text = (CASE_DIR / f"{case}.prototxt").read_text()
+    prototxt = target / "net.prototxt"
+    prototxt.write_text(legacy_inputs(text) if legacy else text)
     net = caffe.Net(str(prototxt), caffe.TEST)
     rows = layer_table(net)
     rng = np.random.default_rng(seed)
@@ -295,13 +325,10 @@ def make_case(case: str, seed: int, out: Path) -> Path:
               for name in net.inputs}
     for name, value in inputs.items():
         net.blobs[name].data[...] = value
-    fill_weights(rng, net, rows, prototxt.read_text())
+    fill_weights(rng, net, rows, text)
     for name, value in inputs.items():  # the measuring passes must not have touched them
         net.blobs[name].data[...] = value
     blobs = run_and_capture(net, rows)
-    target = out / case
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(prototxt, target / "net.prototxt")
     net.save(str(target / "net.caffemodel"))
     np.savez_compressed(target / "blobs.npz", **blobs)
     manifest = manifest_for(net, rows, seed, case)
@@ -313,10 +340,24 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     seed = CASES[args.case][1] if args.seed is None else args.seed
     out = args.out or ROOT / "fixtures" / ("golden_pending" if args.case in PENDING else "golden")
-    target = make_case(args.case, seed, out)
+    target = make_case(args.case, seed, out, args.legacy_inputs)
     size = sum(f.stat().st_size for f in target.iterdir())
     print(f"{args.case}: {target} ({size / 1e3:.0f} kB)")
-    return 0
+    return compare_with_committed(args.case, target) if args.compare else 0
+
+
+def compare_with_committed(case: str, target: Path) -> int:
+    """Report the worst normalized difference of every blob against the committed case; 1 if any differs."""
+    committed = ROOT / "fixtures" / ("golden_pending" if case in PENDING else "golden") / case / "blobs.npz"
+    with np.load(committed) as want, np.load(target / "blobs.npz") as got:
+        if set(want.files) != set(got.files):
+            print(f"blob keys differ: {sorted(set(want.files) ^ set(got.files))}")
+            return 1
+        worst = max((float(np.abs(got[k] - want[k]).max() / max(np.abs(want[k]).max(), 1e-30)), k)
+                    for k in want.files)
+        identical = all(np.array_equal(got[k], want[k]) for k in want.files)
+    print("every blob identical" if identical else f"worst normalized difference {worst[0]:.3g} ({worst[1]})")
+    return 0 if identical else 1
 
 
 if __name__ == "__main__":
