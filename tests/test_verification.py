@@ -179,3 +179,22 @@ def test_quiet_still_names_each_failing_target(onnx_fails_tflite_passes):
     assert quiet.exit_code == 1 and quiet.stdout == ""
     lines = quiet.stderr.strip().splitlines()
     assert len(lines) == 1 and "onnx: FAIL: first divergence: layer 'conv1'" in lines[0], quiet.stderr
+
+
+def test_a_blob_whose_reference_is_nan_fails_verification(tmp_path):
+    """NaN on both sides compares as equal; a net whose every blob is NaN must not pass
+    (seen with a fork BN given negative random variances)."""
+    import caffe2x
+    from caffe2x import api
+    from caffe2x.reference import as_golden_blobs, run
+
+    pytest.importorskip("onnxruntime")
+    net = tmp_path / "net.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 4 }\n'
+                   'layer { name: "log" type: "Log" bottom: "data" top: "log" }\n')
+    graph = caffe2x.load_net(net)
+    inputs = {"data": np.array([[-1.0, 2.0, 3.0, 4.0]], np.float32)}  # log(-1) is NaN on every side
+    result = api.verify(graph, "onnx", inputs, as_golden_blobs(graph, run(graph, inputs)))
+    assert not result.passed
+    (record,) = [r for r in result.records if r.layer == "log"]
+    assert not record.passed and "1 NaN value(s) of 4" in record.note
