@@ -121,7 +121,8 @@ SEGNET_TREE = {
 PSPNET_CHECK = ("hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b, the real tree (CPU-only, same patches as "
                 "segnet's for OpenCV 4 and protobuf 3.21, interp.hpp's cublas include under #ifndef CPU_ONLY), "
                 "Input layers written as input/input_shape (--legacy-inputs): every blob identical")
-SEGNET_CHECK = ("alexgkendall/caffe-segnet@344c113bf1832886f1cbe9f33ffe28a3beeaf412, the real tree (CPU-only; Makefile: "
+SEGNET_CHECK = ("alexgkendall/caffe-segnet@344c113bf1832886f1cbe9f33ffe28a3beeaf412, the real tree (CPU-only; "
+                "Makefile: "
                 "PYTHON_LIBRARIES boost_python311 python3.11, opencv_imgcodecs added; OpenCV 4 and protobuf 3.21 "
                 "patches as segnet's; pycaffe: Net top_ids/bottom_ids exposed as in later BVLC), Input layers "
                 "written as input/input_shape (--legacy-inputs): every blob identical")
