@@ -20,7 +20,8 @@ Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
   - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
     abcf30dca449245e101bf4ced519f716177f0885 (its BN, Upsample and Pooling sources are those of
     alexgkendall/caffe-segnet 344c113b but for their #include lines); SEGNET_TREE["build"];
-  - fork_interp and fork_bn_pspnet were also run on the real hszhao/PSPNet tree (CHECKED_ON).
+  - fork_interp and fork_bn_pspnet were also run on the real hszhao/PSPNet tree, fork_segnet on
+    alexgkendall/caffe-segnet (CHECKED_ON): every blob identical.
 
 Weights are seeded random values scaled like a trained net: He-scaled convolutions and inner
 products, small biases, BN slopes near 1, and BN statistics (PSPNet's history mean/var,
@@ -116,11 +117,16 @@ SEGNET_TREE = {
 }
 
 # Cases also run on a second tree, with every blob bitwise identical to the committed ones (reproduce with
-# --legacy-inputs --compare on that tree's pycaffe: PSPNet's Caffe predates the Input layer).
+# --legacy-inputs --compare on that tree's pycaffe: both trees predate the Input layer).
 PSPNET_CHECK = ("hszhao/PSPNet@798bdc907c8630e8c3997ebfdd0d7cae0c5ab03b, the real tree (CPU-only, same patches as "
                 "segnet's for OpenCV 4 and protobuf 3.21, interp.hpp's cublas include under #ifndef CPU_ONLY), "
                 "Input layers written as input/input_shape (--legacy-inputs): every blob identical")
-CHECKED_ON = {"fork_interp": PSPNET_CHECK, "fork_bn_pspnet": PSPNET_CHECK}
+SEGNET_CHECK = ("alexgkendall/caffe-segnet@344c113bf1832886f1cbe9f33ffe28a3beeaf412, the real tree (CPU-only; "
+                "Makefile: "
+                "PYTHON_LIBRARIES boost_python311 python3.11, opencv_imgcodecs added; OpenCV 4 and protobuf 3.21 "
+                "patches as segnet's; pycaffe: Net top_ids/bottom_ids exposed as in later BVLC), Input layers "
+                "written as input/input_shape (--legacy-inputs): every blob identical")
+CHECKED_ON = {"fork_interp": PSPNET_CHECK, "fork_bn_pspnet": PSPNET_CHECK, "fork_segnet": SEGNET_CHECK}
 
 # case -> (tree, default seed, fork layer types the case pins down)
 CASES = {
