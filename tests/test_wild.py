@@ -25,7 +25,7 @@ import caffe2x
 from caffe2x import api
 from caffe2x.cli import main
 from caffe2x.reference import as_golden_blobs, run
-from caffe2x.weights import calibrate_batchnorm, fill_random
+from caffe2x.weights import synthetic_weights
 
 WILD = FIXTURES / "wild"
 MANIFEST = json.loads((WILD / "MANIFEST.json").read_text())["nets"]
@@ -83,7 +83,7 @@ class WeightedNets:
             entry = NETS[name]
             shapes = {k: tuple(v) for k, v in entry["input_shapes"].items()}
             graph = caffe2x.load_net(WILD / entry["file"], input_shapes=shapes)
-            graph = calibrate_batchnorm(fill_random(graph, 0), 0)
+            graph = synthetic_weights(graph, 0)
             inputs = api.random_inputs(graph, 0)
             reference = as_golden_blobs(graph, run(graph, inputs))
             _check_meaningful(graph, reference)
