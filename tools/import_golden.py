@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+FORK_CASES_POINTER = ("\n## Fork cases made by this project\n\nThe cases made with the forks' real pycaffe by "
+                      "`tools/make_fork_goldens.py` (`fork_*`, `bvlc_spp`) are described in `FORK_CASES.md`.\n")
+
 ROOT = Path(__file__).resolve().parent.parent
 DEST = ROOT / "fixtures" / "golden"
 
@@ -69,6 +72,8 @@ def main(argv: list[str]) -> int:
     for source in sorted(p for p in shared.iterdir() if p.is_dir()):
         import_case(source, source.name)
     shutil.copyfile(shared / "README.md", DEST / "README.md")
+    with open(DEST / "README.md", "a", encoding="utf-8") as readme:  # the project's own cases, kept apart
+        readme.write(FORK_CASES_POINTER)
     return 0
 
 

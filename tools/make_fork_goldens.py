@@ -8,8 +8,9 @@ CASE is one of the prototxts in tools/fork_cases/; --seed defaults to the seed i
 (the one the committed case was made with); --out defaults to fixtures/golden (to
 fixtures/golden_pending for the cases in PENDING, whose layers caffe2x does not support yet). The script
 writes DIR/CASE/{net.prototxt, net.caffemodel, blobs.npz, manifest.json} in the format of the
-other golden cases (fixtures/golden/README.md) and adds a "fork" object to the manifest naming
-the Caffe tree, where each fork layer's source came from, and how the tree was built.
+other golden cases (fixtures/golden/README.md; the fork cases are described in FORK_CASES.md)
+and adds a "fork" object to the manifest naming the Caffe tree, where each fork layer's source
+came from, and how the tree was built.
 
 The Caffe trees (CPU-only, pycaffe, built as in shared/reference/caffe_ssd_build.md for
 Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
