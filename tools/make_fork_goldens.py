@@ -138,6 +138,7 @@ CASES = {
     "fork_segnet": (SEGNET_TREE, 15, ["BN", "Upsample", "Pooling"]),
     "fork_unpool": (SSD_TREE, 15, ["Unpooling"]),
     "bvlc_spp": (SSD_TREE, 15, ["SPP"]),
+    "bvlc_embed": (SSD_TREE, 15, ["Embed"]),
     "bvlc_recurrent": (SSD_TREE, 15, ["Embed", "Parameter", "LSTM", "RNN"]),
 }
 # cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
@@ -146,6 +147,8 @@ PENDING = {"bvlc_recurrent"}
 # inputs that are not N(0, 1): Embed's indices (integers as floats) and the LSTM/RNN continuation flags
 SPECIAL_INPUTS = {
     ("bvlc_recurrent", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
+    ("bvlc_embed", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
+    ("bvlc_embed", "idx2"): lambda rng, shape: rng.integers(0, 7, shape).astype(np.float32),
     ("bvlc_recurrent", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
     .astype(np.float32),
 }
