@@ -7,7 +7,8 @@ path the built-in layers use:
     reference     the NumPy kernel (node, [arrays]) -> [arrays] that verify compares with
     onnx          (node, input names, output names, OnnxBuilder) -> output tensor names
     pytorch       (node, TorchContext) -> TorchLayer (module source, state, runtime classes)
-    tensorflow    (node, input expressions, KerasContext) -> KerasLayer (tensorflow and tflite)
+    tensorflow    (node, input expressions, KerasContext) -> KerasLayer (tensorflow and tflite);
+                  a layer without bottoms is called on KerasContext.anchor (the model's first input)
 
 A BatchNorm-like layer (a fork's BN) says which of its weight blobs are its input's
 channel mean and variance with LayerDef(..., statistics=BatchStatistics(mean=2,

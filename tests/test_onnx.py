@@ -72,11 +72,11 @@ def test_model_is_valid_and_shape_inference_agrees_with_the_ir(name):
         assert node.name.rsplit("_", 1)[0] in layer_names or node.name in layer_names
     # Identity only where a name cannot be given otherwise: an input passed straight
     # to an output (misc: data -> Dropout), a Split alias that is an output (concat_slice),
-    # a constant that is a layer's top (PriorBox's priors, computed at conversion), an Interp
-    # whose output has its input's size (the fork copies).
+    # a constant that is a layer's top (PriorBox's priors, computed at conversion; Parameter's
+    # blob), an Interp whose output has its input's size (the fork copies).
     types = {n.name: n.type for n in graph.nodes}
     identities = [n.name for n in model.graph.node if n.op_type == "Identity"]
-    assert name in ("misc", "concat_slice") or all(types.get(i) in ("PriorBox", "Interp") for i in identities), \
+    assert name in ("misc", "concat_slice") or all(types.get(i) in ("PriorBox", "Interp", "Parameter") for i in identities), \
         identities
 
 

@@ -139,6 +139,7 @@ CASES = {
     "fork_unpool": (SSD_TREE, 15, ["Unpooling"]),
     "bvlc_spp": (SSD_TREE, 15, ["SPP"]),
     "bvlc_embed": (SSD_TREE, 15, ["Embed"]),
+    "bvlc_parameter": (SSD_TREE, 15, ["Parameter"]),
     "bvlc_recurrent": (SSD_TREE, 15, ["Embed", "Parameter", "LSTM", "RNN"]),
 }
 # cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan

@@ -61,6 +61,9 @@ class KerasContext:
         self._layouts: dict[str, str] = {}
         self._flat: dict[str, tuple[int, int, int]] = {}
         self._readers = {v: [n for n in graph.nodes if v in n.inputs] for v in graph.values}
+        # The expression of the model's first input. A layer without bottoms (BVLC's Parameter)
+        # is called on it only so that Keras's functional API can place it in the graph.
+        self.anchor: str | None = None
 
     def shape(self, value: str) -> tuple[int, ...]:
         """The Caffe (NCHW) shape of an IR value, whatever its layout inside Keras."""
@@ -147,6 +150,7 @@ def _emit(graph: Graph, layout: str, reserved: frozenset[str]) -> tuple[KerasMod
         var_of[v], input_var = _input_lines(graph, v, input_keys[graph.values[v].top], layout, ctx, variables,
                                             lines)
         input_vars.append(input_var)
+    ctx.anchor = input_vars[0] if input_vars else None
     block = None
     nodes = [n for n in graph.nodes if n.type != "Input"]
     last_use = {v: i for i, node in enumerate(nodes) for v in node.inputs}
