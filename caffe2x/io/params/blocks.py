@@ -119,8 +119,8 @@ def _declared_block_fields(block: TextField) -> list[TextField]:
 
 
 def _blank_in(text: str, block: TextField, fields: list[TextField]) -> str:
-    """The block's own text with `fields` blanked out."""
-    return _blank(text, [(f.start, f.end) for f in fields])[block.start:block.end]
+    """The block's own text with `fields` blanked out (only the block is copied)."""
+    return _blank(text[block.start:block.end], [(f.start - block.start, f.end - block.start) for f in fields])
 
 
 def _may_have_fork_blocks(text: str) -> bool:
