@@ -99,7 +99,8 @@ class _Builder:
         own name first, then those layers added; `inspect` lists the layer itself."""
         definition = LAYERS.get(layer.type)
         _check_arity(layer, definition)
-        bottom_shapes = [self.graph.values[self._current_value(b, layer)].shape for b in layer.bottom]
+        # Its parts read the same bottoms, so marking them read here changes nothing.
+        bottom_shapes = [self.graph.values[v].shape for v in self._inputs_of(layer)]
         try:
             top_shapes = definition.infer(definition.parse(layer), bottom_shapes)
             parts = EXPANSIONS[layer.type](layer, bottom_shapes)
@@ -111,12 +112,6 @@ class _Builder:
         added = self.graph.caffe_layers[first:]
         del self.graph.caffe_layers[first:]
         self._record(layer, list(layer.bottom), list(layer.top), top_shapes, 0, sum(a.flops for a in added))
-
-    def _current_value(self, bottom: str, layer) -> str:
-        version = self.current.get(bottom)
-        if version is None:
-            raise layer_error(GraphError, layer.name, layer.type, self._missing_bottom(bottom))
-        return version.value
 
     def _add_node(self, layer, index: int) -> None:
         definition = LAYERS.get(layer.type)
