@@ -143,8 +143,8 @@ def build_preprocessing(layers: list, input_shape, options: PreprocessingOptions
         raise PreprocessingError("give --mean FILE or --mean-values, not both")
     if options.scale is not None and options.std:
         raise PreprocessingError("give --scale or --std, not both (--std S multiplies by 1/S)")
-    data_layer = next((layer for layer in layers if from_transform_param(layer) is not None), None)
-    base = from_transform_param(data_layer) if data_layer is not None else None
+    data_layer, base = next(((layer, spec) for layer in layers if (spec := from_transform_param(layer)) is not None),
+                            (None, None))
     if base is None and not options.given:
         return None
     spec = base or Preprocessing(source="command line")
