@@ -20,7 +20,7 @@ from ..layers import DATA_TYPES, LAYERS, TRAINING_ONLY_TYPES
 from ..layers.expand import EXPANSIONS
 from ..reference import REFERENCE
 from ..targets import TARGETS
-from ..targets.emitters import EMITTER_FAMILIES, FRONT_END_TYPES, UNSUPPORTED, emitter_registry
+from ..targets.emitters import EMITTER_FAMILIES, FRONT_END_TYPES, UNSUPPORTED, emitter_registry, missing_emitters
 from .params import honoured_params, params_read_by
 
 UNKNOWN = "unknown"
@@ -105,8 +105,8 @@ def _role(layer_type: str) -> str:
 def _support(layer_type: str, role: str) -> dict[str, Support]:
     support = {}
     for target in TARGETS:
-        # An expanded type (SPP) reaches the targets as the BVLC layers it is built of.
-        if role != LAYER or layer_type in EXPANSIONS or layer_type in emitter_registry(target.emitters):
+        # The one rule of what a target lacks (an expanded type such as SPP lacks nothing).
+        if role != LAYER or not missing_emitters(target.emitters, [(layer_type, layer_type)]):
             support[target.name] = Support(True)
         else:
             support[target.name] = Support(False, UNSUPPORTED.get((target.emitters, layer_type), "no emitter"))
