@@ -49,17 +49,16 @@ def _dense_image_data(layer) -> list[Shape | None]:
     """SegNet's dense_image_data_layer.cpp (alexgkendall/caffe-segnet@344c113): the crop
     (transform_param.crop_size, else crop_height/crop_width), else new_height/new_width;
     the label map has one channel."""
-    block = fork_blocks(layer).get("dense_image_data_param")
-    values = {f.name: f.value for f in block.value.fields} if block is not None else {}
+    values = _fork_block(layer, "dense_image_data_param")
 
-    def number(name: str, default: int = 0) -> int:
-        return int(values.get(name, default))
+    def number(name: str) -> int:
+        return int(values.get(name, 0))
 
     crop = layer.transform_param.crop_size
     sizes = [(crop, crop), (number("crop_height"), number("crop_width")), (number("new_height"), number("new_width"))]
     size = next((s for s in sizes if s[0] and s[1]), None)
     batch = number("batch_size")
-    channels = 3 if str(values.get("is_color", "true")).lower() in ("true", "1", "t") else 1
+    channels = 3 if _text_bool(values.get("is_color"), default=True) else 1
     if not (size and batch):
         return [None, None]
     return [(batch, channels, *size), (batch, 1, *size)]
@@ -69,22 +68,27 @@ def _annotated_data(layer) -> list[Shape | None]:
     """The SSD fork's annotated_data_layer.cpp: batch from data_param, height and width from
     transform_param.resize_param (the image is resized to it before any crop)."""
     batch = layer.data_param.batch_size
-    block = fork_blocks(layer).get("transform_param")
-    resize = block.value.first("resize_param") if block is not None else None
-    fields = {f.name: f.value for f in resize.value.fields} if resize is not None else {}
-    height, width = int(fields.get("height", 0)), int(fields.get("width", 0))
-    gray = block is not None and str(_scalar(block, "force_gray")).lower() in ("true", "1")
-    crop = _scalar(block, "crop_size") if block is not None else None
-    if crop:
-        height = width = int(crop)
+    transform = _fork_block(layer, "transform_param")
+    resize = transform.get("resize_param", {})
+    height, width = int(resize.get("height", 0)), int(resize.get("width", 0))
+    if transform.get("crop_size"):
+        height = width = int(transform["crop_size"])
     if not (batch and height and width):
         return [None, None]
+    gray = _text_bool(transform.get("force_gray"), default=False)
     return [(batch, 1 if gray else 3, height, width), None]  # the label's row count depends on the data
 
 
-def _scalar(block, name: str):
-    found = block.value.first(name)
-    return found.value if found is not None else None
+def _fork_block(layer, name: str) -> dict:
+    """A block kept generically (a fork's own, or one BVLC's message refuses): field -> value as
+    written, nested blocks as dicts; {} when the layer has none."""
+    block = fork_blocks(layer).get(name)
+    return block.value.to_dict() if block is not None else {}
+
+
+def _text_bool(value, default: bool) -> bool:
+    """A bool as protobuf's text format writes it (true/false, t/f, 1/0)."""
+    return default if value is None else str(value).lower() in ("true", "t", "1")
 
 
 SHAPE_RULES = {
