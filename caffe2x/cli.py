@@ -88,7 +88,7 @@ outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="
 
 
 def _preprocessing_options(command):
-    """The options saying what the net expects done to an image (convert, run)."""
+    """The options saying what the net expects done to an image, and its class names (convert)."""
     options = [
         click.option("--mean", "mean_file", type=click.Path(dir_okay=False), metavar="FILE.binaryproto",
                      help="Caffe mean image (center-cropped to the input, as Caffe's TEST crop)."),
