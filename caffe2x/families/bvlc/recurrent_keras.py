@@ -35,7 +35,7 @@ class CaffeRecurrent(layers.Layer):
     blobs in Caffe's order; returns the output sequence (T, N, num_output) and, with
     expose_hidden, the last states. Without expose_hidden the states start at zero."""
 
-    states = 0
+    state_count = 0  # the states a subclass carries from step to step
 
     def __init__(self, num_output, steps, streams, blob_shapes, static_input, expose_hidden, **kwargs):
         super().__init__(**kwargs)
@@ -57,7 +57,7 @@ class CaffeRecurrent(layers.Layer):
                                self.blobs[1], self.blobs[2] if self.static_input else None, KerasRecurrentOps)
         conts = tf.reshape(cont, (-1, self.streams, 1))
         given = list(rest[self.static_input:])
-        states = given if self.expose_hidden else [tf.zeros((1, self.streams, self.num_output))] * self.states
+        states = given if self.expose_hidden else [tf.zeros((1, self.streams, self.num_output))] * self.state_count
         outputs, last = self.unroll([terms[t:t + 1] for t in range(self.steps)],
                                     [conts[t:t + 1] for t in range(self.steps)], states,
                                     self.blobs[2 + self.static_input:])
@@ -74,7 +74,7 @@ class CaffeRecurrent(layers.Layer):
 class LSTM(CaffeRecurrent):
     """BVLC's LSTM (lstm.py): gates i, f, o, g; states h, c."""
 
-    states = 2
+    state_count = 2
 
     def unroll(self, terms, conts, states, blobs):
         return unroll_lstm(terms, conts, states, blobs, KerasRecurrentOps)
@@ -84,7 +84,7 @@ class LSTM(CaffeRecurrent):
 class RNN(CaffeRecurrent):
     """BVLC's RNN (rnn.py): h_t = tanh(W_hh cont_t h_{t-1} + W_xh x_t + b_h), o_t = tanh(W_ho h_t + b_o)."""
 
-    states = 1
+    state_count = 1
 
     def unroll(self, terms, conts, states, blobs):
         return unroll_rnn(terms, conts, states, blobs, KerasRecurrentOps)

@@ -28,12 +28,13 @@ class CaffeRecurrent(nn.Module):
     expose_hidden, the last states. Without expose_hidden the states start at zero (a fresh
     Caffe net's first pass)."""
 
-    states = 0
+    state_count = 0  # the states a subclass carries from step to step
 
     def __init__(self, num_output, steps, streams, blob_shapes, static_input, expose_hidden):
         super().__init__()
         self.num_output, self.steps, self.streams = num_output, steps, streams
         self.static_input, self.expose_hidden = static_input, expose_hidden
+        self.blob_count = len(blob_shapes)
         for index, shape in enumerate(blob_shapes):
             self.register_buffer(f"blob{index}", torch.zeros(shape))
 
@@ -41,15 +42,14 @@ class CaffeRecurrent(nn.Module):
         raise NotImplementedError
 
     def forward(self, x, cont, *rest):
-        blobs = [getattr(self, f"blob{i}") for i in range(len(self._buffers))]
+        blobs = [getattr(self, f"blob{i}") for i in range(self.blob_count)]
         static = rest[0].reshape(self.streams, -1) if self.static_input else None
-        first = 2 + self.static_input
-        recurrent = blobs[first:]
+        recurrent = blobs[2 + self.static_input:]
         terms = sequence_terms(x.reshape(-1, self.streams, blobs[0].shape[1]), static, blobs[0], blobs[1],
                                blobs[2] if self.static_input else None, TorchRecurrentOps)
         conts = cont.reshape(-1, self.streams, 1)
         given = list(rest[self.static_input:])
-        states = given if self.expose_hidden else [x.new_zeros(1, self.streams, self.num_output)] * self.states
+        states = given if self.expose_hidden else [x.new_zeros(1, self.streams, self.num_output)] * self.state_count
         outputs, last = self.unroll([terms[t:t + 1] for t in range(self.steps)],
                                     [conts[t:t + 1] for t in range(self.steps)], states, recurrent)
         sequence = torch.cat(outputs, 0)
@@ -59,7 +59,7 @@ class CaffeRecurrent(nn.Module):
 class LSTM(CaffeRecurrent):
     """BVLC's LSTM (lstm.py): gates i, f, o, g; states h, c."""
 
-    states = 2
+    state_count = 2
 
     def unroll(self, terms, conts, states, blobs):
         return unroll_lstm(terms, conts, states, blobs, TorchRecurrentOps)
@@ -68,7 +68,7 @@ class LSTM(CaffeRecurrent):
 class RNN(CaffeRecurrent):
     """BVLC's RNN (rnn.py): h_t = tanh(W_hh cont_t h_{t-1} + W_xh x_t + b_h), o_t = tanh(W_ho h_t + b_o)."""
 
-    states = 1
+    state_count = 1
 
     def unroll(self, terms, conts, states, blobs):
         return unroll_rnn(terms, conts, states, blobs, TorchRecurrentOps)
