@@ -190,3 +190,38 @@ def test_expose_hidden_wants_the_initial_states(tmp_path):
     path.write_text(NET.replace('bottom: "xs" bottom: "h0" bottom: "c0"', 'bottom: "h0" bottom: "xs"'))
     with pytest.raises(ShapeError, match=r"layer 'lstm' \(LSTM\): bottom c_0 must be 1 x 3 x 5 .*not 3 x 7"):
         caffe2x.load_net(path)
+
+
+SEQUENCE_ONLY = """
+layer { name: "seq" type: "Input" top: "seq" input_param { shape { dim: 3 dim: 2 dim: 5 } } }
+layer { name: "cont" type: "Input" top: "cont" input_param { shape { dim: 3 dim: 2 } } }
+layer { name: "rnn" type: "RNN" bottom: "seq" bottom: "cont" top: "rnn" recurrent_param { num_output: 4 } }
+"""
+
+
+def test_onnx_keeps_t_fixed_where_it_would_be_the_batch(tmp_path):
+    """seq and cont share their first dim, which ONNX would make the dynamic batch: T is fixed."""
+    from caffe2x.targets.onnx import to_onnx
+
+    path = tmp_path / "net.prototxt"
+    path.write_text(SEQUENCE_ONLY)
+    model = to_onnx(synthetic_weights(caffe2x.load_net(path))).model
+    dims = [[d.dim_value or d.dim_param for d in v.type.tensor_type.shape.dim]
+            for v in [*model.graph.input, *model.graph.output]]
+    assert dims == [[3, 2, 5], [3, 2], [3, 2, 4]]
+
+
+def test_converted_pytorch_folder_exports_the_real_caffe_net(tmp_path):
+    """torch.export traced every input at batch 2 (T 2 here, 3 in the net): the unrolled loop
+    failed; a net with a recurrent layer is exported at its own shapes."""
+    torch = pytest.importorskip("torch")
+    case = golden_case("bvlc_recurrent")
+    result = CliRunner().invoke(main, ["convert", str(case.prototxt), "-w", str(case.caffemodel), "--to", "pytorch",
+                                       "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    program = torch.export.load(tmp_path / "out" / "model.pt2").module()
+    with torch.no_grad():
+        outputs = program(*(torch.from_numpy(case.inputs[k]) for k in ("idx", "seq", "cont")))
+    got = dict(zip(case.manifest["outputs"], outputs))
+    assert normalized_error(got["lstm"].numpy(), case.blobs["lstm:lstm"]) <= 1e-6
+    assert normalized_error(got["rnn"].numpy(), case.blobs["rnn:rnn"]) <= 1e-6
