@@ -225,3 +225,24 @@ def test_converted_pytorch_folder_exports_the_real_caffe_net(tmp_path):
     got = dict(zip(case.manifest["outputs"], outputs))
     assert normalized_error(got["lstm"].numpy(), case.blobs["lstm:lstm"]) <= 1e-6
     assert normalized_error(got["rnn"].numpy(), case.blobs["rnn:rnn"]) <= 1e-6
+
+
+def test_pytorch_module_fine_tunes_the_recurrent_weights(rules, tmp_path):
+    """Like the classic layers' weights, LSTM's and RNN's blobs are parameters of the module."""
+    torch = pytest.importorskip("torch")
+    from caffe2x.targets.torch import generate, instantiate, write_folder
+
+    _, graph, inputs, blobs = rules
+    model = generate(graph)
+    write_folder(model, tmp_path / "out", exported=False)
+    module = instantiate(model, tmp_path / "out")
+    names = {name for name, _ in module.named_parameters()}
+    assert {"lstm.blob0", "lstm.blob3", "rnn.blob5"} <= names
+    module.train()
+    outputs = module(*(torch.from_numpy(inputs[k]) for k in ("x", "cont", "xs", "h0", "c0")))
+    sum(o.sum() for o in outputs).backward()
+    assert module.lstm.blob3.grad is not None and module.lstm.blob3.grad.abs().sum() > 0
+    with torch.no_grad():
+        module.eval()
+        again = module(*(torch.from_numpy(inputs[k]) for k in ("x", "cont", "xs", "h0", "c0")))
+    assert normalized_error(again[0].numpy(), blobs["lstm:lstm"]) <= 1e-6

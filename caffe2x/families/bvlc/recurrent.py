@@ -275,7 +275,7 @@ def constructor_args(node, shape) -> str:
 
 
 def blob_state(node) -> dict[str, np.ndarray]:
-    """The PyTorch state: the blobs in Caffe's order as blob0, blob1, ..."""
+    """The PyTorch state: the blobs in Caffe's order as the parameters blob0, blob1, ..."""
     return {f"blob{i}": np.asarray(w, np.float32) for i, w in enumerate(node.weights)}
 
 

@@ -46,7 +46,7 @@ class CaffeRecurrent(layers.Layer):
         self.static_input, self.expose_hidden = static_input, expose_hidden
 
     def build(self, input_shape):
-        self.blobs = [self.add_weight(name=f"blob{i}", shape=s, initializer="zeros", trainable=False)
+        self.blobs = [self.add_weight(name=f"blob{i}", shape=s, initializer="zeros")
                       for i, s in enumerate(self.blob_shapes)]
 
     def unroll(self, terms, conts, states, blobs):
