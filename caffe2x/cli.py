@@ -379,7 +379,12 @@ def _print_failures(report, quiet: bool) -> None:
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for every model's outputs, results and the summary reports.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Models converted in parallel.")
+@click.option("--jobs", type=int, default=None, help="Models converted in parallel by the local pool [default: 1].")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a pool of processes on this machine; ray: one Ray task per model (pip install "
+                   "'caffe2x[ray]'), on a local Ray or the cluster at --address.")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --executor ray: the cluster to use ('auto' or HOST:PORT); default: start a local Ray.")
 @click.option("--tolerance", type=float, default=None, help="Default tolerance (a model's own wins).")
 @click.option("--layer-tolerance", "layer_tolerances", multiple=True, metavar="LAYER=TOL",
               help="A tolerance for a layer of any model (repeatable; a model's own wins).")
@@ -388,7 +393,8 @@ def _print_failures(report, quiet: bool) -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary report as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
-def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json, force):
+def convert_all(manifest, outdir, jobs, executor, address, tolerance, layer_tolerances, report_paths, quiet,
+                as_json, force):
     """Convert and verify every model of MANIFEST.yaml; exit 1 if any fails.
 
     Writes OUTDIR/report.{json,md,xml,html}. Models whose files and settings are
@@ -400,8 +406,16 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     from .report import render_json, write_report_files
     from .report.terminal import console, print_batch, progress
 
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise Caffe2xError("--jobs must be at least 1.")
+    if executor == "ray" and jobs is not None:
+        raise Caffe2xError("--jobs sizes the local pool; on Ray, as many models run at once as the cluster has CPUs.")
+    if executor != "ray" and address:
+        raise Caffe2xError("--address names a Ray cluster: it needs --executor ray.")
+    if executor == "ray":
+        from .batch_ray import import_ray
+
+        import_ray()  # before any model runs: a clear error if Ray is missing
     summary = [Path(outdir) / name for name in SUMMARY_NAMES]  # OUTDIR's own, rewritten on every run
     extra = [p for p in dict.fromkeys(report_paths) if Path(p).resolve() not in {s.resolve() for s in summary}]
     report_paths = _check_reports(extra, force)
@@ -409,7 +423,8 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     require_all([t for spec in specs for t in spec.targets], run=True)  # before any model runs
     check_batch_outputs(specs, outdir)
     with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as steps:
-        report = run_batch(specs, outdir, jobs, on_start=steps.start, on_done=steps.done)
+        report = run_batch(specs, outdir, jobs or 1, on_start=steps.start, on_done=steps.done, executor=executor,
+                           address=address)
     write_report_files(report, summary)
     write_report_files(report, report_paths, force)
     if as_json:
