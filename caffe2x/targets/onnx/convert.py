@@ -15,6 +15,7 @@ from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
 from ...layers import LAYERS
+from ...layers.base import fixes_batch
 from ...passes import Pass, run_passes
 from ..common import check_convertible
 from .builder import DYNAMIC_BATCH, OnnxBuilder
@@ -66,7 +67,8 @@ def _batch_dim(graph: Graph, dynamic: bool):
     """value -> its declared dims: the first one is the dynamic batch where it follows the inputs'."""
     sizes = {graph.values[v].shape[0] for v in graph.inputs if graph.values[v].shape}
     batch = sizes.pop() if len(sizes) == 1 else None
-    follows = _batch_followers(graph, batch) if dynamic and batch is not None else set()
+    varies = dynamic and batch is not None and not fixes_batch(n.type for n in graph.nodes)
+    follows = _batch_followers(graph, batch) if varies else set()
     def dims(value):
         shape = graph.values[value].shape
         return [DYNAMIC_BATCH, *shape[1:]] if value in follows else list(shape)
