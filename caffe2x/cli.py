@@ -104,6 +104,11 @@ def _preprocessing_options(command):
                      help="Layout of the images you feed."),
         click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
                      help="Class names: synset_words.txt or a labelmap.prototxt."),
+        click.option("--preprocess", "preprocess_mode", type=click.Choice(["record", "embed"]), default="record",
+                     show_default=True,
+                     help="record: write the preprocessing into the model's metadata with a NumPy snippet "
+                          "applying it; embed: prepend it to the model as layers, which then takes the image "
+                          "as held."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -271,7 +276,7 @@ def _batch(value: str) -> int | None:
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale,
-            channel_order, input_layout, labels_path, force):
+            channel_order, input_layout, labels_path, preprocess_mode, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -284,6 +289,7 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
                      input_layout, labels_path)
+    graph = _preprocess(graph, preprocess_mode)
     for name, path in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         own = options.only_for(TARGETS.get(name).options)
@@ -541,6 +547,14 @@ def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise PreprocessingError(f"{option} '{text}' is not a comma-separated list of numbers") from None
+
+
+def _preprocess(graph, mode: str):
+    """--preprocess embed: the steps become layers of the model; record: the snippet joins the metadata."""
+    if mode == "embed":
+        return api.embed_preprocessing(graph)
+    api.record_preprocessing_snippet(graph)
+    return graph
 
 
 def _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
