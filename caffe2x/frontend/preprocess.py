@@ -207,12 +207,17 @@ def build_preprocessing(layers: list, input_shape, options: PreprocessingOptions
         _, _, height, width = input_shape
         mean, mean_image = crop_mean_image(read_mean_binaryproto(found), height, width, options.mean_per_channel,
                                            found)
+        if len(mean) not in (0, input_shape[1]) or (mean_image is not None and len(mean_image) != input_shape[1]):
+            raise PreprocessingError(f"{found}: the mean has {len(mean) or len(mean_image)} channels, the net's "
+                                     f"input {input_shape[1]}.")
     scale = spec.scale
     if options.scale is not None:
         scale = (float(options.scale),)
     if options.std:
         scale = tuple(1.0 / s if s else 0.0 for s in options.std)
     source = spec.source + (", command line" if options.given and base is not None else "")
+    _per_channel(mean or (0.0,), input_shape[1], "mean")  # 1 or C values, else a typed error
+    _per_channel(scale, input_shape[1], "scale")
     return check_values(Preprocessing(
         mean=mean, mean_image=mean_image, scale=scale,
         raw_scale=spec.raw_scale if options.raw_scale is None else float(options.raw_scale),
