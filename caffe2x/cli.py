@@ -343,9 +343,15 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @outputs_option
+@_preprocessing_options
+@click.option("--image", "image_path", type=click.Path(dir_okay=False),
+              help="Verify on this image (needs Pillow: the 'image' extra), sized as pycaffe's caffe.io does and "
+                   "preprocessed as the options say, the same for both sides.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
-           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, force):
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, mean_file,
+           mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path,
+           preprocess_mode, image_path, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -358,13 +364,17 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     _plugins(plugins, protos)
     require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
     settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
+    preprocessing = (mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
+                     labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
-        report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                         settings, quiet or as_json, cut_layers)
+        report, classes = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
+                                  settings, quiet or as_json, cut_layers, preprocessing)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
         print_verify(report, console())
+        for line in classes:
+            click.echo(line)
     for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
             click.echo(f"wrote {path}")
@@ -487,22 +497,70 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
-            cut_layers=None):
+            cut_layers=None, preprocessing=(None,) * 9 + ("record", None)):
+    """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
-    from .verification import is_file_reference, verify_net
+    from .verification import choose_reference, is_file_reference, verify_net
 
+    *options, labels_path, mode, image_path = preprocessing
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
+    if reference_blobs is not None and (image_path or mode == "embed"):
+        raise PreprocessingError("--image and --preprocess embed need a computed reference (builtin, caffe or "
+                                 "auto): a .npz reference holds its own input.")
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source, targets=targets)
+    graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
+                  arrays_source=source, targets=targets)
     graph = _cut(graph, cut_layers)
-    arrays = arrays or random_inputs(graph, seed)
-    steps = len(set(targets)) + (reference_blobs is None)
-    with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
-        model = verify_net(graph, net, weights, targets, arrays, reference=reference, blobs=reference_blobs,
-                           settings=settings, on_step=progress_steps.next, keep_going=len(set(targets)) > 1)
-    return Report([model])
+    _attach_metadata(graph, net, *options, labels_path)
+    target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
+    if reference_blobs is None:
+        reference = choose_reference(reference, weights)
+        reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
+    if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
+        from .passes.preprocess import preprocessed_blob
+
+        key = preprocessed_blob(target_graph)
+        reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
+    with progress(console(stderr=True), len(set(targets)), "verifying", enabled=not quiet) as progress_steps:
+        model = verify_net(target_graph, net, weights, targets, target_inputs, reference=reference,
+                           blobs=reference_blobs, settings=settings, on_step=progress_steps.next,
+                           keep_going=len(set(targets)) > 1)
+    labels = graph.metadata.get("labels")
+    classes = [f"reference {_describe_output(top, reference_blobs[key], labels)}"
+               for top, key in zip(graph.output_tops, _output_keys(graph)) if key in reference_blobs]
+    return Report([model]), classes if (labels or image_path) else []
+
+
+def _output_keys(graph) -> list[str]:
+    keys = {value: key for key, value in graph.blob_keys().items() if not key.startswith("input:")}
+    return [keys.get(value, "") for value in graph.outputs]
+
+
+def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
+    """(graph the targets convert, their inputs, the reference's inputs). record: both sides take the
+    preprocessed input; embed: the targets take the image as held, the reference its preprocessing."""
+    from .frontend.preprocess import Preprocessing, held_shape
+    from .io.image import image_input
+
+    spec_dict = graph.metadata.get("preprocessing")
+    spec = Preprocessing.from_dict(spec_dict) if spec_dict else Preprocessing()
+    name = graph.values[graph.inputs[0]].top if graph.inputs else None
+    held = None
+    if image_path:
+        held = image_input(image_path, spec, graph.shape(graph.inputs[0]))
+    elif mode == "embed":
+        shape = held_shape(spec, graph.shape(graph.inputs[0]))
+        random = np.random.default_rng(seed).uniform(0, 255 / spec.raw_scale, shape).astype(np.float32)
+        held = arrays.get(name) if arrays else random
+    if held is None:
+        arrays = arrays or random_inputs(graph, seed)
+        return graph, arrays, arrays
+    preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
+    if mode != "embed":
+        return graph, preprocessed, preprocessed
+    return api.embed_preprocessing(graph, spec), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager

@@ -44,7 +44,7 @@ def embed_preprocessing(graph: Graph, spec: Preprocessing) -> Graph:
         raise AssertionError(f"preprocessing ends at {front.shape(last)}, the net takes {value.shape}")
     # The net's readers of the input now read the front's last value, renamed so that the
     # image keeps the input's name (runtimes feed inputs by name).
-    inner = f"{name}@{prefix}input"
+    inner = _inner_name(name, prefix)
     replace_uses(graph, name, inner)
     nodes = [n for n in front.nodes if n.type != "Input"]
     for node in nodes:
@@ -65,6 +65,20 @@ def embed_preprocessing(graph: Graph, spec: Preprocessing) -> Graph:
                                                                     "channel_order": spec.channel_order}}}
     _attach_operands(nodes, steps, prefix)
     return graph
+
+
+def _inner_name(name: str, prefix: str) -> str:
+    return f"{name}@{prefix}input"
+
+
+def preprocessed_blob(graph: Graph) -> str:
+    """"LAYER:TOP" of the embedded steps' last blob: the net's input as Caffe takes it."""
+    start = f"{graph.inputs[0]}@{PREFIX}" if graph.inputs else None
+    for node in graph.nodes:
+        for top, value in zip(node.tops, node.outputs):
+            if start and value.startswith(start) and value.endswith("input"):
+                return f"{node.name}:{top}"
+    raise PreprocessingError("this graph has no embedded preprocessing")
 
 
 def _free_prefix(graph: Graph) -> str:
