@@ -372,9 +372,9 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
-        print_verify(report, console())
-        for line in classes:
+        for line in classes:  # before the tables: the last line stays the overall verdict
             click.echo(line)
+        print_verify(report, console())
     for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
             click.echo(f"wrote {path}")
@@ -530,7 +530,14 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     labels = graph.metadata.get("labels")
     classes = [f"reference {_describe_output(top, reference_blobs[key], labels)}"
                for top, key in zip(graph.output_tops, _output_keys(graph)) if key in reference_blobs]
-    return Report([model]), classes if (labels or image_path) else []
+    return Report([model]), classes + _agreement_lines(model) if (labels or image_path) else []
+
+
+def _agreement_lines(model) -> list[str]:
+    """Per target and classifier output: whether its top classes are the reference's."""
+    return [f"{result.target} {record.top}: top-1 agrees on {record.top1:.0%} of the items, top-5 sets overlap "
+            f"{record.top5:.0%}" for result in model.targets if result.verify
+            for record in result.verify.records if record.top1 is not None]
 
 
 def _output_keys(graph) -> list[str]:
@@ -586,6 +593,8 @@ def _deadline(seconds: float | None):
 
 def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = None) -> str:
     text = f"{top}: shape {list(array.shape)}, min {array.min():.6g}, max {array.max():.6g}"
+    if array.ndim == 4 and array.shape[:2] == (1, 1) and array.shape[3] == 7:
+        return text + _describe_detections(array[0, 0], labels)
     if array.ndim >= 2 and array.shape[1] > 1 and np.prod(array.shape[2:], dtype=np.int64) == 1:
         first = array.reshape(array.shape[0], -1)[0]
         best = np.argsort(-first, kind="stable")[:5]
@@ -596,6 +605,20 @@ def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = Non
 
         text += ", top-5 of item 0: " + ", ".join(f"{name(i)} ({first[i]:.4f})" for i in best)
     return text
+
+
+def _describe_detections(rows: np.ndarray, labels: list[str] | None) -> str:
+    """DetectionOutput's rows [image, label, score, xmin, ymin, xmax, ymax]: the five most confident,
+    named (label -1 is the fork's "no detection" row)."""
+    found = rows[rows[:, 1] >= 0]
+    best = found[np.argsort(-found[:, 2], kind="stable")[:5]]
+
+    def name(label: float) -> str:
+        index = int(label)
+        return f"{index} {labels[index]!r}" if labels is not None and 0 <= index < len(labels) else f"{index}"
+
+    shown = ", ".join(f"{name(r[1])} {r[2]:.3f} at [{r[3]:.3f} {r[4]:.3f} {r[5]:.3f} {r[6]:.3f}]" for r in best)
+    return f", {len(found)} detections" + (f", the most confident: {shown}" if len(best) else "")
 
 
 def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:

@@ -227,3 +227,15 @@ def test_image_without_pillow_names_the_extra(monkeypatch, tmp_path):
 def test_preprocessing_steps_refuse_a_mean_of_another_channel_count():
     with pytest.raises(PreprocessingError, match="2 channels"):
         preprocessing_steps(Preprocessing(mean_image=np.zeros((2, 6, 5), np.float32)), 3)
+
+
+def test_run_names_ssd_detections_from_a_labelmap(tmp_path):
+    case = golden_case("mobilenet_ssd")
+    (tmp_path / "labelmap.prototxt").write_text(
+        "".join(f'item {{ name: "c{i}" label: {i} display_name: "class {i}" }}\n' for i in range(21)))
+    np.savez(tmp_path / "in.npz", data=case.inputs["data"])
+    result = CliRunner().invoke(main, ["run", str(case.prototxt), "-w", str(case.caffemodel), "--inputs",
+                                       str(tmp_path / "in.npz"), "--labels", str(tmp_path / "labelmap.prototxt")])
+    assert result.exit_code == 0, result.output
+    # The fork's most confident row (README, MobileNet-SSD): label 4, score 0.589.
+    assert "100 detections, the most confident: 4 'class 4' 0.589 at [0.528 0.416 1.241 0.749]" in result.output
