@@ -104,6 +104,11 @@ def _preprocessing_options(command):
                      help="Layout of the images you feed."),
         click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
                      help="Class names: synset_words.txt or a labelmap.prototxt."),
+        click.option("--preprocess", "preprocess_mode", type=click.Choice(["record", "embed"]), default="record",
+                     show_default=True,
+                     help="record: write the preprocessing into the model's metadata with a NumPy snippet "
+                          "applying it; embed: prepend it to the model as layers, which then takes the image "
+                          "as held."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -271,7 +276,7 @@ def _batch(value: str) -> int | None:
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale,
-            channel_order, input_layout, labels_path, force):
+            channel_order, input_layout, labels_path, preprocess_mode, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -284,6 +289,7 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
                      input_layout, labels_path)
+    graph = _preprocess(graph, preprocess_mode)
     for name, path in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         own = options.only_for(TARGETS.get(name).options)
@@ -337,9 +343,15 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @outputs_option
+@_preprocessing_options
+@click.option("--image", "image_path", type=click.Path(dir_okay=False),
+              help="Verify on this image (needs Pillow: the 'image' extra), sized as pycaffe's caffe.io does and "
+                   "preprocessed as the options say, the same for both sides.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
-           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, force):
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, mean_file,
+           mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path,
+           preprocess_mode, image_path, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -352,12 +364,16 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     _plugins(plugins, protos)
     require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
     settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
+    preprocessing = (mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
+                     labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
-        report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                         settings, quiet or as_json, cut_layers)
+        report, classes = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
+                                  settings, quiet or as_json, cut_layers, preprocessing)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
+        for line in classes:  # before the tables: the last line stays the overall verdict
+            click.echo(line)
         print_verify(report, console())
     for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
@@ -496,22 +512,77 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
-            cut_layers=None):
+            cut_layers=None, preprocessing=(None,) * 9 + ("record", None)):
+    """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
-    from .verification import is_file_reference, verify_net
+    from .verification import choose_reference, is_file_reference, verify_net
 
+    *options, labels_path, mode, image_path = preprocessing
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
+    if reference_blobs is not None and (image_path or mode == "embed"):
+        raise PreprocessingError("--image and --preprocess embed need a computed reference (builtin, caffe or "
+                                 "auto): a .npz reference holds its own input.")
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source, targets=targets)
+    graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
+                  arrays_source=source, targets=targets)
     graph = _cut(graph, cut_layers)
-    arrays = arrays or random_inputs(graph, seed)
-    steps = len(set(targets)) + (reference_blobs is None)
-    with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
-        model = verify_net(graph, net, weights, targets, arrays, reference=reference, blobs=reference_blobs,
-                           settings=settings, on_step=progress_steps.next, keep_going=len(set(targets)) > 1)
-    return Report([model])
+    _attach_metadata(graph, net, *options, labels_path)
+    target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
+    if reference_blobs is None:
+        reference = choose_reference(reference, weights)
+        reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
+    if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
+        from .passes.preprocess import preprocessed_blob
+
+        key = preprocessed_blob(target_graph)
+        reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
+    with progress(console(stderr=True), len(set(targets)), "verifying", enabled=not quiet) as progress_steps:
+        model = verify_net(target_graph, net, weights, targets, target_inputs, reference=reference,
+                           blobs=reference_blobs, settings=settings, on_step=progress_steps.next,
+                           keep_going=len(set(targets)) > 1)
+    labels = graph.metadata.get("labels")
+    classes = [f"reference {_describe_output(top, reference_blobs[key], labels)}"
+               for top, key in zip(graph.output_tops, _output_keys(graph)) if key in reference_blobs]
+    return Report([model]), classes + _agreement_lines(model) if (labels or image_path) else []
+
+
+def _agreement_lines(model) -> list[str]:
+    """Per target and classifier output: whether its top classes are the reference's."""
+    return [f"{result.target} {record.top}: top-1 agrees on {record.top1:.0%} of the items, top-5 sets overlap "
+            f"{record.top5:.0%}" for result in model.targets if result.verify
+            for record in result.verify.records if record.top1 is not None]
+
+
+def _output_keys(graph) -> list[str]:
+    keys = {value: key for key, value in graph.blob_keys().items() if not key.startswith("input:")}
+    return [keys.get(value, "") for value in graph.outputs]
+
+
+def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
+    """(graph the targets convert, their inputs, the reference's inputs). record: both sides take the
+    preprocessed input; embed: the targets take the image as held, the reference its preprocessing."""
+    from .frontend.preprocess import Preprocessing, held_shape
+    from .io.image import image_input
+
+    spec_dict = graph.metadata.get("preprocessing")
+    spec = Preprocessing.from_dict(spec_dict) if spec_dict else Preprocessing()
+    name = graph.values[graph.inputs[0]].top if graph.inputs else None
+    held = None
+    if image_path:
+        held = image_input(image_path, spec, graph.shape(graph.inputs[0]))
+    elif mode == "embed":
+        shape = held_shape(spec, graph.shape(graph.inputs[0]))
+        random = np.random.default_rng(seed).uniform(0, 255 / spec.raw_scale, shape).astype(np.float32)
+        held = arrays.get(name) if arrays else random
+    if held is None:
+        arrays = arrays or random_inputs(graph, seed)
+        return graph, arrays, arrays
+    preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
+    if mode != "embed":
+        return graph, preprocessed, preprocessed
+    return api.embed_preprocessing(graph, spec), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager
@@ -537,6 +608,8 @@ def _deadline(seconds: float | None):
 
 def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = None) -> str:
     text = f"{top}: shape {list(array.shape)}, min {array.min():.6g}, max {array.max():.6g}"
+    if array.ndim == 4 and array.shape[:2] == (1, 1) and array.shape[3] == 7:
+        return text + _describe_detections(array[0, 0], labels)
     if array.ndim >= 2 and array.shape[1] > 1 and np.prod(array.shape[2:], dtype=np.int64) == 1:
         first = array.reshape(array.shape[0], -1)[0]
         best = np.argsort(-first, kind="stable")[:5]
@@ -549,6 +622,20 @@ def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = Non
     return text
 
 
+def _describe_detections(rows: np.ndarray, labels: list[str] | None) -> str:
+    """DetectionOutput's rows [image, label, score, xmin, ymin, xmax, ymax]: the five most confident,
+    named (label -1 is the fork's "no detection" row)."""
+    found = rows[rows[:, 1] >= 0]
+    best = found[np.argsort(-found[:, 2], kind="stable")[:5]]
+
+    def name(label: float) -> str:
+        index = int(label)
+        return f"{index} {labels[index]!r}" if labels is not None and 0 <= index < len(labels) else f"{index}"
+
+    shown = ", ".join(f"{name(r[1])} {r[2]:.3f} at [{r[3]:.3f} {r[4]:.3f} {r[5]:.3f} {r[6]:.3f}]" for r in best)
+    return f", {len(found)} detections" + (f", the most confident: {shown}" if len(best) else "")
+
+
 def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
     if text is None:
         return None
@@ -556,6 +643,14 @@ def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise PreprocessingError(f"{option} '{text}' is not a comma-separated list of numbers") from None
+
+
+def _preprocess(graph, mode: str):
+    """--preprocess embed: the steps become layers of the model; record: the snippet joins the metadata."""
+    if mode == "embed":
+        return api.embed_preprocessing(graph)
+    api.record_preprocessing_snippet(graph)
+    return graph
 
 
 def _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir, atomic_file
-from .codegen import KerasModel
+from .codegen import KerasModel, external_shape
 
 
 def build(model: KerasModel):
@@ -36,9 +36,7 @@ def _input_specs(model: KerasModel):
     specs = []
     graph = model.graph
     for value in graph.inputs:
-        shape = list(graph.values[value].shape)
-        if len(shape) == 4 and model.layout == "nhwc":
-            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shape = external_shape(graph.values[value], model.layout)
         specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
     return specs
 
