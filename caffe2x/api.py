@@ -213,19 +213,22 @@ def _plugin_module_name(name: str) -> str:
 
 
 def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
-            dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc") -> list:
+            dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc",
+            quantize: str | None = None, calibration: PathLike | None = None) -> list:
     """Convert a loaded graph to the target `to` ("onnx", "pytorch", "tensorflow", "tflite") and
     write it atomically to `output` (a file or a folder, as the target writes); returns the paths written.
 
     opset, dynamic_batch and keep_intermediate apply to ONNX, layout ("nhwc" or "nchw") to
-    TensorFlow and TFLite; giving one to a target it does not apply to is an error. Raises
+    TensorFlow and TFLite, quantize ("float16", or "int8" with calibration: an .npz of net
+    inputs or a folder of images) to TFLite; giving one to a target it does not apply to is an error. Raises
     MissingExtraError (naming the pip extra) when the target's framework is not installed, and
     OutputExistsError when `output` exists and force is False.
     """
     from .targets import TARGETS, ConvertOptions
 
     target = TARGETS.get(to)
-    options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout)
+    options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout, quantize,
+                             os.fspath(calibration) if calibration else None)
     target.check_options(options)
     target.require()
     target.check_supported([(node.name, node.type) for node in graph.nodes])
@@ -233,18 +236,24 @@ def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, ops
 
 
 def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, reference_name: str = "reference",
-           tolerance: float = DEFAULT_TOLERANCE, tolerances: Mapping[str, float] | None = None, device: str = "cpu"):
+           tolerance: float = DEFAULT_TOLERANCE, tolerances: Mapping[str, float] | None = None, device: str = "cpu",
+           quantize: str | None = None, calibration: PathLike | None = None):
     """Convert `graph` to the target `to`, run it on `inputs` ({input name: NCHW array}) and compare
     every Caffe blob with `reference` ({"LAYER:TOP": array}, e.g. from reference_blobs or a golden
     .npz); returns a caffe2x.parity.VerifyResult (.passed, .first_divergence, .records).
 
     tolerance: the largest normalized max error max|got-want|/max|want| a blob may have (default
     caffe2x.compare.DEFAULT_TOLERANCE); tolerances: per Caffe layer name. device: "cpu" or "cuda".
+    quantize, calibration: a quantized TFLite model (see convert), held to the looser stated bound
+    of caffe2x.targets.quantize.TOLERANCES where `tolerance` is tighter.
     The same step `caffe2x verify` and `convert-all` run for each target.
     """
+    from .targets import TARGETS, ConvertOptions
     from .verification import VerifySettings, verify_target
 
-    settings = VerifySettings(tolerance, dict(tolerances or {}), device)
+    options = ConvertOptions(quantize=quantize, calibration=os.fspath(calibration) if calibration else None)
+    TARGETS.get(to).check_options(options)
+    settings = VerifySettings(tolerance, dict(tolerances or {}), device, options)
     return verify_target(graph, to, inputs, reference, reference_name, settings)
 
 
