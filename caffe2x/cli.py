@@ -83,6 +83,13 @@ caffe_proto_option = click.option("--caffe-proto", "protos", multiple=True, type
                                   metavar="FORK.proto",
                                   help="A Caffe fork's caffe.proto: read its layers' parameter blocks "
                                        "(norm_param, ...) by it (repeatable).")
+quantize_option = click.option("--quantize", type=click.Choice(["float16", "int8"]), default=None,
+                               help="tflite: post-training quantization (verify then holds the model to the "
+                                    "looser stated tolerance of that mode).")
+calibration_option = click.option("--calibration", type=click.Path(), default=None, metavar="DIR_OR_NPZ",
+                                  help="tflite --quantize int8: the calibration inputs, an .npz of net inputs "
+                                       "(samples on the first axis) or a folder of images (through the "
+                                       "recorded preprocessing; needs Pillow).")
 outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="LAYER[,LAYER]",
                               help="Cut the net: these layers' tops become its outputs, later layers are dropped.")
 
@@ -271,19 +278,21 @@ def _batch(value: str) -> int | None:
               help=_only("keep_intermediate") + "also expose every Caffe top as an output.")
 @click.option("--layout", type=click.Choice(["nhwc", "nchw"]), default="nhwc", show_default=True,
               help=_only("layout") + "layout of 4-D inputs and outputs.")
+@quantize_option
+@calibration_option
 @outputs_option
 @_preprocessing_options
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
-            keep_intermediate, layout, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale,
-            channel_order, input_layout, labels_path, preprocess_mode, force):
+            keep_intermediate, layout, quantize, calibration, cut_layers, mean_file, mean_values, mean_per_channel,
+            scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
     fixed = _batch(batch)
-    options = ConvertOptions(opset, fixed is None, keep_intermediate, layout)
-    if target != "all":  # with all, an option applies to the targets that have it
-        TARGETS.get(target).check_options(options)
+    options = ConvertOptions(opset, fixed is None, keep_intermediate, layout, quantize, calibration)
+    for name in outputs:  # with all, an option applies to the targets that have it
+        TARGETS.get(name).check_options(options if target != "all" else options.only_for(TARGETS.get(name).options))
     require_all(list(outputs))  # before any work: a missing framework is named with its pip extra
     graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs))
     graph = _cut(graph, cut_layers)
@@ -294,7 +303,8 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
         path.parent.mkdir(parents=True, exist_ok=True)
         own = options.only_for(TARGETS.get(name).options)
         written = api.convert(graph, name, path, force=force, opset=own.opset, dynamic_batch=own.dynamic_batch,
-                              keep_intermediate=own.keep_intermediate, layout=own.layout)
+                              keep_intermediate=own.keep_intermediate, layout=own.layout, quantize=own.quantize,
+                              calibration=own.calibration)
         click.echo(f"wrote {', '.join(map(str, written))} ({len(graph.caffe_layers)} Caffe layers, "
                    f"{graph.total_params:,} parameters)")
 
@@ -342,6 +352,8 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
               help="Give up after this long (exit 124); checked between operations.")
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@quantize_option
+@calibration_option
 @outputs_option
 @_preprocessing_options
 @click.option("--image", "image_path", type=click.Path(dir_okay=False),
@@ -349,9 +361,9 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
                    "preprocessed as the options say, the same for both sides.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
-           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, cut_layers, mean_file,
-           mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path,
-           preprocess_mode, image_path, force):
+           tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, quantize, calibration,
+           cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
+           labels_path, preprocess_mode, image_path, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -363,7 +375,8 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     report_paths = _check_reports(report_paths, force)
     _plugins(plugins, protos)
     require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
-    settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device)
+    settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device,
+                              _verify_options(targets, quantize, calibration))
     preprocessing = (mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
                      labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
@@ -380,6 +393,17 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
             click.echo(f"wrote {path}")
     _print_failures(report, quiet)
     sys.exit(0 if report.passed else 1)
+
+
+def _verify_options(targets, quantize: str | None, calibration: str | None) -> ConvertOptions:
+    """verify --quantize/--calibration: TFLite's, refused when no --to tflite would use them."""
+    options = ConvertOptions(quantize=quantize, calibration=calibration)
+    if (quantize or calibration) and "tflite" not in targets:
+        flags = " and ".join(f for f, v in (("--quantize", quantize), ("--calibration", calibration)) if v)
+        raise Caffe2xError(f"{flags} applies to --to tflite only; verify --to {' --to '.join(targets)} would not "
+                           "use it.")
+    TARGETS.get("tflite").check_options(options)
+    return options
 
 
 def _print_failures(report, quiet: bool) -> None:

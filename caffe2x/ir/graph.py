@@ -87,6 +87,9 @@ class Graph:
     # model's metadata: "preprocessing" (frontend.preprocess.Preprocessing.to_dict())
     # and "labels" (class index -> name).
     metadata: dict = field(default_factory=dict)
+    # Input value -> the axes a converted model leaves open (--input-shape data=1,3,?,? or
+    # --dynamic-hw: 2 and 3); shapes stay Caffe's at the nominal size (passes/dynamic.py).
+    dynamic: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def flops(self) -> int:

@@ -45,7 +45,8 @@ def summary_line(target) -> str:
     failed = sum(not r.passed for r in verify.records)
     worst = max(verify.records, key=lambda r: r.error.normalized_max, default=None)
     text = (f"{name} vs {verify.reference}: {len(verify.records)} blobs compared, {failed} failed"
-            + (f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}" if worst else ""))
+            + (f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}" if worst else "")
+            + (f"; {shown(verify.tolerance_note)}" if getattr(verify, "tolerance_note", None) else ""))
     return f"{text}\n{name}: {verdict(target)}"
 
 
