@@ -137,10 +137,17 @@ def box_sizes(params: PriorBoxParams) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prior_boxes(params: PriorBoxParams, feature_shape, image_shape) -> np.ndarray:
-    """The PriorBox top (1, 2, H*W*P*4), float32, as PriorBoxLayer::Forward_cpu computes it:
-    centers (w + offset) * step in float; each coordinate (center -/+ size / 2.) / image
-    in double, stored as float; clipped to [0, 1] with clip; then the variances.
+    """The PriorBox top (1, 2, H*W*P*4), float32, as PriorBoxLayer::Forward_cpu computes it.
     The one rule the reference kernel and every target's emitter use."""
+    return grid_priors(*box_sizes(params), params, feature_shape, image_shape)
+
+
+def grid_priors(box_widths, box_heights, params, feature_shape, image_shape) -> np.ndarray:
+    """Boxes of the given float32 sizes centred on every cell of the feature map, as the SSD
+    fork's PriorBox and Intel's PriorBoxClustered (families/intel) place them: centers
+    (w + offset) * step in float; each coordinate (center -/+ size / 2.) / image in double,
+    stored as float; clipped to [0, 1] with clip; then the variances. `params` gives img_h,
+    img_w, step_h, step_w (0: from the bottoms), offset, clip and variances."""
     height, width = legacy_hw(feature_shape)
     img_h, img_w = (params.img_h, params.img_w) if params.img_h and params.img_w else legacy_hw(image_shape)
     if params.step_h and params.step_w:
@@ -150,7 +157,7 @@ def prior_boxes(params: PriorBoxParams, feature_shape, image_shape) -> np.ndarra
     offset = F32(params.offset)
     center_x = ((np.arange(width, dtype=F32) + offset) * step_w).astype(np.float64)
     center_y = ((np.arange(height, dtype=F32) + offset) * step_h).astype(np.float64)
-    box_w, box_h = (size.astype(np.float64) / 2.0 for size in box_sizes(params))
+    box_w, box_h = (np.asarray(size, F32).astype(np.float64) / 2.0 for size in (box_widths, box_heights))
     boxes = np.empty((height, width, len(box_w), 4), np.float64)
     boxes[..., 0] = (center_x[None, :, None] - box_w) / img_w
     boxes[..., 1] = (center_y[:, None, None] - box_h) / img_h
