@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import caffe2x
 from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, fork_params
-from caffe2x.families.ssd.prior_box import _pair, _variances, grid_priors, legacy_hw
+from caffe2x.families.ssd.prior_box import grid_priors, legacy_hw, size_pair, variances_of
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ def build(value) -> PriorBoxClusteredParams:
     # The fork allows no height at all and then reads heights_[s] of an empty vector: refused.
     check(len(heights) == len(widths), f"give one height per width ({len(widths)}), not {len(heights)}")
     check(all(h > 0 for h in heights), "every height must be larger than 0")
-    img_h, img_w = _pair(value, "img_size", "img", 0)
-    step_h, step_w = _pair(value, "step", "step", 0.0)
-    return PriorBoxClusteredParams(widths, heights, value.clip, _variances(value.variance),
+    img_h, img_w = size_pair(value, "img_size", "img_h", "img_w", 0)
+    step_h, step_w = size_pair(value, "step", "step_h", "step_w", 0.0)
+    return PriorBoxClusteredParams(widths, heights, value.clip, variances_of(value.variance),
                                    img_h, img_w, step_h, step_w, value.offset)
 
 

@@ -63,10 +63,10 @@ def fork_aspect_ratios(ratios, flip: bool) -> tuple[float, ...]:
     return tuple(kept)
 
 
-def _pair(value, name: str, prefix: str, zero):
-    """The fork's `name` or `prefix_h` and `prefix_w` (both, never with `name`): (h, w), or
-    (zero, zero) when none is given (img_size: take the image bottom's; step: derive it)."""
-    h, w = f"{prefix}_h", f"{prefix}_w"
+def size_pair(value, name: str, h: str, w: str, zero):
+    """The fork's `name` or `h` and `w` (both, never with `name`): (h, w), or (zero, zero)
+    when none is given (img_size: take the image bottom's; step: derive it). The SSD fork's
+    PriorBox and Intel's PriorBoxClustered (families/intel) check them alike."""
     if value.has(h) or value.has(w):
         check(not value.has(name), f"give either {name} or {h}/{w}, not both")
         check(getattr(value, h) > 0 and getattr(value, w) > 0, f"{h} and {w} must both be given and larger than 0")
@@ -77,7 +77,7 @@ def _pair(value, name: str, prefix: str, zero):
     return zero, zero
 
 
-def _variances(values) -> tuple[float, ...]:
+def variances_of(values) -> tuple[float, ...]:
     check(len(values) in (0, 1, 4), f"give 1 or 4 variances, not {len(values)}")
     check(all(v > 0 for v in values), "every variance must be larger than 0")
     return tuple(values) or (float(F32(DEFAULT_VARIANCE)),)
@@ -92,10 +92,10 @@ def build(value) -> PriorBoxParams:
     check(all(high > low for low, high in zip(mins, maxs)), "every max_size must be larger than its min_size")
     # Caffe would go on with inf/NaN boxes (sqrt of a negative ratio, 1/0): refused instead.
     check(all(r > 0 for r in value.aspect_ratio), "every aspect_ratio must be larger than 0")
-    img_h, img_w = _pair(value, "img_size", "img", 0)
-    step_h, step_w = _pair(value, "step", "step", 0.0)
+    img_h, img_w = size_pair(value, "img_size", "img_h", "img_w", 0)
+    step_h, step_w = size_pair(value, "step", "step_h", "step_w", 0.0)
     return PriorBoxParams(mins, maxs, fork_aspect_ratios(value.aspect_ratio, value.flip), value.clip,
-                          _variances(value.variance), img_h, img_w, step_h, step_w, value.offset)
+                          variances_of(value.variance), img_h, img_w, step_h, step_w, value.offset)
 
 
 def legacy_hw(shape) -> tuple[int, int]:
