@@ -246,3 +246,15 @@ def test_pytorch_module_fine_tunes_the_recurrent_weights(rules, tmp_path):
         module.eval()
         again = module(*(torch.from_numpy(inputs[k]) for k in ("x", "cont", "xs", "h0", "c0")))
     assert normalized_error(again[0].numpy(), blobs["lstm:lstm"]) <= 1e-6
+
+
+def test_random_inputs_give_cont_caffes_flags(tmp_path):
+    """run/verify without --inputs: cont is 0 at t=0, then 1 (standard-normal values scaled the state)."""
+    path = tmp_path / "net.prototxt"
+    path.write_text(SEQUENCE_ONLY)
+    out = tmp_path / "blobs.npz"
+    result = CliRunner().invoke(main, ["run", str(path), "--random-weights", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with np.load(out) as blobs:
+        assert np.array_equal(blobs["input:cont"], [[0, 0], [1, 1], [1, 1]])
+        assert blobs["input:seq"].std() > 0.5  # the other inputs stay standard normal
