@@ -258,3 +258,12 @@ def test_random_inputs_give_cont_caffes_flags(tmp_path):
     with np.load(out) as blobs:
         assert np.array_equal(blobs["input:cont"], [[0, 0], [1, 1], [1, 1]])
         assert blobs["input:seq"].std() > 0.5  # the other inputs stay standard normal
+
+
+def test_tflite_uses_builtin_operators_only(rules, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    _, graph, _, _ = rules
+    api.convert(graph, "tflite", tmp_path / "m.tflite")
+    ops = {op["op_name"] for op in tf.lite.Interpreter(str(tmp_path / "m.tflite"))._get_ops_details()}
+    assert "FULLY_CONNECTED" in ops and "LOGISTIC" in ops and "TANH" in ops, ops
+    assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
