@@ -280,5 +280,8 @@ def blob_state(node) -> dict[str, np.ndarray]:
 
 
 def keras_inputs(node, args, ctx) -> str:
-    """The Keras inputs in Caffe's axis order (a 4-D x or x_static is NHWC inside Keras)."""
-    return ", ".join(ctx.to_caffe(node, arg, value) for arg, value in zip(args, node.inputs))
+    """The Keras inputs in Caffe's axis order: a 4-D x or x_static is NHWC inside Keras, each
+    permuted back by a Keras layer of its own name (x and x_static may both be 4-D)."""
+    return ", ".join(f"layers.Permute((3, 1, 2), name={ctx.name(node, f'bottom{index}_to_nchw')})({arg})"
+                     if ctx.layout(value) == "nhwc" else ctx.to_caffe(node, arg, value)
+                     for index, (arg, value) in enumerate(zip(args, node.inputs)))
