@@ -2,7 +2,8 @@
 
 Convolution/InnerProduct weights are He-scaled, biases small, BatchNorm
 statistics near (0, 1) with a moving-average factor that is not 1, Scale
-near 1, PReLU near 0.25, LSTM and RNN matrices scaled by their own fan-in. `calibrate_batchnorm` then measures each
+near 1, PReLU near 0.25, LSTM and RNN matrices scaled by their own fan-in.
+`calibrate_batchnorm` then measures each
 BatchNorm's statistics on a random forward pass, so activations stay in range
 through deep residual nets. `synthetic_weights` does both: it is what
 `synth-weights` writes and what `--random-weights` (run, convert, verify,
