@@ -569,7 +569,7 @@ def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
     preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
     if mode != "embed":
         return graph, preprocessed, preprocessed
-    return api.embed_preprocessing(graph, spec), {**preprocessed, name: held}, preprocessed
+    return api.embed_preprocessing(graph), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager
