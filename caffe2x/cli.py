@@ -540,7 +540,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
-    from .verification import choose_reference, is_file_reference, verify_net
+    from .verification import REFERENCE_STEP, choose_reference, is_file_reference, verify_net
 
     *options, labels_path, mode, image_path = preprocessing
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
@@ -554,15 +554,17 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, *options, labels_path)
     target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
-    if reference_blobs is None:
-        reference = choose_reference(reference, weights)
-        reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
-    if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
-        from .passes.preprocess import preprocessed_blob
+    steps = len(set(targets)) + (reference_blobs is None)
+    with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
+        if reference_blobs is None:
+            progress_steps.next(REFERENCE_STEP)
+            reference = choose_reference(reference, weights)
+            reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
+        if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
+            from .passes.preprocess import preprocessed_blob
 
-        key = preprocessed_blob(target_graph)
-        reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
-    with progress(console(stderr=True), len(set(targets)), "verifying", enabled=not quiet) as progress_steps:
+            key = preprocessed_blob(target_graph)
+            reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
         model = verify_net(target_graph, net, weights, targets, target_inputs, reference=reference,
                            blobs=reference_blobs, settings=settings, on_step=progress_steps.next,
                            keep_going=len(set(targets)) > 1)
@@ -606,7 +608,7 @@ def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
     preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
     if mode != "embed":
         return graph, preprocessed, preprocessed
-    return api.embed_preprocessing(graph, spec), {**preprocessed, name: held}, preprocessed
+    return api.embed_preprocessing(graph), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager
