@@ -36,7 +36,8 @@ def _input_specs(model: KerasModel):
     specs = []
     graph = model.graph
     for value in graph.inputs:
-        shape = list(graph.values[value].shape)
+        open_axes = getattr(graph, "dynamic", {}).get(value, ())  # dynamic height and width: None
+        shape = [None if axis in open_axes else d for axis, d in enumerate(graph.values[value].shape)]
         if len(shape) == 4 and model.layout == "nhwc":
             shape = [shape[0], shape[2], shape[3], shape[1]]
         specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
