@@ -33,6 +33,11 @@ class InputShapeError(Caffe2xError):
     """A net input has no usable shape, or a --input-shape value is malformed."""
 
 
+class InputValueError(Caffe2xError):
+    """A net input's values are outside what the layer reading them accepts (ROIs outside the
+    image, or with x2 < x1); the message names the layer and the input."""
+
+
 class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 
