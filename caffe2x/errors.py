@@ -38,6 +38,11 @@ class InputValueError(Caffe2xError):
     image, or with x2 < x1); the message names the layer and the input."""
 
 
+class DynamicShapeError(ShapeError):
+    """A net (or a target) cannot keep height and width dynamic (--input-shape ...,?,? or
+    --dynamic-hw): a layer whose weights or parameters fix the size, or an emitter that bakes it."""
+
+
 class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 

@@ -15,8 +15,11 @@ from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
 from ...layers import LAYERS
+from ...layers.base import fixes_batch
 from ...passes import Pass, run_passes
+from ...passes.dynamic import dynamic_inputs, second_size
 from ..common import check_convertible
+from ..dynamic import check_dynamic
 from .builder import DYNAMIC_BATCH, OnnxBuilder
 from .registry import ONNX_EMITTERS
 
@@ -62,28 +65,36 @@ def _check(graph: Graph, opset: int) -> None:
     check_convertible(graph, "onnx", "ONNX")
 
 
-def _batch_dim(graph: Graph, dynamic: bool):
+def _batch_dim(graph: Graph, dynamic: bool, varying: set[str] = frozenset(), other: Graph | None = None):
     """value -> its declared dims. The first one is a named dim where it follows the inputs' batch
     (N), a row input's row count (LayerDef.data_bottoms rows: R, for ROIs given as data) or a
     layer's data-dependent first dim (a Proposal's rows): found by inferring the shapes again
-    with that one source one larger, by each layer's own rule."""
+    with that one source one larger, by each layer's own rule. An open input axis is a named dim
+    (data_height), a dim that varies with one is left unnamed."""
     from ...frontend.input_values import row_inputs
 
     rows = row_inputs(graph)
     batch_inputs = [v for v in graph.inputs if v not in rows and graph.values[v].shape]
     sizes = {graph.values[v].shape[0] for v in batch_inputs}
-    symbol = {}
-    if dynamic and len(sizes) == 1:
-        symbol.update(dict.fromkeys(_followers(graph, batch_inputs, batch=True), DYNAMIC_BATCH))
+    varies = dynamic and len(sizes) == 1 and not fixes_batch(n.type for n in graph.nodes)
+    symbol = dict.fromkeys(_followers(graph, batch_inputs, batch=True), DYNAMIC_BATCH) if varies else {}
     sources = [([v], "R" if len(rows) == 1 else f"R_{graph.values[v].top}") for v in rows]
     sources += [([v], f"{v}_dim0") for v in _data_dependent_rows(graph)]
     for seeds, name in sources:
         for value in _followers(graph, seeds):
             symbol.setdefault(value, name)
+    open_axes = dynamic_inputs(graph)
 
     def dims(value):
         shape = graph.values[value].shape
-        return [symbol[value], *shape[1:]] if value in symbol else list(shape)
+        declared = [symbol[value], *shape[1:]] if value in symbol else list(shape)
+        if value in open_axes:
+            names = {2: "height", 3: "width"}
+            return [f"{graph.values[value].top}_{names.get(a, a)}" if a in open_axes[value] else d
+                    for a, d in enumerate(declared)]
+        if value in varying:
+            return [None if a > 0 and other.values[value].shape[a] != shape[a] else d for a, d in enumerate(declared)]
+        return declared
     return dims
 
 
@@ -135,9 +146,12 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     """Convert a graph with weights. keep_intermediate exposes every Caffe top as an output."""
     from onnx import TensorProto, helper
 
+    varying = check_dynamic(graph, "onnx", "onnx")  # before the passes: Caffe's layers, Caffe's shapes
+    other = second_size(graph) if varying else None  # where dims differ, they are left unnamed
     graph = run_passes(graph, passes)
     _check(graph, opset)
     builder = OnnxBuilder(graph, opset)
+    builder.varying = varying
     env = {name: name for name in graph.inputs}
     for node in graph.nodes:
         if node.type == "Input":
@@ -148,7 +162,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     if keep_intermediate:
         exposed += [(v, v) for v in graph.values if v not in graph.inputs and v not in graph.outputs]
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
-    dims = _batch_dim(graph, dynamic_batch)
+    dims = _batch_dim(graph, dynamic_batch, varying, other)
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(v)) for v in graph.inputs]
     outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, _output_dims(graph, v, dims))
                for v, _ in exposed]
