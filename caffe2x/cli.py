@@ -20,6 +20,7 @@ from . import api
 from .api import random_inputs
 from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, PreprocessingError, VerificationTimeout
+from .frontend.input_values import check_input_values
 from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
 from .io.outputs import FILE, FOLDER, check_output
@@ -250,6 +251,7 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
     arrays = _read_inputs(inputs_path) if inputs_path else {}
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
     graph = _cut(graph, cut_layers)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     labels = api.attach_labels(graph, labels_path) if labels_path else None
@@ -566,6 +568,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
                   arrays_source=source, targets=targets, dynamic_hw=dynamic_hw)
     graph = _cut(graph, cut_layers)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     _attach_metadata(graph, net, *options, labels_path)
     target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
     steps = len(set(targets)) + (reference_blobs is None)

@@ -31,6 +31,8 @@ _UPSAMPLE = "SegNet fork (alexgkendall/caffe-segnet); YOLO v3 ports (nearest `sc
 _UNPOOLING = "unpooling forks (DeconvNet/SegNet style: MAX pooling's mask)"
 _DEEPLAB = "DeepLab fork (deeplab-public v1/v2)"
 _FASTER_RCNN = "Faster R-CNN fork (py-faster-rcnn)"
+_ROI_POOLING = "Fast/Faster R-CNN fork (rbgirshick/caffe-fast-rcnn@0dcd397, pinned by py-faster-rcnn)"
+_RFCN = "R-FCN fork (daijifeng001/caffe-rfcn@543f8f6)"
 _SHUFFLENET = "ShuffleNet fork (farmingyard/ShuffleNet)"
 _CONV_DEPTHWISE = "MobileNet fork (farmingyard/caffe-mobilenet)"
 _DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
@@ -46,7 +48,9 @@ FORK_ORIGINS = {
     # detection
     "Normalize": _SSD, "PriorBox": _SSD, "DetectionOutput": _SSD, "Permute": _SSD,
     "MultiBoxLoss": _SSD, "AnnotatedData": _SSD, "DetectionEvaluate": _SSD, "VideoData": _SSD,
-    "ROIPooling": _FASTER_RCNN, "Proposal": _FASTER_RCNN,
+    "ROIPooling": _ROI_POOLING, "Proposal": _FASTER_RCNN,
+    "PSROIPooling": _RFCN + "; semantics from its CUDA kernel, the fork's only PSROIPooling code",
+    "BoxAnnotatorOHEM": _RFCN,
     # segmentation
     "Interp": _INTERP, "BN": _BN, "Upsample": _UPSAMPLE, "Unpooling": _UNPOOLING, "MaxUnpool": _UNPOOLING,
     "DenseImageData": _SEGNET,
