@@ -138,11 +138,20 @@ def _set_statistics(node: Node, blob: np.ndarray) -> None:
     node.weights = weights
 
 
+# Rules (graph, inputs) -> None that replace a drawn input whose meaning a layer fixes: a
+# Proposal's im_info (image height, width, scale) is the image's size, not noise.
+INPUT_RULES: list = []
+
+
 def random_inputs(graph: Graph, seed: int | tuple[int, ...]) -> dict:
-    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name."""
+    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name
+    (then INPUT_RULES, for inputs that must hold something else)."""
     rng = np.random.default_rng(seed)
-    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
-            for v in graph.inputs}
+    inputs = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+              for v in graph.inputs}
+    for rule in INPUT_RULES:
+        rule(graph, inputs)
+    return inputs
 
 
 def save_weights(graph: Graph, path, force: bool = False) -> None:

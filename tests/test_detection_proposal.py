@@ -318,3 +318,54 @@ def test_real_py_faster_rcnn_blobs(target):
         pytest.importorskip(MODULE.get(target, "tensorflow"))
         result = caffe2x.verify(graph, target, inputs, blobs, reference_name="caffe", tolerance=TOLERANCE)
     assert result.records and result.passed, ([r.note for r in result.records], manifest.get("fork"))
+
+
+# ---- Faster R-CNN ZF (py-faster-rcnn's test net, fixtures/nets/faster_rcnn_zf_test.prototxt) --------
+
+ZF = Path(__file__).resolve().parent.parent / "fixtures" / "nets" / "faster_rcnn_zf_test.prototxt"
+ZF_SHAPES = {"data": (1, 3, 224, 300), "im_info": (1, 3)}
+
+
+def zf_graph(last_layer: str | None = None):
+    """ZF with synthetic weights, cut after `last_layer` (all of it when None), image 224 x 300."""
+    from caffe2x.io.prototxt import read_prototxt
+    from caffe2x.weights import random_inputs, synthetic_weights
+
+    net = read_prototxt(ZF)
+    if last_layer is not None:
+        names = [layer.name for layer in net.layer]
+        del net.layer[names.index(last_layer) + 1:]
+    graph = synthetic_weights(caffe2x.graph_from_net(net, None, ZF_SHAPES, str(ZF)), 0)
+    inputs = random_inputs(graph, 1)
+    return graph, inputs
+
+
+def test_zf_random_inputs_hold_the_image_size_in_im_info():
+    _, inputs = zf_graph("proposal")
+    assert inputs["im_info"].tolist() == [[224.0, 300.0, 1.0]]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_faster_rcnn_zf_image_to_rois_on_every_target(target):
+    """The real ZF test prototxt (its Python ProposalLayer included) from image to ROIs: every blob
+    of the RPN and the proposals, rows counted first."""
+    pytest.importorskip(MODULE.get(target, "tensorflow"))
+    graph, inputs = zf_graph("proposal")
+    want = as_golden_blobs(graph, run(graph, inputs))
+    assert 0 < want["proposal:rois"].shape[0] <= 300
+    result = caffe2x.verify(graph, target, inputs, want, tolerance=1e-4)
+    assert result.passed and "proposal" in [r.layer for r in result.records], \
+        [(r.layer, r.note) for r in result.records if not r.passed]
+
+
+@pytest.mark.skipif("ROIPooling" not in caffe2x.LAYERS, reason="ROIPooling (helper roi) not merged yet")
+@pytest.mark.parametrize("target", TARGETS)
+def test_faster_rcnn_zf_end_to_end_on_every_target(target):
+    """Image -> rois, cls_prob, bbox_pred: the whole ZF test net."""
+    pytest.importorskip(MODULE.get(target, "tensorflow"))
+    graph, inputs = zf_graph()
+    want = as_golden_blobs(graph, run(graph, inputs))
+    result = caffe2x.verify(graph, target, inputs, want, tolerance=1e-4)
+    layers = {r.layer for r in result.records}
+    assert result.passed and {"proposal", "cls_prob", "bbox_pred"} <= layers, \
+        [(r.layer, r.note) for r in result.records if not r.passed]

@@ -48,6 +48,7 @@ import numpy as np
 
 from caffe2x import api as caffe2x_api
 from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, float_literal, fork_params, python_param_mapping
+from caffe2x.weights import INPUT_RULES
 
 # py-faster-rcnn's lib/fast_rcnn/config.py, cfg.TEST
 TEST_PRE_NMS_TOP_N, TEST_POST_NMS_TOP_N, TEST_NMS_THRESH, TEST_MIN_SIZE = 6000, 300, 0.7, 16
@@ -284,6 +285,21 @@ def tensorflow(node, args, ctx):
                       layouts=["caffe"] * len(node.outputs))
 
 
+def image_info_input(graph, inputs) -> None:
+    """Drawn inputs (--random-weights, random_inputs): a net input that is a Proposal's im_info
+    holds (height, width, 1) of the net's largest 4-D input, the image, as py-faster-rcnn feeds it."""
+    images = [graph.values[v].shape for v in graph.inputs if len(graph.values[v].shape) == 4]
+    if not images:
+        return
+    height, width = max(images, key=lambda s: s[2] * s[3])[2:]
+    for node in graph.nodes:
+        if node.type in (PYTHON_TYPE, "Proposal") and len(node.inputs) == 3 and node.inputs[2] in graph.inputs:
+            value = graph.values[node.inputs[2]]
+            info = np.zeros(value.shape, np.float32)
+            info.reshape(-1, value.shape[-1])[:, :3] = (height, width, 1.0)
+            inputs[value.top] = info
+
+
 # ---------------------------------------------------------------------------------------------
 # Registration: the C++ type and py-faster-rcnn's Python layer, one computation
 # ---------------------------------------------------------------------------------------------
@@ -301,3 +317,4 @@ caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param",
                            onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
 PYTHON_TYPE = caffe2x_api.register_python_layer(PY_MODULE, PY_LAYER, _definition(parse_python), reference,
                                                 onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+INPUT_RULES.append(image_info_input)
