@@ -31,6 +31,8 @@ _UPSAMPLE = "SegNet fork (alexgkendall/caffe-segnet); YOLO v3 ports (nearest `sc
 _UNPOOLING = "unpooling forks (DeconvNet/SegNet style: MAX pooling's mask)"
 _DEEPLAB = "DeepLab fork (deeplab-public v1/v2)"
 _FASTER_RCNN = "Faster R-CNN fork (py-faster-rcnn)"
+_PROPOSAL = "Faster R-CNN's C++ Proposal (OpenCV's proposal_param; py-faster-rcnn@781a917 semantics)"
+_PY_PROPOSAL = "py-faster-rcnn (rbgirshick/py-faster-rcnn@781a917, lib/rpn/proposal_layer.py)"
 _SHUFFLENET = "ShuffleNet fork (farmingyard/ShuffleNet)"
 _CONV_DEPTHWISE = "MobileNet fork (farmingyard/caffe-mobilenet)"
 _DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
@@ -43,7 +45,7 @@ FORK_ORIGINS = {
     # detection
     "Normalize": _SSD, "PriorBox": _SSD, "DetectionOutput": _SSD, "Permute": _SSD,
     "MultiBoxLoss": _SSD, "AnnotatedData": _SSD, "DetectionEvaluate": _SSD, "VideoData": _SSD,
-    "ROIPooling": _FASTER_RCNN, "Proposal": _FASTER_RCNN,
+    "ROIPooling": _FASTER_RCNN, "Proposal": _PROPOSAL,
     # segmentation
     "Interp": _INTERP, "BN": _BN, "Upsample": _UPSAMPLE, "Unpooling": _UNPOOLING, "MaxUnpool": _UNPOOLING,
     "DenseImageData": _SEGNET,
@@ -51,7 +53,7 @@ FORK_ORIGINS = {
     # mobile backbones
     "ShuffleChannel": _SHUFFLENET, "ConvolutionDepthwise": _CONV_DEPTHWISE, "DepthwiseConvolution": _DEPTHWISE,
     "Axpy": _SENET, "ReLU6": _RELU6, "Mish": _MISH,
-    "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
+    "Python:rpn.proposal_layer.ProposalLayer": _PY_PROPOSAL,
 }
 
 
