@@ -93,7 +93,10 @@ class KerasContext:
 
     def to_caffe(self, node: Node, arg: str, value: str) -> str:
         if self._layouts[value] == NHWC:
-            return f"layers.Permute({TO_NCHW}, name={self.name(node, 'to_nchw')})({arg})"
+            # one Permute per NHWC bottom (Proposal converts two): the first keeps the plain name
+            index = node.inputs.index(value) if value in node.inputs else 0
+            suffix = "to_nchw" if index == 0 else f"to_nchw_{index}"
+            return f"layers.Permute({TO_NCHW}, name={self.name(node, suffix)})({arg})"
         if self._layouts[value] == FLAT_NHWC:
             raise AssertionError("a flat NHWC blob only feeds InnerProduct layers")
         return arg
