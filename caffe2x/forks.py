@@ -37,6 +37,8 @@ _DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
 _SENET = "SENet fork (hujie-frank/SENet)"
 _RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
 _MISH = "YOLO v4 Caffe ports (Mish)"
+_YOLO = "MobileNet-YOLO fork (eric612/MobileNet-YOLO@69b4441)"
+_REGION = "caffe-yolov2 ports (Region: darknet's region layer as a Caffe layer)"
 
 # Non-BVLC layer type -> the fork it comes from.
 FORK_ORIGINS = {
@@ -51,6 +53,9 @@ FORK_ORIGINS = {
     # mobile backbones
     "ShuffleChannel": _SHUFFLENET, "ConvolutionDepthwise": _CONV_DEPTHWISE, "DepthwiseConvolution": _DEPTHWISE,
     "Axpy": _SENET, "ReLU6": _RELU6, "Mish": _MISH,
+    # YOLO ports
+    "Reorg": _YOLO, "YoloDetectionOutput": _YOLO, "Yolov3DetectionOutput": _YOLO, "RegionLoss": _YOLO,
+    "Yolov3": _YOLO, "GaussianYolov3": _YOLO, "Region": _REGION,
     "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
 }
 
