@@ -110,6 +110,7 @@ def runtime_args(params: YoloParams, shapes) -> tuple:
     return 2, params.num_classes, params.confidence_threshold, params.nms_threshold, plans(params, shapes)
 
 
-DEFINITION = LayerDef(fork_params("yolo_detection_output_param", build), infer, bottoms=(1, 2), data_dependent=(2,))
+DEFINITION = LayerDef(fork_params("yolo_detection_output_param", build), infer, bottoms=(1, 2), data_dependent=(2,),
+                      score_column=2)
 
 register_layer("YoloDetectionOutput", DEFINITION, reference, **yolo_emit.emitters(runtime_args))

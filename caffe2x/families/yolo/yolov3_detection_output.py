@@ -132,6 +132,6 @@ def runtime_args(params: Yolov3Params, shapes) -> tuple:
 
 
 DEFINITION = LayerDef(fork_params("yolov3_detection_output_param", build), infer, bottoms=(1, None),
-                      data_dependent=(2,))
+                      data_dependent=(2,), score_column=2)
 
 register_layer("Yolov3DetectionOutput", DEFINITION, reference, **yolo_emit.emitters(runtime_args))
