@@ -38,7 +38,7 @@ _SENET = "SENet fork (hujie-frank/SENet)"
 _RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
 _MISH = "YOLO v4 Caffe ports (Mish)"
 _YOLO = "MobileNet-YOLO fork (eric612/MobileNet-YOLO@69b4441)"
-_REGION = "caffe-yolov2 ports (Region: darknet's region layer as a Caffe layer)"
+_REGION = "caffe-yolov2 ports (lwplw/caffe_yolov2@f179674)"
 
 # Non-BVLC layer type -> the fork it comes from.
 FORK_ORIGINS = {

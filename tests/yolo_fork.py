@@ -156,3 +156,37 @@ def yolo_v3(bottoms, num_classes, num_box, confidence_threshold, nms_threshold, 
                             predicts.append((*box, c, class_score[c]))
         mask_offset += groups
     return apply_nms_and_rows(predicts, nms_threshold, bottoms[0].shape[0])
+
+
+def region_forward(x: np.ndarray, classes: int, coords: int, boxes: int, softmax: bool) -> np.ndarray:
+    """lwplw/caffe_yolov2@f1796740 region_layer.cpp Forward_cpu (softmax_ read from the block, as the
+    issue-18 tree's patched build), with math_functions.cpp's flatten, logistic_activate and softmax."""
+    batch, channels, height, width = x.shape
+    area, size = height * width, coords + classes + 1
+    channel = boxes * size
+    out, top = x.reshape(-1).copy(), x.reshape(-1).copy()
+    for b in range(batch):  # flatten(top, area, channel, batch, forward = true)
+        for c in range(channel):
+            for i in range(area):
+                top[b * channel * area + i * channel + c] = out[b * channel * area + c * area + i]
+    for b in range(batch):
+        for i in range(area * boxes):
+            index = size * i + b * area * channels
+            top[index + 4] = F(1.0 / (1 + math.exp(-float(top[index + 4]))))
+    if softmax:
+        for b in range(batch):
+            for i in range(area * boxes):
+                index = size * i + b * area * channels + 5
+                values = top[index:index + classes].copy()
+                largest = F(-3.4028234663852886e38)
+                for v in values:
+                    if v > largest:
+                        largest = v
+                total = F(0)
+                for k in range(classes):
+                    e = exp(F(values[k] - largest))
+                    total = F(total + e)
+                    top[index + k] = e
+                for k in range(classes):
+                    top[index + k] = F(top[index + k] / total)
+    return top.reshape(x.shape)

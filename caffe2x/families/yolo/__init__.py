@@ -14,4 +14,4 @@ from ...api import load_proto
 SCHEMA = Path(__file__).with_name("yolo.proto")
 load_proto(str(SCHEMA))
 
-from . import reorg, yolo_detection_output, yolov3_detection_output  # noqa: E402, F401  (each registers its layer)
+from . import region, reorg, yolo_detection_output, yolov3_detection_output  # noqa: E402, F401  (each registers its layer)
