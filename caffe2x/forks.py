@@ -39,6 +39,9 @@ _RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
 _MISH = "YOLO v4 Caffe ports (Mish)"
 _YOLO = "MobileNet-YOLO fork (eric612/MobileNet-YOLO@69b4441)"
 _REGION = "caffe-yolov2 ports (lwplw/caffe_yolov2@f179674)"
+_INTEL = ("Intel's Caffe (openvinotoolkit/training_toolbox_caffe@5e543a4); source-derived, "
+          "no fork build")
+_FLOWNET2 = "FlowNet2 fork (lmb-freiburg/flownet2@b92e198; read by OpenVINO, OpenCV); source-derived, GPU-only"
 
 # Non-BVLC layer type -> the fork it comes from.
 FORK_ORIGINS = {
@@ -56,6 +59,8 @@ FORK_ORIGINS = {
     # YOLO ports
     "Reorg": _YOLO, "YoloDetectionOutput": _YOLO, "Yolov3DetectionOutput": _YOLO, "RegionLoss": _YOLO,
     "Yolov3": _YOLO, "GaussianYolov3": _YOLO, "Region": _REGION,
+    # Intel's Caffe models (OpenVINO's Caffe front end and OpenCV read both)
+    "PriorBoxClustered": _INTEL, "Resample": _FLOWNET2,
     "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
 }
 
