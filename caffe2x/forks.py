@@ -40,6 +40,8 @@ _DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
 _SENET = "SENet fork (hujie-frank/SENet)"
 _RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
 _MISH = "YOLO v4 Caffe ports (Mish)"
+_YOLO = "MobileNet-YOLO fork (eric612/MobileNet-YOLO@69b4441)"
+_REGION = "caffe-yolov2 ports (lwplw/caffe_yolov2@f179674)"
 _INTEL = ("Intel's Caffe (openvinotoolkit/training_toolbox_caffe@5e543a4); source-derived, "
           "no fork build")
 _FLOWNET2 = "FlowNet2 fork (lmb-freiburg/flownet2@b92e198; read by OpenVINO, OpenCV); source-derived, GPU-only"
@@ -59,6 +61,9 @@ FORK_ORIGINS = {
     # mobile backbones
     "ShuffleChannel": _SHUFFLENET, "ConvolutionDepthwise": _CONV_DEPTHWISE, "DepthwiseConvolution": _DEPTHWISE,
     "Axpy": _SENET, "ReLU6": _RELU6, "Mish": _MISH,
+    # YOLO ports
+    "Reorg": _YOLO, "YoloDetectionOutput": _YOLO, "Yolov3DetectionOutput": _YOLO, "RegionLoss": _YOLO,
+    "Yolov3": _YOLO, "GaussianYolov3": _YOLO, "Region": _REGION,
     # Intel's Caffe models (OpenVINO's Caffe front end and OpenCV read both)
     "PriorBoxClustered": _INTEL, "Resample": _FLOWNET2,
     "Python:rpn.proposal_layer.ProposalLayer": _PY_PROPOSAL,
