@@ -27,8 +27,13 @@ PathLike = str | os.PathLike
 def graph_from_net(
     net, weights: PathLike | WeightFile | None = None,
     input_shapes: Mapping[str, Shape] | None = None, source: str = "<net>", targets: Iterable[str] = (),
+    dynamic_hw: bool = False,
 ) -> Graph:
     """A parsed, current-format NetParameter -> checked graph, weights attached if given.
+
+    An input shape with None dims ({"data": (1, 3, None, None)}, CLI data=1,3,?,?) or
+    dynamic_hw (every N,C,H,W input) keeps height and width dynamic in the converted models;
+    the graph's shapes are Caffe's at the nominal size (the declared one where None is given).
 
     Before anything else (the graph, the weights), every layer type is checked: one
     UnsupportedLayerError lists every layer caffe2x cannot read, then every layer one of
@@ -37,6 +42,8 @@ def graph_from_net(
     check_supported(layers)  # before anything else: one report of every unsupported layer
     check_targets_support(targets, [(layer.name, layer.type) for layer in layers])
     graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()})
+    if dynamic_hw:
+        graph.dynamic = {v: (2, 3) for v in graph.inputs if len(graph.values[v].shape) == 4}
     if weights is not None:
         weight_file = weights if isinstance(weights, WeightFile) else read_caffemodel(weights)
         attach_weights(graph, weight_file)
@@ -45,14 +52,15 @@ def graph_from_net(
 
 def load_net(
     prototxt: PathLike, weights: PathLike | WeightFile | None = None,
-    input_shapes: Mapping[str, Shape] | None = None, targets: Iterable[str] = (),
+    input_shapes: Mapping[str, Shape] | None = None, targets: Iterable[str] = (), dynamic_hw: bool = False,
 ) -> Graph:
     """Read a prototxt (current, V1 or V0 format) and optionally its caffemodel.
 
     input_shapes overrides or supplies input shapes: {"data": (1, 3, 224, 224)}. targets:
-    target names whose support of every layer is checked first (see graph_from_net).
+    target names whose support of every layer is checked first (see graph_from_net). A None dim
+    ({"data": (1, 3, None, None)}) or dynamic_hw: dynamic height and width (see graph_from_net).
     """
-    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets)
+    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets, dynamic_hw)
 
 
 def attach_preprocessing(graph: Graph, prototxt: PathLike, options=None):
@@ -91,6 +99,39 @@ def apply_preprocessing(spec, image):
     from .frontend.preprocess import apply_preprocessing as apply
 
     return apply(spec if isinstance(spec, Preprocessing) else Preprocessing.from_dict(spec), image)
+
+
+def embed_preprocessing(graph: Graph, spec=None) -> Graph:
+    """The graph with its preprocessing as ordinary layers in front (convert --preprocess embed):
+    the model then takes the image as held (layout, channel order, range) under the input's name.
+    spec: a Preprocessing or its dict; default: the one attach_preprocessing recorded."""
+    from .errors import PreprocessingError
+    from .frontend.preprocess import Preprocessing
+    from .passes.preprocess import embed_preprocessing as embed
+
+    spec = graph.metadata.get("preprocessing") if spec is None else spec
+    if spec is None:
+        raise PreprocessingError("--preprocess embed: nothing to embed: the net has no transform_param and no "
+                                 "preprocessing option was given (--mean, --mean-values, --scale, --std, "
+                                 "--raw-scale, --channel-order, --input-layout)")
+    if isinstance(spec, dict):
+        if spec.get("embedded"):
+            raise PreprocessingError("this graph's preprocessing is embedded already")
+        spec = Preprocessing.from_dict(spec)
+    return embed(graph, spec)
+
+
+def record_preprocessing_snippet(graph: Graph) -> str | None:
+    """convert --preprocess record: put into graph.metadata (so into every converted model) a short
+    NumPy snippet, `preprocess(images, spec)`, that applies the recorded preprocessing; returns it."""
+    from .frontend.preprocess import Preprocessing, snippet
+
+    spec = graph.metadata.get("preprocessing")
+    if spec is None or spec.get("embedded") or not graph.inputs:
+        return None
+    code = snippet(Preprocessing.from_dict(spec), graph.shape(graph.inputs[0])[1])
+    graph.metadata["preprocessing_snippet"] = code
+    return code
 
 
 def cut(graph: Graph, layers: list[str]) -> Graph:
@@ -213,19 +254,22 @@ def _plugin_module_name(name: str) -> str:
 
 
 def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, opset: int | None = None,
-            dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc") -> list:
+            dynamic_batch: bool = True, keep_intermediate: bool = False, layout: str = "nhwc",
+            quantize: str | None = None, calibration: PathLike | None = None) -> list:
     """Convert a loaded graph to the target `to` ("onnx", "pytorch", "tensorflow", "tflite") and
     write it atomically to `output` (a file or a folder, as the target writes); returns the paths written.
 
     opset, dynamic_batch and keep_intermediate apply to ONNX, layout ("nhwc" or "nchw") to
-    TensorFlow and TFLite; giving one to a target it does not apply to is an error. Raises
+    TensorFlow and TFLite, quantize ("float16", or "int8" with calibration: an .npz of net
+    inputs or a folder of images) to TFLite; giving one to a target it does not apply to is an error. Raises
     MissingExtraError (naming the pip extra) when the target's framework is not installed, and
     OutputExistsError when `output` exists and force is False.
     """
     from .targets import TARGETS, ConvertOptions
 
     target = TARGETS.get(to)
-    options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout)
+    options = ConvertOptions(opset, dynamic_batch, keep_intermediate, layout, quantize,
+                             os.fspath(calibration) if calibration else None)
     target.check_options(options)
     target.require()
     target.check_supported([(node.name, node.type) for node in graph.nodes])
@@ -233,18 +277,24 @@ def convert(graph: Graph, to: str, output: PathLike, *, force: bool = False, ops
 
 
 def verify(graph: Graph, to: str, inputs: Mapping, reference: Mapping, *, reference_name: str = "reference",
-           tolerance: float = DEFAULT_TOLERANCE, tolerances: Mapping[str, float] | None = None, device: str = "cpu"):
+           tolerance: float = DEFAULT_TOLERANCE, tolerances: Mapping[str, float] | None = None, device: str = "cpu",
+           quantize: str | None = None, calibration: PathLike | None = None):
     """Convert `graph` to the target `to`, run it on `inputs` ({input name: NCHW array}) and compare
     every Caffe blob with `reference` ({"LAYER:TOP": array}, e.g. from reference_blobs or a golden
     .npz); returns a caffe2x.parity.VerifyResult (.passed, .first_divergence, .records).
 
     tolerance: the largest normalized max error max|got-want|/max|want| a blob may have (default
     caffe2x.compare.DEFAULT_TOLERANCE); tolerances: per Caffe layer name. device: "cpu" or "cuda".
+    quantize, calibration: a quantized TFLite model (see convert), held to the looser stated bound
+    of caffe2x.targets.quantize.TOLERANCES where `tolerance` is tighter.
     The same step `caffe2x verify` and `convert-all` run for each target.
     """
+    from .targets import TARGETS, ConvertOptions
     from .verification import VerifySettings, verify_target
 
-    settings = VerifySettings(tolerance, dict(tolerances or {}), device)
+    options = ConvertOptions(quantize=quantize, calibration=os.fspath(calibration) if calibration else None)
+    TARGETS.get(to).check_options(options)
+    settings = VerifySettings(tolerance, dict(tolerances or {}), device, options)
     return verify_target(graph, to, inputs, reference, reference_name, settings)
 
 

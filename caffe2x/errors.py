@@ -33,6 +33,11 @@ class InputShapeError(Caffe2xError):
     """A net input has no usable shape, or a --input-shape value is malformed."""
 
 
+class DynamicShapeError(ShapeError):
+    """A net (or a target) cannot keep height and width dynamic (--input-shape ...,?,? or
+    --dynamic-hw): a layer whose weights or parameters fix the size, or an emitter that bakes it."""
+
+
 class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 

@@ -53,6 +53,8 @@ class VerifyResult:
     reference: str
     records: list[BlobRecord] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # blobs one side lacks
+    # Why the tolerance is looser than asked (a quantized TFLite model), said in the summary; None otherwise.
+    tolerance_note: str | None = None
 
     @property
     def passed(self) -> bool:

@@ -30,6 +30,18 @@ class VerifySettings:
     tolerance: float = DEFAULT_TOLERANCE  # the largest normalized max error of a blob
     layer_tolerances: Mapping[str, float] = field(default_factory=dict)  # per Caffe layer name
     device: str = "cpu"
+    options: ConvertOptions = ConvertOptions()  # how the verified model is converted (TFLite's --quantize)
+
+
+@dataclass(frozen=True)
+class SizeCase:
+    """One input size a model is verified at: the graph with Caffe's shapes at that size, its
+    inputs, the reference blobs computed at that size, and the reference's name for reports."""
+
+    graph: Graph
+    inputs: Mapping[str, np.ndarray]
+    reference: Mapping[str, np.ndarray]
+    reference_name: str
 
 
 def read_reference(path: PathLike) -> dict[str, np.ndarray]:
@@ -88,11 +100,39 @@ def reference_blobs(reference: str, net: PathLike, weights: PathLike | None, gra
 def verify_target(graph: Graph, target: str, inputs: Mapping, reference: Mapping, reference_name: str,
                   settings: VerifySettings = VerifySettings()) -> VerifyResult:
     """Run one target's model on `inputs` and compare every Caffe blob with `reference`."""
+    return verify_sizes(target, [SizeCase(graph, inputs, reference, reference_name)], settings)[0]
+
+
+def verify_sizes(target: str, cases: Sequence[SizeCase], settings: VerifySettings = VerifySettings()) \
+        -> list[VerifyResult]:
+    """Convert the first case's graph once, run the model on every case's inputs (a model with
+    dynamic height and width at several sizes) and compare each with its own reference."""
     runner = TARGETS.get(target)
     runner.require(run=True)
-    got = runner.run(graph, inputs, settings.device)
-    return compare_blobs(graph, target, reference_name, got, reference, settings.tolerance,
-                         settings.layer_tolerances)
+    got = runner.run_each(cases[0].graph, [case.inputs for case in cases], settings.device, settings.options)
+    tolerance, tolerances, note = _tolerances(target, settings)
+    results = []
+    for case, blobs in zip(cases, got):
+        result = compare_blobs(case.graph, target, case.reference_name, blobs, case.reference, tolerance, tolerances)
+        if note:  # the looser bound is said on every blob it was applied to, and once per target
+            result.tolerance_note = note
+            for record in result.records:
+                record.note = record.note or note
+        results.append(result)
+    return results
+
+
+def _tolerances(target: str, settings: VerifySettings):
+    """The tolerances a target is held to: a quantized TFLite model gets the stated bound of its
+    mode (caffe2x.targets.quantize.TOLERANCES) where the user's is tighter."""
+    quantize = settings.options.quantize if "quantize" in TARGETS.get(target).options else None
+    if not quantize:
+        return settings.tolerance, settings.layer_tolerances, None
+    from .targets.quantize import tolerance
+
+    stated = tolerance(quantize)
+    looser = {layer: max(value, stated.bound) for layer, value in settings.layer_tolerances.items()}
+    return max(settings.tolerance, stated.bound), looser, stated.note(quantize)
 
 
 def verify_net(graph: Graph, net: PathLike, weights: PathLike | None, targets: Sequence[str],

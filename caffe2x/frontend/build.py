@@ -10,7 +10,7 @@ from ..layers import LAYERS, MAX_BLOB_ELEMENTS
 from ..layers.base import BottomSource
 from ..layers.expand import EXPANSIONS
 from ..layers.tensor import InputParams
-from .inputs import is_input_layer, resolve_input_shapes
+from .inputs import is_input_layer, open_axes, resolve_input_shapes
 
 
 @dataclass
@@ -224,4 +224,6 @@ def build_graph(name: str, layers: list, overrides: dict[str, Shape]) -> Graph:
     used = {bottom for layer in layers if not is_input_layer(layer) for bottom in layer.bottom}
     input_layers = [layer for layer in layers if is_input_layer(layer)]
     shapes = resolve_input_shapes(input_layers, used, overrides)
-    return _Builder(name, layers, shapes).run()
+    graph = _Builder(name, layers, shapes).run()
+    graph.dynamic = {top: axes for top, axes in open_axes(overrides).items() if top in graph.inputs}
+    return graph

@@ -12,17 +12,45 @@ from .data_layers import data_layer_shapes
 Shape = tuple[int, ...]
 
 
+DYNAMIC_DIM = "?"
+
+
 def parse_input_shape(text: str) -> tuple[str, Shape]:
-    """'data=1,3,224,224' -> ('data', (1, 3, 224, 224))."""
+    """'data=1,3,224,224' -> ('data', (1, 3, 224, 224)); 'data=1,3,?,?' -> ('data', (1, 3, None,
+    None)): a dynamic height and width, Caffe's shapes taken at the declared (nominal) size."""
     name, sep, dims = text.rpartition("=")
-    parts = re.split(r"[,x]", dims.strip())  # 1,3,224,224 or 1x3x224x224
-    shape = tuple(int(p) for p in parts) if all(p.strip().isdigit() for p in parts) else ()
-    if not sep or not name or not shape or min(shape) <= 0:
+    parts = [p.strip() for p in re.split(r"[,x]", dims.strip())]  # 1,3,224,224 or 1x3x224x224
+    ok = all(p.isdigit() or p == DYNAMIC_DIM for p in parts)
+    shape = tuple(None if p == DYNAMIC_DIM else int(p) for p in parts) if ok else ()
+    if not sep or not name or not shape or min((d for d in shape if d is not None), default=1) <= 0:
         raise InputShapeError(
-            f"--input-shape '{text}' is not NAME=D0,D1,... with positive integer dims "
-            "(for example data=1,3,224,224)."
+            f"--input-shape '{text}' is not NAME=D0,D1,... with positive integer dims, or ? for a dynamic "
+            "height and width (for example data=1,3,224,224 or data=1,3,?,?)."
+        )
+    if any(d is None for d in shape[:2]) or (None in shape and len(shape) != 4):
+        raise InputShapeError(
+            f"--input-shape '{text}': only the height and width (the last two dims of an N,C,H,W input) may be "
+            "'?'; the batch is dynamic already (--batch) and the channels are fixed by the weights."
         )
     return name, shape
+
+
+def open_axes(overrides: dict) -> dict[str, tuple[int, ...]]:
+    """Input name -> the axes given as '?' in its --input-shape."""
+    return {name: tuple(axis for axis, d in enumerate(shape) if d is None)
+            for name, shape in overrides.items() if any(d is None for d in shape)}
+
+
+def _nominal(top: str, override, declared) -> Shape:
+    """An --input-shape with '?' dims takes the declared dims there: the nominal size."""
+    if override is None or None not in override:
+        return override if override is not None else declared
+    if declared is None or len(declared) != len(override):
+        raise InputShapeError(
+            f"input '{top}' declares no {len(override)}-D shape to take the nominal height and width of '?' "
+            f"from: give the size with --input-shape {top}=N,C,H,W and add --dynamic-hw."
+        )
+    return tuple(d if d is not None else n for d, n in zip(override, declared))
 
 
 def declared_shapes(layer) -> list[Shape | None]:
@@ -80,7 +108,7 @@ def resolve_input_shapes(
         for top, declared in zip(layer.top, declared_shapes(layer)):
             if layer.type != "Input" and top not in used_tops and top not in overrides:
                 continue
-            shape = overrides.get(top, declared)
+            shape = _nominal(top, overrides.get(top), declared)
             if shape is None:
                 lacking.append(f"'{top}' (from {layer.type} layer '{layer.name}')")
             else:

@@ -24,6 +24,9 @@ class Value:
     top: str  # the Caffe top name as written
     producer: str | None  # Caffe layer name; None for net inputs
     dtype: str = "float32"
+    # None: a Caffe blob (N, C, H, W when 4-D). "nhwc" or "nchw": a net input that takes an image
+    # as the user holds it (embedded preprocessing); targets feed it as it is, never transposed.
+    image_layout: str | None = None
 
 
 @dataclass
@@ -84,6 +87,9 @@ class Graph:
     # model's metadata: "preprocessing" (frontend.preprocess.Preprocessing.to_dict())
     # and "labels" (class index -> name).
     metadata: dict = field(default_factory=dict)
+    # Input value -> the axes a converted model leaves open (--input-shape data=1,3,?,? or
+    # --dynamic-hw: 2 and 3); shapes stay Caffe's at the nominal size (passes/dynamic.py).
+    dynamic: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def flops(self) -> int:

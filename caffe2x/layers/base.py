@@ -81,6 +81,9 @@ class LayerDef:
     fit_blobs: (params, the caffemodel's blob count) -> params taking that many blobs, or None;
         for a type whose forks store different blobs under one name when the prototxt does
         not say which fork (BN: PSPNet's 4, SegNet's 2); the shape rule must not depend on it
+    fixed_batch: the first axis of its bottoms is not a batch that may vary (a recurrent
+        layer's T, which Caffe fixes): a net holding one converts with its own first dims
+        (no dynamic batch in ONNX or torch.export), see fixes_batch
     """
 
     parse: Callable[[Any], Any]
@@ -93,6 +96,7 @@ class LayerDef:
     statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
     fit_blobs: Callable[[Any, int], Any] | None = None
+    fixed_batch: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,12 @@ def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...]
 
 
 LAYERS: Registry[LayerDef] = Registry("layer definitions")
+
+
+def fixes_batch(node_types) -> bool:
+    """Whether a layer of these types fixes its bottoms' first axis (LayerDef.fixed_batch), so
+    that a converted net keeps its own first dims instead of a dynamic batch."""
+    return any(t in LAYERS and LAYERS.get(t).fixed_batch for t in node_types)
 
 
 def count(shape: Shape) -> int:

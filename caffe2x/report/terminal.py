@@ -45,7 +45,8 @@ def summary_line(target) -> str:
     failed = sum(not r.passed for r in verify.records)
     worst = max(verify.records, key=lambda r: r.error.normalized_max, default=None)
     text = (f"{name} vs {verify.reference}: {len(verify.records)} blobs compared, {failed} failed"
-            + (f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}" if worst else ""))
+            + (f"; worst {shown(worst.layer)}:{shown(worst.top)} at {worst.error.normalized_max:.2e}" if worst else "")
+            + (f"; {shown(verify.tolerance_note)}" if getattr(verify, "tolerance_note", None) else ""))
     return f"{text}\n{name}: {verdict(target)}"
 
 
@@ -109,7 +110,8 @@ def print_batch(report: Report, out) -> None:
             where = (f"{shown(first.layer)}:{shown(first.top)}" if first else
                      shown(target.error or "") if target.status == ERROR else "-")
             color = {"passed": "green", "failed": "red", "error": "red"}[target.status]
-            table.add_row(shown(model.name) + (" (cached)" if model.cached else ""), target.target,
+            label = shown(model.name) + (" (cached)" if model.cached else "") + (" (retried)" if model.retries else "")
+            table.add_row(label, target.target,
                           f"[{color}]{target.status}[/]", str(len(records)),
                           f"{worst:.2e}" if worst is not None else "", where)
     out.print(table)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..io.outputs import FILE, FOLDER
 from .quiet import quiet_framework_logs
-from .registry import TARGETS, Target
+from .registry import TARGETS, ConvertOptions, Target
 
 
 @dataclass(frozen=True)
@@ -20,9 +20,12 @@ class OnnxTarget(Target):
         return onnx.save_onnx(converted, output, force=force)
 
     def run(self, graph, inputs, device="cpu"):
+        return self.run_each(graph, [inputs], device)[0]
+
+    def run_each(self, graph, input_sets, device="cpu", options=None):
         from .onnx.runner import run_onnx
 
-        return run_onnx(graph, inputs, device)
+        return run_onnx(graph, input_sets, device)
 
 
 @dataclass(frozen=True)
@@ -33,9 +36,12 @@ class PytorchTarget(Target):
         return torch.write_folder(torch.generate(graph), output, force=force)
 
     def run(self, graph, inputs, device="cpu"):
+        return self.run_each(graph, [inputs], device)[0]
+
+    def run_each(self, graph, input_sets, device="cpu", options=None):
         from .torch.runner import run_pytorch
 
-        return run_pytorch(graph, inputs, device)
+        return run_pytorch(graph, input_sets, device)
 
 
 @dataclass(frozen=True)
@@ -47,25 +53,52 @@ class TensorflowTarget(Target):
             return tensorflow.write_saved_model(tensorflow.generate(graph, options.layout), output, force=force)
 
     def run(self, graph, inputs, device="cpu"):
+        return self.run_each(graph, [inputs], device)[0]
+
+    def run_each(self, graph, input_sets, device="cpu", options=None):
         with quiet_framework_logs():
             from .tensorflow.runner import run_tensorflow
 
-            return run_tensorflow(graph, inputs, device)
+            return run_tensorflow(graph, input_sets, device)
 
 
 @dataclass(frozen=True)
 class TfliteTarget(Target):
+    def check_options(self, options):
+        from .quantize import check_quantize
+
+        super().check_options(options)
+        check_quantize(options.quantize, options.calibration)
+
     def convert(self, graph, output, options, force=False):
+        self.check_options(options)
+        calibration = _calibration(graph, options)  # read (and checked) before TensorFlow starts
         with quiet_framework_logs():
             from . import tensorflow
 
-            return tensorflow.write_tflite(tensorflow.generate(graph, options.layout), output, force=force)
+            return tensorflow.write_tflite(tensorflow.generate(graph, options.layout), output, force=force,
+                                           quantize=options.quantize, calibration=calibration)
 
     def run(self, graph, inputs, device="cpu"):
+        return self.run_each(graph, [inputs], device)[0]
+
+    def run_each(self, graph, input_sets, device="cpu", options=None):
+        options = options or ConvertOptions()
+        self.check_options(options)
+        calibration = _calibration(graph, options)
         with quiet_framework_logs():
             from .tensorflow.runner import run_tflite
 
-            return run_tflite(graph, inputs, device)
+            return run_tflite(graph, input_sets, device, options.quantize, calibration)
+
+
+def _calibration(graph, options):
+    """The int8 calibration samples (--calibration), None without."""
+    if not options.calibration:
+        return None
+    from ..frontend.calibration import read_calibration
+
+    return read_calibration(options.calibration, graph)
 
 
 ONNX = TARGETS.register(OnnxTarget(
@@ -81,4 +114,4 @@ TENSORFLOW = TARGETS.register(TensorflowTarget(
 TFLITE = TARGETS.register(TfliteTarget(
     "tflite", "a .tflite file", extra="tensorflow", modules=("tensorflow", "keras"),
     output_kind=FILE, suffixes=(".tflite",), batch_output="model.tflite", emitters="tensorflow",
-    options=("layout",), color="#2ca02c"))
+    options=("layout", "quantize", "calibration"), color="#2ca02c"))

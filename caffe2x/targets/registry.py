@@ -31,6 +31,8 @@ class ConvertOptions:
     dynamic_batch: bool = True  # ONNX: a symbolic batch dimension (--batch dynamic)
     keep_intermediate: bool = False  # ONNX: every Caffe top is also a graph output
     layout: str = "nhwc"  # TensorFlow/TFLite: layout of 4-D inputs and outputs
+    quantize: str | None = None  # TFLite: "float16" or "int8" (post-training quantization)
+    calibration: str | None = None  # TFLite int8: an .npz of net inputs or a folder of images
 
     def given(self) -> list[str]:
         """The options set to something other than their default."""
@@ -44,7 +46,7 @@ class ConvertOptions:
 
 # The command-line spelling of each ConvertOptions field, for messages and help.
 OPTION_FLAGS = {"opset": "--opset", "dynamic_batch": "--batch", "keep_intermediate": "--keep-intermediate",
-                "layout": "--layout"}
+                "layout": "--layout", "quantize": "--quantize", "calibration": "--calibration"}
 
 
 def _installed(module: str) -> bool:
@@ -104,6 +106,12 @@ class Target:
     def run(self, graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
         """Convert and run the model on `inputs`: the Caffe blobs it computes, keyed "LAYER:TOP"."""
         raise NotImplementedError
+
+    def run_each(self, graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu",
+                 options: ConvertOptions | None = None) -> list[dict[str, np.ndarray]]:
+        """Convert once (with `options`, e.g. TFLite's --quantize) and run the model on each input
+        set (a dynamic-size model at several sizes): one blob dict per set."""
+        return [self.run(graph, inputs, device) for inputs in input_sets]
 
 
 class TargetRegistry:

@@ -36,6 +36,9 @@ class OnnxBuilder:
         self.tensors: list[tuple[str, np.ndarray]] = []
         self._names: set[str] = set(graph.values)  # tensor names
         self._node_names: set[str] = set()  # a namespace of its own in ONNX
+        # Values whose height or width follow a dynamic input's (targets.dynamic.check_dynamic):
+        # an emitter must derive their sizes at run time, never from shape().
+        self.varying: set[str] = set()
 
     def shape(self, value: str) -> tuple[int, ...]:
         """The IR shape of a Caffe value (batch as built; emitted graphs keep it dynamic)."""

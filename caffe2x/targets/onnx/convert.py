@@ -15,8 +15,11 @@ from ...io.atomic import staging_dir
 from ...io.outputs import FILE, check_output
 from ...ir.graph import Graph
 from ...layers import LAYERS
+from ...layers.base import fixes_batch
 from ...passes import Pass, run_passes
+from ...passes.dynamic import dynamic_inputs, second_size
 from ..common import check_convertible
+from ..dynamic import check_dynamic
 from .builder import DYNAMIC_BATCH, OnnxBuilder
 from .registry import ONNX_EMITTERS
 
@@ -62,14 +65,25 @@ def _check(graph: Graph, opset: int) -> None:
     check_convertible(graph, "onnx", "ONNX")
 
 
-def _batch_dim(graph: Graph, dynamic: bool):
-    """value -> its declared dims: the first one is the dynamic batch where it follows the inputs'."""
+def _batch_dim(graph: Graph, dynamic: bool, varying: set[str] = frozenset(), other: Graph | None = None):
+    """value -> its declared dims: the first one is the dynamic batch where it follows the inputs';
+    an open input axis is a named dim (data_height), a dim that varies with one is left unnamed."""
     sizes = {graph.values[v].shape[0] for v in graph.inputs if graph.values[v].shape}
     batch = sizes.pop() if len(sizes) == 1 else None
-    follows = _batch_followers(graph, batch) if dynamic and batch is not None else set()
+    varies = dynamic and batch is not None and not fixes_batch(n.type for n in graph.nodes)
+    follows = _batch_followers(graph, batch) if varies else set()
+    open_axes = dynamic_inputs(graph)
+
     def dims(value):
         shape = graph.values[value].shape
-        return [DYNAMIC_BATCH, *shape[1:]] if value in follows else list(shape)
+        declared = [DYNAMIC_BATCH, *shape[1:]] if value in follows else list(shape)
+        if value in open_axes:
+            names = {2: "height", 3: "width"}
+            return [f"{graph.values[value].top}_{names.get(a, a)}" if a in open_axes[value] else d
+                    for a, d in enumerate(declared)]
+        if value in varying:
+            return [None if a > 0 and other.values[value].shape[a] != shape[a] else d for a, d in enumerate(declared)]
+        return declared
     return dims
 
 
@@ -106,9 +120,12 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     """Convert a graph with weights. keep_intermediate exposes every Caffe top as an output."""
     from onnx import TensorProto, helper
 
+    varying = check_dynamic(graph, "onnx", "onnx")  # before the passes: Caffe's layers, Caffe's shapes
+    other = second_size(graph) if varying else None  # where dims differ, they are left unnamed
     graph = run_passes(graph, passes)
     _check(graph, opset)
     builder = OnnxBuilder(graph, opset)
+    builder.varying = varying
     env = {name: name for name in graph.inputs}
     for node in graph.nodes:
         if node.type == "Input":
@@ -119,7 +136,7 @@ def to_onnx(graph: Graph, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = T
     if keep_intermediate:
         exposed += [(v, v) for v in graph.values if v not in graph.inputs and v not in graph.outputs]
     tensor_of = _name_outputs(builder, env, exposed, set(graph.inputs))
-    dims = _batch_dim(graph, dynamic_batch)
+    dims = _batch_dim(graph, dynamic_batch, varying, other)
     inputs = [helper.make_tensor_value_info(v, TensorProto.FLOAT, dims(v)) for v in graph.inputs]
     outputs = [helper.make_tensor_value_info(tensor_of[v], TensorProto.FLOAT, _output_dims(graph, v, dims))
                for v, _ in exposed]

@@ -33,6 +33,8 @@ def pooling(node, inputs, out, b):
         return [b.op(op, [x], node.name, output=out[0])]
     if p.method not in ("MAX", "AVE"):
         raise b.unsupported(node, f"{p.method} pooling")
+    if node.inputs[0] in b.varying:
+        return [_pool_at_run_time(node, x, out[0], b)]
     in_hw = b.shape(node.inputs[0])[2:]
     out_hw = b.shape(node.outputs[0])[2:]
     axes = [(in_hw[a], out_hw[a], p.kernel[a], p.stride[a], p.pad[a]) for a in (0, 1)]
@@ -95,3 +97,48 @@ class _Int:
     def __sub__(self, other): return self._op("Sub", other)
     def __add__(self, other): return self._op("Add", other)
     def __mul__(self, other): return self._op("Mul", other)
+
+
+def _pool_at_run_time(node, x, out, b):
+    """Pooling of a map whose height and width are dynamic: Caffe's output size
+    (layers.pooling.pooled_size), its tail pad (pool_tail_pad) and, for AVE, its divisor
+    (ave_pool_window_sizes: the window clipped to the padded input) computed from the
+    input's shape at run time; then the same explicit pad and VALID pooling as above."""
+    p: PoolParams = node.params
+    name = node.name
+    ints = lambda what, values: b.ints(name, what, list(values))  # noqa: E731
+    size = b.op("Gather", [b.op("Shape", [x], name), ints("hw_axes", (2, 3))], name)
+    span = b.op("Add", [size, ints("span", (2 * p.pad[a] - p.kernel[a] for a in (0, 1)))], name)
+    if p.ceil_mode:
+        span = b.op("Add", [span, ints("round_up", (s - 1 for s in p.stride))], name)
+    last = b.op("Div", [span, ints("stride", p.stride)], name)  # the last window's index: out - 1
+    if any(p.pad):  # the last window must start inside the padded input, or it is dropped
+        start = b.op("Mul", [last, ints("stride", p.stride)], name)
+        outside = b.op("GreaterOrEqual", [start, b.op("Add", [size, ints("pad", p.pad)], name)], name)
+        outside = b.op("Mul", [b.op("Cast", [outside], name, to=7), ints("padded", (int(q > 0) for q in p.pad))], name)
+        last = b.op("Sub", [last, outside], name)
+    reach = b.op("Add", [b.op("Mul", [last, ints("stride", p.stride)], name),
+                         ints("kernel_less_pad", (p.kernel[a] - p.pad[a] for a in (0, 1)))], name)
+    tail = b.op("Max", [b.op("Sub", [reach, size], name), ints("zero", (0, 0))], name)
+    fill = LOWEST_FLOAT32 if p.method == "MAX" else 0.0
+    pads = b.op("Concat", [ints("head", (0, 0, *p.pad, 0, 0)), tail], name, axis=0)
+    padded = b.op("Pad", [x, pads, b.const(name, "fill", np.float32(fill))], name, mode="constant")
+    attrs = {"kernel_shape": list(p.kernel), "strides": list(p.stride)}
+    if p.method == "MAX":
+        return b.op("MaxPool", [padded], name, output=out, **attrs)
+    # The divisor: the share of each window inside the input and its `pad` (ones), not the overhang (zeros).
+    counted = b.op("Add", [b.op("Add", [size, ints("pad", p.pad)], name),
+                           b.op("Min", [tail, ints("pad", p.pad)], name)], name)
+    ones = b.op("ConstantOfShape", [b.op("Concat", [ints("one_one", (1, 1)), counted], name, axis=0)], name,
+                value=_float_tensor(1.0))
+    overhang = b.op("Max", [b.op("Sub", [tail, ints("pad", p.pad)], name), ints("zero", (0, 0))], name)
+    mask_pads = b.op("Concat", [ints("mask_head", (0,) * 6), overhang], name, axis=0)
+    mask = b.op("Pad", [ones, mask_pads, b.const(name, "zero_fill", np.float32(0.0))], name, mode="constant")
+    share = b.op("AveragePool", [mask], name, **attrs)
+    return b.op("Div", [b.op("AveragePool", [padded], name, **attrs), share], name, output=out)
+
+
+def _float_tensor(value: float):
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(np.array([value], np.float32))

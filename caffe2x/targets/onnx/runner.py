@@ -34,11 +34,15 @@ def session(converted, device: str = "cpu", threads: int | None = None):
         return ort.InferenceSession(str(path), options, providers=PROVIDERS[device])
 
 
-def run_onnx(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
+def run_onnx(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu") -> list[dict]:
+    """Convert once, run on each input set (a dynamic-size model at several sizes)."""
     converted = to_onnx(graph, keep_intermediate=True)
-    feeds = {graph.values[v].top: np.ascontiguousarray(inputs[graph.values[v].top], np.float32)
-             for v in graph.inputs}
     sess = session(converted, device)
     names = [o.name for o in sess.get_outputs()]
-    produced = dict(zip(names, sess.run(names, feeds)))
-    return {key: produced[tensor] for key, tensor in converted.blob_tensors().items()}
+    results = []
+    for inputs in input_sets:
+        feeds = {graph.values[v].top: np.ascontiguousarray(inputs[graph.values[v].top], np.float32)
+                 for v in graph.inputs}
+        produced = dict(zip(names, sess.run(names, feeds)))
+        results.append({key: produced[tensor] for key, tensor in converted.blob_tensors().items()})
+    return results

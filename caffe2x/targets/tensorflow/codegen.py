@@ -173,10 +173,26 @@ def _emit(graph: Graph, layout: str, reserved: frozenset[str]) -> tuple[KerasMod
     return model, referenced_classes(custom, RUNTIME) & frozenset(variables.names.values())
 
 
+def transposes_input(value, layout: str) -> bool:
+    """Whether the model takes this 4-D net input as N, H, W, C of its Caffe N, C, H, W: in the
+    nhwc layout, unless the input is an image taken as the user holds it (embedded preprocessing)."""
+    return len(value.shape) == 4 and layout == "nhwc" and value.image_layout is None
+
+
+def external_shape(value, layout: str) -> list[int]:
+    """The shape the model's input takes (see transposes_input)."""
+    shape = list(value.shape)
+    return [shape[0], shape[2], shape[3], shape[1]] if transposes_input(value, layout) else shape
+
+
 def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str, str]:
     shape = graph.values[value].shape
     var = variables(("value", value), graph.values[value].top)
-    if len(shape) == 4 and layout == "nhwc":
+    if graph.values[value].image_layout == "nhwc":  # the image as held: Permute (a Caffe layer) takes it
+        lines.append(f"{var} = keras.Input({tuple(shape[1:])}, name={key!r})")
+        ctx._layouts[value] = CAFFE
+        return var, var
+    if transposes_input(graph.values[value], layout):
         lines.append(f"{var} = keras.Input({(shape[2], shape[3], shape[1])}, name={key!r})")
     elif len(shape) == 4:
         raw = variables(("raw", value), f"{graph.values[value].top}_nchw")
@@ -245,9 +261,7 @@ def _inputs_structure(input_vars: list[str]) -> str:
 def _main_block(graph, layout) -> str:
     shapes = []
     for v in graph.inputs:
-        shape = list(graph.values[v].shape)
-        if len(shape) == 4 and layout == "nhwc":
-            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shape = external_shape(graph.values[v], layout)
         shapes.append(f"np.random.default_rng(0).standard_normal({shape}).astype('float32')")
     return (
         'if __name__ == "__main__":\n'

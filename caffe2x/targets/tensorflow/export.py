@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir, atomic_file
-from .codegen import KerasModel
+from .codegen import KerasModel, external_shape
 
 
 def build(model: KerasModel):
@@ -36,9 +36,7 @@ def _input_specs(model: KerasModel):
     specs = []
     graph = model.graph
     for value in graph.inputs:
-        shape = list(graph.values[value].shape)
-        if len(shape) == 4 and model.layout == "nhwc":
-            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shape = external_shape(graph.values[value], model.layout)
         specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
     return specs
 
@@ -85,20 +83,28 @@ def _write_serving_only(model: KerasModel, folder: str) -> None:
     gc.collect()  # a Keras model lives in reference cycles: free it before the converter runs
 
 
-def tflite_bytes(model: KerasModel) -> bytes:
+def tflite_bytes(model: KerasModel, quantize: str | None = None, calibration=None) -> bytes:
+    """The TFLite flatbuffer; quantize: None, "float16" or "int8" (then calibration: the
+    samples of caffe2x.frontend.calibration.read_calibration, Caffe's NCHW)."""
     import tensorflow as tf
 
+    from ..quantize import configure
+    from .runner import feeds
+
+    samples = [feeds(model, sample) for sample in calibration or ()]  # keyed by the signature's names
     with tempfile.TemporaryDirectory() as tmp:
         _write_serving_only(model, tmp)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=["serving_default"])
         # TensorFlow adds its conversion metadata by rebuilding the whole model, weights
         # included, as Python objects; the model runs the same without it.
         converter.exclude_conversion_metadata = True
+        configure(converter, quantize, samples)
         return converter.convert()
 
 
-def write_tflite(model: KerasModel, path: str | os.PathLike, force: bool = False) -> list[Path]:
-    content = tflite_bytes(model)
+def write_tflite(model: KerasModel, path: str | os.PathLike, force: bool = False, quantize: str | None = None,
+                 calibration=None) -> list[Path]:
+    content = tflite_bytes(model, quantize, calibration)
     with atomic_file(path, force) as temp:
         temp.write_bytes(content)
     return [Path(path)]

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...ir.graph import Graph
 from .base import FLAT_NHWC, NHWC
-from .codegen import KerasModel, generate
+from .codegen import KerasModel, generate, transposes_input
 from .export import build, tflite_bytes
 
 
@@ -18,7 +18,7 @@ def feeds(model: KerasModel, inputs: Mapping[str, np.ndarray]) -> dict[str, np.n
     for value in model.graph.inputs:
         top = model.graph.values[value].top
         array = np.ascontiguousarray(inputs[top], np.float32)
-        if array.ndim == 4 and model.layout == "nhwc":
+        if transposes_input(model.graph.values[value], model.layout):
             array = np.ascontiguousarray(array.transpose(0, 2, 3, 1))
         result[model.input_keys[top]] = array
     return result
@@ -33,7 +33,8 @@ def to_caffe(array: np.ndarray, layout: str, flat_source=None) -> np.ndarray:
     return array
 
 
-def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
+def run_tensorflow(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu") -> list[dict]:
+    """Build the Keras model once, run it on each input set (a dynamic-size model at several sizes)."""
     import keras
 
     model = generate(graph)
@@ -46,21 +47,30 @@ def run_tensorflow(graph: Graph, inputs: Mapping[str, np.ndarray], device: str =
             taps.append(tensor)
             keys.append((f"{node.key_layer}:{top}", value))
     tapped = keras.Model(keras_model.inputs, taps)
-    ordered = feeds(model, inputs)
-    arrays = tapped([ordered[k] for k in model.input_keys.values()], training=False)
-    arrays = arrays if isinstance(arrays, (list, tuple)) else [arrays]
-    return {key: to_caffe(np.asarray(array), model.layouts[value], model.flat_sources.get(value))
-            for (key, value), array in zip(keys, arrays)}
+    results = []
+    for inputs in input_sets:
+        ordered = feeds(model, inputs)
+        arrays = tapped([ordered[k] for k in model.input_keys.values()], training=False)
+        arrays = arrays if isinstance(arrays, (list, tuple)) else [arrays]
+        results.append({key: to_caffe(np.asarray(array), model.layouts[value], model.flat_sources.get(value))
+                        for (key, value), array in zip(keys, arrays)})
+    return results
 
 
-def run_tflite(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
-    """Final outputs only: a TFLite model exposes its signature's outputs."""
+def run_tflite(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu",
+               quantize: str | None = None, calibration=None) -> list[dict[str, np.ndarray]]:
+    """Final outputs only: a TFLite model exposes its signature's outputs. Converted once
+    (quantized if asked), run on each input set; the signature runner resizes its inputs to
+    each set's shapes (a model with dynamic height and width)."""
     import tensorflow as tf
 
     model = generate(graph)
-    interpreter = tf.lite.Interpreter(model_content=tflite_bytes(model))
+    interpreter = tf.lite.Interpreter(model_content=tflite_bytes(model, quantize, calibration))
     runner = interpreter.get_signature_runner("serving_default")
-    produced = runner(**feeds(model, inputs))
+    return [_tflite_blobs(model, runner(**feeds(model, inputs))) for inputs in input_sets]
+
+
+def _tflite_blobs(model: KerasModel, produced) -> dict[str, np.ndarray]:
     outputs = dict(zip(model.graph.outputs, model.graph.output_tops))
     result = {}
     for key, value in model.graph.blob_keys().items():  # each output under its own Caffe key

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir
+from ...layers.base import fixes_batch
 from .codegen import TorchModel
 
 EXPORT_BATCH = 2  # torch.export specializes a batch of 1, so trace with 2
@@ -78,11 +79,16 @@ def instantiate(model: TorchModel, folder: Path):
 
 
 def trace_program(module, model: TorchModel):
-    """torch.export of module with a dynamic batch dimension."""
+    """torch.export of module with a dynamic batch dimension; at the net's own shapes where a
+    layer fixes the first axis (a recurrent layer's T: LayerDef.fixed_batch)."""
     import torch
     from torch.export import Dim
 
     graph = model.graph
+    if fixes_batch(n.type for n in graph.nodes):
+        examples = tuple(torch.randn(graph.values[v].shape) for v in graph.inputs)
+        with torch.no_grad():
+            return torch.export.export(module, examples)
     examples = tuple(torch.randn((EXPORT_BATCH, *graph.values[v].shape[1:])) for v in graph.inputs)
     dynamic = tuple({0: Dim.DYNAMIC} for _ in examples)
     with torch.no_grad():

@@ -51,10 +51,11 @@ def run_module(module, model, inputs: Mapping[str, np.ndarray], device: str = "c
     return captured
 
 
-def run_pytorch(graph: Graph, inputs: Mapping[str, np.ndarray], device: str = "cpu") -> dict[str, np.ndarray]:
+def run_pytorch(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu") -> list[dict]:
+    """Generate model.py once, run it on each input set (a dynamic-size model at several sizes)."""
     model = generate(graph)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
         write_folder(model, folder, exported=False)
         module = instantiate(model, folder)
-        return run_module(module, model, inputs, device)
+        return [run_module(module, model, inputs, device) for inputs in input_sets]
