@@ -11,7 +11,17 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from roi_nets import Converted, features_of, graph_of, net_text, roi_set
+from roi_nets import (
+    FORK_CASE,
+    Converted,
+    features_of,
+    fork_blobs,
+    fork_case_available,
+    fork_layers_alone,
+    graph_of,
+    net_text,
+    roi_set,
+)
 
 from caffe2x import api
 from caffe2x.cli import main
@@ -225,3 +235,28 @@ def test_random_inputs_draw_valid_rois_and_verify_passes(tmp_path):
     assert np.all(inputs["rois"][:, 0] < 2) and np.all(inputs["rois"][:, 3] >= inputs["rois"][:, 1])
     result = invoke("verify", net, "--random-weights", "--to", "onnx", "--to", "pytorch")
     assert result.exit_code == 0, result.output
+
+
+# ---- against the real fork's blobs (golden case fork_roi, made by forkbuild18) -------------------------------------
+
+fork = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
+
+
+@fork
+def test_the_reference_matches_the_real_fork_on_every_roipooling_top():
+    """Each layer on the fork's own bottoms: bit-exact (max pooling)."""
+    checked = 0
+    for layer, got, want in fork_layers_alone("ROIPooling"):
+        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
+        checked += 1
+    assert checked >= 5
+
+
+@fork
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_every_target_matches_the_real_fork(target):
+    graph, inputs, want = fork_blobs("ROIPooling")
+    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
+    assert result.passed, result.first_divergence
