@@ -260,3 +260,42 @@ def test_every_target_matches_the_real_fork(target):
     compared = {f"{r.layer}:{r.top}" for r in result.records}
     assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
     assert result.passed, result.first_divergence
+
+
+# ---- ROIs a layer computes (a Proposal's rows: their count only the data decides) ------------------------------------
+
+ROWS_NET = net_text("""
+layer { name: "keep" type: "TestKeepRows" bottom: "rois" top: "kept" }
+layer { name: "pool" type: "ROIPooling" bottom: "feat" bottom: "kept" top: "pool"
+        roi_pooling_param { pooled_h: 2 pooled_w: 2 spatial_scale: 0.25 } }
+layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" inner_product_param { num_output: 3 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+""", FEATURES, 7)
+
+
+@pytest.fixture
+def keep_rows_layer():
+    """A layer like a Proposal: the ROIs whose x1 is below 20, a row count only the data decides."""
+    import caffe2x
+    from caffe2x.extend import EMITTER_FAMILIES, LayerDef
+    from caffe2x.targets.emitters import emitter_registry
+
+    caffe2x.register_layer("TestKeepRows", LayerDef(lambda layer: None, lambda params, bottoms: [bottoms[0]],
+                                                    data_dependent=(0,)),
+                           lambda node, inputs: [inputs[0][inputs[0][:, 1] < 20]])
+    yield
+    for registry in (caffe2x.LAYERS, caffe2x.REFERENCE, *map(emitter_registry, EMITTER_FAMILIES)):
+        registry.unregister("TestKeepRows")
+
+
+def test_layers_after_a_data_dependent_roi_count_run_at_that_count(keep_rows_layer):
+    """intelwild's Faster R-CNN/R-FCN finding: fc6 'made (41, 4096), shape rule says (1, 4096)'."""
+    graph = graph_of(ROWS_NET)
+    from caffe2x.weights import fill_random
+
+    graph = fill_random(graph, seed=0)
+    rois = roi_set(7, FEATURES)
+    values = run(graph, {"feat": features_of(FEATURES), "rois": rois})
+    kept = int((rois[:, 1] < 20).sum())
+    assert 1 < kept < 7
+    assert values["pool"].shape == (kept, 8, 2, 2) and values["prob"].shape == (kept, 3)
