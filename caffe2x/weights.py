@@ -155,24 +155,24 @@ def _set_statistics(node: Node, blob: np.ndarray) -> None:
     node.weights = weights
 
 
+# Rules (graph, inputs) -> None that replace a drawn input whose meaning a layer fixes: a
+# Proposal's im_info (image height, width, scale) is the image's size, not noise.
+INPUT_RULES: list = []
+
+
 def random_inputs(graph: Graph, seed: int | tuple[int, ...]) -> dict:
     """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name; an
-    input an LSTM or RNN reads as its `cont` gets Caffe's usual flags instead (continuation_flags)."""
+    input a layer reads as data (LayerDef.data_bottoms: ROIs) is drawn valid by that layer, then
+    INPUT_RULES replace inputs that must hold something else."""
+    from .frontend.input_values import draw_input_values
+
     rng = np.random.default_rng(seed)
     arrays = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
               for v in graph.inputs}
-    flags = {n.inputs[1] for n in graph.nodes if n.type in _RECURRENT and len(n.inputs) > 1}
-    for v in flags & set(graph.inputs):
-        arrays[graph.values[v].top] = continuation_flags(graph.values[v].shape)
+    arrays = draw_input_values(graph, arrays, rng)  # ROIs and other data bottoms: valid values
+    for rule in INPUT_RULES:
+        rule(graph, arrays)
     return arrays
-
-
-def continuation_flags(shape: tuple[int, ...]) -> np.ndarray:
-    """A recurrent layer's sequence-continuation input (T x N) as Caffe's nets feed it: 0 at the
-    first step (every stream starts a sequence), then 1; random values would scale the state."""
-    flags = np.ones(shape, np.float32)
-    flags[0] = 0.0
-    return flags
 
 
 def save_weights(graph: Graph, path, force: bool = False) -> None:
