@@ -9,8 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 import caffe2x
+from caffe2x import api
 from caffe2x.cli import main
-from caffe2x.errors import ShapeError
+from caffe2x.errors import InputValueError, ShapeError
+from caffe2x.frontend.input_values import check_input_values
 from caffe2x.reference import as_golden_blobs, run
 
 NET = """
@@ -43,3 +45,23 @@ def test_an_index_outside_the_table_is_refused(tmp_path):
     np.savez(tmp_path / "in.npz", idx=np.array([[0.0, 1, 2], [3, 4, 5]], np.float32))
     result = CliRunner().invoke(main, ["run", str(path), "--random-weights", "--inputs", str(tmp_path / "in.npz")])
     assert result.exit_code == 2 and "indices must lie in [0, 4)" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_inputs_draw_rows_of_the_table(tmp_path, seed):
+    """run/verify without --inputs, and the converted folders' example inputs: standard-normal
+    indices truncate to -1 (a crash) or all to 0 (one row); drawn, they are rows of the table."""
+    _, graph = _graph(tmp_path)
+    idx = api.random_inputs(graph, seed)["idx"]
+    assert idx.dtype == np.float32 and idx.shape == (2, 3)
+    assert np.array_equal(idx, np.trunc(idx)) and idx.min() >= 0 and idx.max() < 4
+    run(graph, {"idx": idx})  # the reference accepts them
+
+
+def test_given_indices_outside_the_table_are_refused_before_anything_runs(tmp_path):
+    """Embed's input is data (LayerDef.data_bottoms): run and verify check it before converting
+    or executing anything, with the reference's own words."""
+    _, graph = _graph(tmp_path)
+    check_input_values(graph, {"idx": np.array([[0.0, 1, 2], [3, 3.9, -0.9]], np.float32)})  # truncated: rows
+    with pytest.raises(InputValueError, match=r"Embed 'embed': indices must lie in \[0, 4\); the input holds -1 to 3"):
+        check_input_values(graph, {"idx": np.array([[0.0, 1, 2], [3, -1.5, 1]], np.float32)})

@@ -76,7 +76,7 @@ def test_force_replaces_caffe2x_own_folder_and_an_empty_one(tmp_path):
     assert convert("pytorch", out, "--force").exit_code == 0  # empty: nothing to lose
     assert convert("pytorch", out, "--force").exit_code == 0  # caffe2x's own
     owned = json.loads((out / ".caffe2x-files.json").read_text())["files"]
-    assert sorted(owned) == ["caffe2x.json", "model.pt", "model.pt2", "model.py"]
+    assert sorted(owned) == ["caffe2x.json", "example_inputs.pt", "model.pt", "model.pt2", "model.py"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 

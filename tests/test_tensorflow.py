@@ -70,7 +70,9 @@ def saved(tmp_path_factory):
 def test_saved_model_folder_contents(saved):
     folder = saved["bvlc_googlenet_thin"]
     names = {p.name for p in folder.iterdir()}
-    assert {"saved_model.pb", "variables", "model.py", "model.keras", "caffe2x.json"} <= names
+    assert {"saved_model.pb", "variables", "model.py", "model.keras", "caffe2x.json", "example_inputs.npz"} <= names
+    with np.load(folder / "example_inputs.npz") as examples:  # keyed and laid out as the signature takes them
+        assert list(examples) == ["data"] and examples["data"].shape == (2, 224, 224, 3)
     meta = json.loads((folder / "caffe2x.json").read_text())
     assert meta == {**meta, "inputs": {"data": "data"}, "outputs": {"prob": "prob"}, "layout": "nhwc"}
     source = (folder / "model.py").read_text()

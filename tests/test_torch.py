@@ -188,8 +188,8 @@ def test_cli_convert_and_verify_pytorch(tmp_path):
     result = CliRunner().invoke(main, ["convert", str(case.prototxt), "-w", str(case.caffemodel),
                                        "--to", "pytorch", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [".caffe2x-files.json", "caffe2x.json", "model.pt", "model.pt2",
-                                                     "model.py"]
+    assert sorted(p.name for p in out.iterdir()) == [".caffe2x-files.json", "caffe2x.json", "example_inputs.pt",
+                                                     "model.pt", "model.pt2", "model.py"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nin"]
     state = torch.load(out / "model.pt", weights_only=True)
     assert state["conv1.weight"].shape == (12, 3, 11, 11)

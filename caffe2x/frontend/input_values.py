@@ -71,3 +71,23 @@ def draw_input_values(graph: Graph, arrays: dict[str, np.ndarray], rng) -> dict[
 def row_inputs(graph: Graph) -> list[str]:
     """Net inputs whose first dimension counts rows the data decides (DataBottom.rows)."""
     return list(dict.fromkeys(value for value, _, rule, _ in data_bottom_inputs(graph) if rule.rows))
+
+
+# Rules (graph, inputs) -> None that replace a drawn input whose meaning a layer fixes: a
+# Proposal's im_info (image height, width, scale) is the image's size, not noise.
+INPUT_RULES: list = []
+
+
+def random_inputs(graph: Graph, seed: int | tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name; an
+    input a layer reads as data (LayerDef.data_bottoms: ROIs, Embed indices, LSTM cont) is drawn
+    valid by that layer, then INPUT_RULES replace inputs that must hold something else. The one
+    path for random inputs: run, verify, synthetic weights, and the converted folders' example
+    inputs (caffe2x.targets.common.example_inputs) all draw here."""
+    rng = np.random.default_rng(seed)
+    arrays = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+              for v in graph.inputs}
+    arrays = draw_input_values(graph, arrays, rng)  # ROIs and other data bottoms: valid values
+    for rule in INPUT_RULES:
+        rule(graph, arrays)
+    return arrays

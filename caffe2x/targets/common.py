@@ -7,6 +7,7 @@ import re
 import numpy as np
 
 from ..errors import Caffe2xError, UnsupportedLayerError, WeightsError
+from ..frontend.input_values import random_inputs
 from ..ir.graph import Graph, Node
 from ..naming import sanitize
 
@@ -92,3 +93,14 @@ class GeneratedLayers:
         """Generated layer -> Caffe layer name (CAFFE_LAYERS of model.py); several generated
         layers may name one Caffe layer name, as Caffe allows."""
         return {name: node.name for name, node in zip(self.names(), self.layer_nodes)}
+
+
+# The PyTorch and TensorFlow folders' example inputs: model.py runs on them as a script.
+EXAMPLE_INPUTS_SEED = 0  # run's and verify's default --seed: the inputs they draw without --inputs
+
+
+def example_inputs(graph: Graph) -> dict[str, np.ndarray]:
+    """Inputs valid for the net, keyed by Caffe input name, Caffe's shapes: drawn as run and verify
+    draw random inputs (Embed indices inside the table, LSTM/RNN cont flags, ROIs inside the image,
+    a Proposal's im_info), where standard-normal values would crash a layer or mean nothing."""
+    return random_inputs(graph, EXAMPLE_INPUTS_SEED)

@@ -6,7 +6,9 @@ num_output; Forward_cpu reads each bottom value as `static_cast<int>(bottom_data
 (truncation toward zero) and copies that row of the (input_dim, num_output) weight, then
 adds the bias (bias_term, default true). An index outside [0, input_dim) is only a
 DCHECK in Caffe (a read out of the table in a release build): caffe2x's reference
-refuses it; each target's gather does too.
+refuses it; each target's gather does too. A net input Embed reads is data
+(LayerDef.data_bottoms): given values are checked before anything runs, random ones are
+drawn as indices into the table.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...api import register_layer
-from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check
+from ...extend import DataBottom, InputValueError, KerasLayer, LayerDef, ShapeError, TorchLayer, check
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,38 @@ def lookup(table, indices, bias, gather):
     return rows if bias is None else rows + bias
 
 
+def truncated_indices(values) -> np.ndarray:
+    """The rows embed_layer.cpp reads: static_cast<int> of each value (truncation toward zero)."""
+    return np.trunc(np.asarray(values, np.float64)).astype(np.int64)
+
+
+def outside_table(params: EmbedParams, indices: np.ndarray) -> str | None:
+    """Why these (truncated) indices cannot be looked up, None when every one is a row of the table."""
+    if indices.size and (indices.min() < 0 or indices.max() >= params.input_dim):
+        return f"indices must lie in [0, {params.input_dim}); the input holds {int(indices.min())} to " \
+               f"{int(indices.max())}"
+    return None
+
+
+def check_indices(params: EmbedParams, values, where) -> None:
+    """A net input Embed reads, as given (--inputs): refused before anything runs."""
+    problem = outside_table(params, truncated_indices(values))
+    if problem:
+        raise InputValueError(f"Embed '{where.layer}': {problem}")
+
+
+def draw_indices(params: EmbedParams, shape, where, rng) -> np.ndarray:
+    """Random inputs (run, verify, a converted folder's example inputs): rows of the table, as
+    integer-valued floats; standard-normal values truncate to -1 and fall outside it."""
+    return rng.integers(0, params.input_dim, shape).astype(np.float32)
+
+
 def reference(node, inputs):
     p: EmbedParams = node.params
-    indices = np.trunc(inputs[0].astype(np.float64)).astype(np.int64)  # static_cast<int>
-    if indices.size and (indices.min() < 0 or indices.max() >= p.input_dim):
-        raise ShapeError(f"Embed '{node.name}': indices must lie in [0, {p.input_dim}); the input holds "
-                         f"{int(indices.min())} to {int(indices.max())}")
+    indices = truncated_indices(inputs[0])
+    problem = outside_table(p, indices)
+    if problem:
+        raise ShapeError(f"Embed '{node.name}': {problem}")
     bias = node.weights[1].astype(np.float64) if p.bias_term else None
     return [lookup(node.weights[0].astype(np.float64), indices, bias, lambda table, i: table[i])]
 
@@ -89,5 +117,6 @@ def tensorflow(node, args, ctx):
                       layouts=["caffe"])
 
 
-register_layer("Embed", LayerDef(parse, infer, weights=weight_shapes, flops=flops), reference,
+register_layer("Embed", LayerDef(parse, infer, weights=weight_shapes, flops=flops,
+                                 data_bottoms=(DataBottom(0, check_indices, draw_indices),)), reference,
                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

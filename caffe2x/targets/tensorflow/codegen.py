@@ -23,6 +23,8 @@ from ..runtime_source import referenced_classes, runtime_classes, runtime_source
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
 RUNTIME = "caffe2x.targets.tensorflow.runtime"  # the custom layers model.py copies
+# Beside model.py: {input key: array} in the model's layout, what `python model.py` runs on.
+EXAMPLE_INPUTS = "example_inputs.npz"
 
 LAYOUTS = ("nhwc", "nchw")
 RESERVED = {"np", "tf", "keras", "layers", "build_model", "model", "Path", "CAFFE_LAYERS", "INPUTS", "OUTPUTS"}
@@ -258,7 +260,7 @@ def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, outpu
         f"OUTPUTS = {output_keys!r}\n",
         *[c + "\n" for c in custom],
         "def build_model():\n" + body + f"\n    return keras.Model({inputs}, {result}, name={name!r})\n",
-        _main_block(graph, layout),
+        _main_block(graph, layout, input_keys),
     ]
     return "\n".join(parts[:3]) + "\n\n" + "\n\n".join(p.rstrip("\n") + "\n" for p in parts[3:])
 
@@ -270,18 +272,27 @@ def _inputs_structure(input_vars: list[str]) -> str:
     return input_vars[0] if len(input_vars) == 1 else "[" + ", ".join(input_vars) + "]"
 
 
-def _main_block(graph, layout) -> str:
-    shapes = []
-    for v in graph.inputs:
-        shape = external_shape(graph.values[v], layout)
-        shapes.append(f"np.random.default_rng(0).standard_normal({shape}).astype('float32')")
+def _main_block(graph, layout, input_keys) -> str:
+    """`python model.py`: the model on the folder's example inputs (drawn valid by caffe2x: Embed
+    indices, cont flags, ROIs), keyed and laid out as the serving signature takes them; random
+    ones where the file is missing."""
+    keys = [input_keys[graph.values[v].top] for v in graph.inputs]
+    drawn = ", ".join(f"{key!r}: np.random.default_rng(0).standard_normal({external_shape(graph.values[v], layout)})"
+                      ".astype('float32')" for key, v in zip(keys, graph.inputs))
     return (
         'if __name__ == "__main__":\n'
         "    model = build_model()\n"
         '    weights = Path(__file__).with_name("model.keras")\n'
         "    if weights.exists():\n"
         "        model.load_weights(weights)\n"
-        f"    outputs = model({_inputs_structure(shapes)})\n"
+        "    # Inputs the net accepts, drawn by caffe2x (Embed indices, LSTM cont flags, ROIs, ...).\n"
+        f'    examples = Path(__file__).with_name("{EXAMPLE_INPUTS}")\n'
+        "    if examples.exists():\n"
+        "        with np.load(examples) as arrays:\n"
+        "            inputs = dict(arrays)\n"
+        "    else:\n"
+        f"        inputs = {{{drawn}}}\n"
+        f"    outputs = model({_inputs_structure([f'inputs[{key!r}]' for key in keys])})\n"
         "    for key, value in outputs.items():\n"
         "        print(key, tuple(value.shape))\n"
     )

@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir, atomic_file
-from .codegen import KerasModel, external_shape
+from ...io.npz import write_npz
+from ..common import example_inputs
+from .codegen import EXAMPLE_INPUTS, KerasModel, external_shape
 
 
 def build(model: KerasModel):
@@ -75,7 +77,16 @@ def write_saved_model(model: KerasModel, folder: str | os.PathLike, force: bool 
         (staging / "model.py").write_text(model.source, encoding="utf-8")
         keras_model.save(staging / "model.keras")
         (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
+        write_npz(staging / EXAMPLE_INPUTS, example_feeds(model))
     return [target]
+
+
+def example_feeds(model: KerasModel) -> dict[str, np.ndarray]:
+    """Inputs the net accepts (common.example_inputs), keyed and laid out as the serving
+    signature and build_model() take them: what model.py's main block runs on."""
+    from .runner import feeds
+
+    return feeds(model, example_inputs(model.graph))
 
 
 def _write_serving_only(model: KerasModel, folder: str) -> None:

@@ -21,6 +21,7 @@ from ..runtime_source import referenced_classes, runtime_classes, runtime_source
 from .base import TORCH_EMITTERS, TorchLayer
 
 RUNTIME = "caffe2x.targets.torch.runtime"  # the classes model.py copies
+EXAMPLE_INPUTS = "example_inputs.pt"  # beside model.py: {Caffe input name: tensor}, what `python model.py` runs on
 
 RESERVED_VARIABLES = {"self", "torch", "nn", "F"}
 # Attribute names nn.Module itself uses (forward, training, state_dict, ...).
@@ -220,7 +221,11 @@ _EVAL_BY_DEFAULT = (
 
 
 def _main_block(graph, class_name, inputs) -> str:
-    shapes = ", ".join(f"torch.randn({list(graph.values[v].shape)})" for v in graph.inputs)
+    """`python model.py`: the model on the folder's example inputs (drawn valid by caffe2x: Embed
+    indices, cont flags, ROIs), keyed by Caffe input name; random ones where the file is missing."""
+    tops = [graph.values[v].top for v in graph.inputs]
+    drawn = ", ".join(f"{top!r}: torch.randn({list(graph.values[v].shape)})" for top, v in zip(tops, graph.inputs))
+    arguments = ", ".join(f"inputs[{top!r}]" for top in tops)
     return (
         'if __name__ == "__main__":\n'
         "    from pathlib import Path\n\n"
@@ -228,8 +233,14 @@ def _main_block(graph, class_name, inputs) -> str:
         '    weights = Path(__file__).with_name("model.pt")\n'
         "    if weights.exists():\n"
         "        model.load_state_dict(torch.load(weights, weights_only=True))\n"
+        "    # Inputs the net accepts, drawn by caffe2x (Embed indices, LSTM cont flags, ROIs, ...).\n"
+        f'    examples = Path(__file__).with_name("{EXAMPLE_INPUTS}")\n'
+        "    if examples.exists():\n"
+        "        inputs = torch.load(examples, weights_only=True)\n"
+        "    else:\n"
+        f"        inputs = {{{drawn}}}\n"
         "    with torch.no_grad():\n"
-        f"        outputs = model({shapes})\n"
+        f"        outputs = model({arguments})\n"
         "    for output in outputs if isinstance(outputs, tuple) else (outputs,):\n"
         "        print(tuple(output.shape))\n"
     )

@@ -1,4 +1,5 @@
-"""Write OUTDIR: model.py, model.pt (state dict), model.pt2 (torch.export), caffe2x.json."""
+"""Write OUTDIR: model.py, model.pt (state dict), model.pt2 (torch.export), caffe2x.json, and
+example_inputs.pt (the inputs `python model.py` runs on)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from ...io.atomic import atomic_dir
 from ...layers.base import fixes_batch
-from .codegen import TorchModel
+from ..common import example_inputs
+from .codegen import EXAMPLE_INPUTS, TorchModel
 
 EXPORT_BATCH = 2  # torch.export specializes a batch of 1, so trace with 2
 
@@ -136,6 +138,7 @@ def write_folder(model: TorchModel, folder: str | os.PathLike, force: bool = Fal
     with atomic_dir(target, force) as staging:
         (staging / "model.py").write_text(model.source, encoding="utf-8")
         (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))
+        torch.save(example_tensors(model), staging / EXAMPLE_INPUTS)
         state = state_tensors(model)
         # torch.save releases the GIL while it writes, so model.pt is written while the
         # module is traced.
@@ -147,5 +150,13 @@ def write_folder(model: TorchModel, folder: str | os.PathLike, force: bool = Fal
         if program is not None:
             torch.export.save(program, staging / "model.pt2")
             (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))  # and how it exported
-    return [target / name for name in ("model.py", "model.pt", "model.pt2", "caffe2x.json")
+    return [target / name for name in ("model.py", "model.pt", "model.pt2", "caffe2x.json", EXAMPLE_INPUTS)
             if (target / name).exists()]
+
+
+def example_tensors(model: TorchModel) -> dict:
+    """{Caffe input name: tensor} of inputs the net accepts (common.example_inputs), in input
+    order: model.py's main block passes them to forward, as torch.load(weights_only=True) gives them."""
+    import torch
+
+    return {name: torch.from_numpy(np.ascontiguousarray(array)) for name, array in example_inputs(model.graph).items()}
