@@ -144,6 +144,9 @@ SSD18_TREE = {
                     "src/caffe/layers/proposal_layer.cpp + src/caffe/util/nms.cpp (the pva-faster-rcnn C++ "
                     "layer; proposal_param as OpenCV/OpenVINO read it)",
         "Python:rpn.proposal_layer.ProposalLayer": PYFRCNN_LAYER,
+        "Dropout": "rbgirshick/caffe-fast-rcnn@0dcd397b29507b8314e252e850518c5695efbb83 "
+                   "src/caffe/layers/dropout_layer.cpp (its dropout_param.scale_train: false scales by 1 - ratio "
+                   "at TEST, as py-faster-rcnn's test prototxts ask)",
         "Reorg": "eric612/MobileNet-YOLO@69b4441cb3ec8d553fbdef788ad033e246f901bd src/caffe/layers/reorg_layer.cpp "
                  "(reorg_cpu in include/caffe/layers/reorg_layer.hpp)",
         "Region": "lwplw/caffe_yolov2@f17967408842e0628cc1b0d8c71fdc3dcf7d523f src/caffe/layers/region_layer.cpp "
@@ -158,7 +161,8 @@ SSD18_TREE = {
     "build": SSD_TREE["build"] + "; issue 18 (tree ssd18 = the above plus): layer sources copied in with their "
              "caffe.proto messages (as each fork declares them) and field numbers roi_pooling_param 8266711, "
              "psroi_pooling_param 10001, reorg_param 149, yolo_detection_output_param 601, "
-             "yolov3_detection_output_param 602; proposal_param as 2201 (openvinotoolkit's 201 is "
+             "yolov3_detection_output_param 602, DropoutParameter.scale_train 2 (caffe-fast-rcnn, with its "
+             "dropout_layer.cpp/.hpp); proposal_param as 2201 (openvinotoolkit's 201 is "
              "multibox_loss_param here) and region_param as 2148 (lwplw's 148 is clip_param here); "
              "patches: psroi_pooling_layer.cpp Forward_cpu as named in layers_from; region_layer.cpp: "
              "softmax_ = region_param.softmax() added to LayerSetUp (the fork declares softmax_ and never sets "
@@ -209,13 +213,18 @@ CASES = {
     "fork_proposal": (SSD18_TREE, 18, ["Python:rpn.proposal_layer.ProposalLayer"]),
     "fork_proposal_cpp": (SSD18_TREE, 18, ["Proposal"]),
     "fork_yolo": (SSD18_TREE, 18, ["Reorg", "Region", "YoloDetectionOutput", "Yolov3DetectionOutput"]),
-    "fork_faster_rcnn_zf": (SSD18_TREE, 18, ["Python:rpn.proposal_layer.ProposalLayer", "ROIPooling"]),
+    "fork_faster_rcnn_zf": (SSD18_TREE, 19, ["Python:rpn.proposal_layer.ProposalLayer", "ROIPooling", "Dropout"]),
+    "fork_faster_rcnn_zf_thin": (SSD18_TREE, 19, ["Python:rpn.proposal_layer.ProposalLayer", "ROIPooling",
+                                                  "Dropout"]),
 }
+# not committed: its caffemodel alone is 220 MB (fc6, fc7); fork_faster_rcnn_zf_thin is committed instead
+UNCOMMITTED = {"fork_faster_rcnn_zf"}
+# (seed 19 for the Faster R-CNN cases: seed 18 gives RPN foreground probabilities tied in float32)
 # cases with py-faster-rcnn's Python layers: its lib (tools/fork_trees/setup_pyfrcnn.py) must be on PYTHONPATH
-PYTHON_LAYER_CASES = {"fork_proposal", "fork_faster_rcnn_zf"}
+PYTHON_LAYER_CASES = {"fork_proposal", "fork_faster_rcnn_zf", "fork_faster_rcnn_zf_thin"}
 # cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
 PENDING = {"bvlc_recurrent", "fork_roi", "fork_proposal", "fork_proposal_cpp", "fork_yolo",
-           "fork_faster_rcnn_zf"}
+           "fork_faster_rcnn_zf", "fork_faster_rcnn_zf_thin"}
 
 # fork_roi's ROIs (batch index, x1, y1, x2, y2) in pixels of a 224x320 image
 ROI_ROWS = np.array([
@@ -269,12 +278,19 @@ SPECIAL_INPUTS = {
     ("fork_proposal_cpp", "im_info4"): fixed([[224, 320, 1.0, 1.0]]),
     ("fork_proposal_cpp", "im_info4_small"): fixed([[64, 96, 1.0, 1.0]]),
     ("fork_faster_rcnn_zf", "im_info"): fixed([[224, 320, 1.0]]),
+    ("fork_faster_rcnn_zf_thin", "im_info"): fixed([[224, 320, 1.0]]),
     ("bvlc_recurrent", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
     ("bvlc_embed", "idx"): lambda rng, shape: rng.integers(0, 10, shape).astype(np.float32),
     ("bvlc_embed", "idx2"): lambda rng, shape: rng.integers(0, 7, shape).astype(np.float32),
     ("bvlc_recurrent", "cont"): lambda rng, shape: (np.arange(shape[0])[:, None] > 0).repeat(shape[1], 1)
     .astype(np.float32),
 }
+
+# Faster R-CNN heads scaled like a trained net's: He-scaled RPN logits (about +-10) would saturate the softmax
+# (probabilities tied at 1.0 in float32) and He-scaled box deltas (about +-10) make every proposal the whole
+# image; trained RPNs give logits of a few units and deltas of a few tenths
+FRCNN_HEADS = {"rpn_cls_score": 0.3, "rpn_bbox_pred": 0.1, "bbox_pred": 0.1}
+HEAD_SCALES = {"fork_faster_rcnn_zf": FRCNN_HEADS, "fork_faster_rcnn_zf_thin": FRCNN_HEADS}
 
 CONV_TYPES = {"Convolution", "Deconvolution", "ConvolutionDepthwise", "DepthwiseConvolution", "InnerProduct"}
 
@@ -376,8 +392,16 @@ def set_bn(rng: np.random.Generator, net, name: str, bottom: np.ndarray, mode: s
         blobs[1].data[...] = shift.reshape(blobs[1].data.shape)
 
 
-def fill_weights(rng, net, rows: list[dict], prototxt_text: str) -> None:
+def scale_heads(net, case: str) -> None:
+    """Shrink the named layers' weights and biases (HEAD_SCALES) after the He fill."""
+    for name, factor in HEAD_SCALES.get(case, {}).items():
+        for blob in net.params[name]:
+            blob.data[...] *= factor
+
+
+def fill_weights(rng, net, rows: list[dict], prototxt_text: str, case: str) -> None:
     pending = fill_plain(rng, net, rows)
+    scale_heads(net, case)
     order = [row["name"] for row in rows]
     modes = {name: bn_mode(layer_text(prototxt_text, name)) for name in pending}
     for name in pending:  # in net order: each BN sees the statistics of the BNs before it
@@ -463,7 +487,7 @@ def make_case(case: str, seed: int, out: Path, legacy: bool = False) -> Path:
               for name in net.inputs}
     for name, value in inputs.items():
         net.blobs[name].data[...] = value
-    fill_weights(rng, net, rows, text)
+    fill_weights(rng, net, rows, text, case)
     for name, value in inputs.items():  # the measuring passes must not have touched them
         net.blobs[name].data[...] = value
     blobs = run_and_capture(net, rows)
@@ -478,6 +502,8 @@ def make_case(case: str, seed: int, out: Path, legacy: bool = False) -> Path:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     seed = CASES[args.case][1] if args.seed is None else args.seed
+    if args.case in UNCOMMITTED and args.out is None:
+        raise SystemExit(f"{args.case} is too large for fixtures/: give --out")
     out = args.out or ROOT / "fixtures" / ("golden_pending" if args.case in PENDING else "golden")
     target = make_case(args.case, seed, out, args.legacy_inputs)
     size = sum(f.stat().st_size for f in target.iterdir())
