@@ -20,8 +20,9 @@ Debian's /usr/bin/python3; no tree is ever committed), <TREE> above:
     sources named in SSD_TREE["layers_from"] copied in (.hpp/.cpp; their messages added to
     caffe.proto); the patches are listed in SSD_TREE["build"];
   - "ssd+dropins18" (issue 18: fork_roi, fork_proposal, fork_proposal_cpp, fork_yolo, fork_faster_rcnn_zf): the
-    tree above plus ROIPooling, PSROIPooling, Proposal, Reorg, Region, YoloDetectionOutput and
-    Yolov3DetectionOutput sources (SSD18_TREE["layers_from"], patches in SSD18_TREE["build"]); the cases with
+    tree above plus ROIPooling, PSROIPooling, Proposal, Reorg, Region, YoloDetectionOutput,
+    Yolov3DetectionOutput and caffe-fast-rcnn's Dropout sources (SSD18_TREE["layers_from"], patches in
+    SSD18_TREE["build"]; tools/fork_trees/dropins18.py installs them in a copy of the tree); the cases with
     py-faster-rcnn's Python ProposalLayer (PYTHON_LAYER_CASES) also need <PYFRCNN>, its lib made importable by
     Python 3 with tools/fork_trees/setup_pyfrcnn.py (PYFRCNN_CHANGES);
   - "segnet" (fork_segnet): TimoSaemann/caffe-segnet-cudnn5 at
