@@ -101,6 +101,39 @@ def apply_preprocessing(spec, image):
     return apply(spec if isinstance(spec, Preprocessing) else Preprocessing.from_dict(spec), image)
 
 
+def embed_preprocessing(graph: Graph, spec=None) -> Graph:
+    """The graph with its preprocessing as ordinary layers in front (convert --preprocess embed):
+    the model then takes the image as held (layout, channel order, range) under the input's name.
+    spec: a Preprocessing or its dict; default: the one attach_preprocessing recorded."""
+    from .errors import PreprocessingError
+    from .frontend.preprocess import Preprocessing
+    from .passes.preprocess import embed_preprocessing as embed
+
+    spec = graph.metadata.get("preprocessing") if spec is None else spec
+    if spec is None:
+        raise PreprocessingError("--preprocess embed: nothing to embed: the net has no transform_param and no "
+                                 "preprocessing option was given (--mean, --mean-values, --scale, --std, "
+                                 "--raw-scale, --channel-order, --input-layout)")
+    if isinstance(spec, dict):
+        if spec.get("embedded"):
+            raise PreprocessingError("this graph's preprocessing is embedded already")
+        spec = Preprocessing.from_dict(spec)
+    return embed(graph, spec)
+
+
+def record_preprocessing_snippet(graph: Graph) -> str | None:
+    """convert --preprocess record: put into graph.metadata (so into every converted model) a short
+    NumPy snippet, `preprocess(images, spec)`, that applies the recorded preprocessing; returns it."""
+    from .frontend.preprocess import Preprocessing, snippet
+
+    spec = graph.metadata.get("preprocessing")
+    if spec is None or spec.get("embedded") or not graph.inputs:
+        return None
+    code = snippet(Preprocessing.from_dict(spec), graph.shape(graph.inputs[0])[1])
+    graph.metadata["preprocessing_snippet"] = code
+    return code
+
+
 def cut(graph: Graph, layers: list[str]) -> Graph:
     """The net cut at `layers` (CLI --outputs): their tops become the outputs, in that order,
     and every layer they do not need is dropped. An unknown name is a GraphError."""

@@ -182,13 +182,25 @@ def run_one(spec: ModelSpec, outdir: Path):
         return ModelResult(spec.name, spec.prototxt, spec.weights, error=f"{reason}: {' '.join(tail)}")
 
 
-def run_batch(specs: list[ModelSpec], outdir: str | Path, jobs: int = 1, on_start=None, on_done=None):
-    """Run every model, `jobs` at a time; on_start(name) and on_done(name) are called as each
-    model starts and ends (from the worker threads), so a progress label can name the models running."""
+EXECUTORS = ("local", "ray")
+
+
+def run_batch(specs: list[ModelSpec], outdir: str | Path, jobs: int = 1, on_start=None, on_done=None,
+              executor: str = "local", address: str | None = None):
+    """Run every model, `jobs` at a time in local processes (executor "local"), or each as a
+    task on Ray (executor "ray": a local Ray, or the cluster at `address`; batch_ray.py);
+    on_start(name) and on_done(name) are called as each model starts and ends, so a progress
+    label can name the models running."""
     from .report import Report
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    if executor == "ray":
+        from .batch_ray import run_on_ray
+
+        return Report(run_on_ray(specs, outdir, address, on_start, on_done))
+    if executor != "local":
+        raise Caffe2xError(f"unknown executor '{executor}'; choose from {', '.join(EXECUTORS)}.")
 
     def one(spec: ModelSpec):
         if on_start:

@@ -20,6 +20,7 @@ from . import api
 from .api import random_inputs
 from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, PreprocessingError, VerificationTimeout
+from .frontend.input_values import check_input_values
 from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
 from .io.outputs import FILE, FOLDER, check_output
@@ -115,6 +116,11 @@ def _preprocessing_options(command):
                      help="Layout of the images you feed."),
         click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
                      help="Class names: synset_words.txt or a labelmap.prototxt."),
+        click.option("--preprocess", "preprocess_mode", type=click.Choice(["record", "embed"]), default="record",
+                     show_default=True,
+                     help="record: write the preprocessing into the model's metadata with a NumPy snippet "
+                          "applying it; embed: prepend it to the model as layers, which then takes the image "
+                          "as held."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -245,6 +251,7 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
     arrays = _read_inputs(inputs_path) if inputs_path else {}
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
     graph = _cut(graph, cut_layers)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     labels = api.attach_labels(graph, labels_path) if labels_path else None
@@ -292,7 +299,7 @@ def _batch(value: str) -> int | None:
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, quantize, calibration, dynamic_hw, cut_layers, mean_file, mean_values,
-            mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path, force):
+            mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -306,6 +313,7 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
                      input_layout, labels_path)
+    graph = _preprocess(graph, preprocess_mode)
     for name, path in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         own = options.only_for(TARGETS.get(name).options)
@@ -363,10 +371,15 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @calibration_option
 @dynamic_hw_option
 @outputs_option
+@_preprocessing_options
+@click.option("--image", "image_path", type=click.Path(dir_okay=False),
+              help="Verify on this image (needs Pillow: the 'image' extra), sized as pycaffe's caffe.io does and "
+                   "preprocessed as the options say, the same for both sides.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
            tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, quantize, calibration,
-           dynamic_hw, cut_layers, force):
+           dynamic_hw, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
+           input_layout, labels_path, preprocess_mode, image_path, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -380,12 +393,16 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
     require_all(targets, run=True)  # before any work: a missing framework is named with its pip extra
     settings = VerifySettings(tolerance, parse_tolerances(layer_tolerances), device,
                               _verify_options(targets, quantize, calibration))
+    preprocessing = (mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
+                     labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
-        report = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                         settings, quiet or as_json, cut_layers, dynamic_hw)
+        report, classes = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
+                                  settings, quiet or as_json, cut_layers, preprocessing, dynamic_hw)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
+        for line in classes:  # before the tables: the last line stays the overall verdict
+            click.echo(line)
         print_verify(report, console())
     for path in write_report_files(report, report_paths, force):
         if not (quiet or as_json):
@@ -418,7 +435,12 @@ def _print_failures(report, quiet: bool) -> None:
 @click.argument("manifest", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Folder for every model's outputs, results and the summary reports.")
-@click.option("--jobs", type=int, default=1, show_default=True, help="Models converted in parallel.")
+@click.option("--jobs", type=int, default=None, help="Models converted in parallel by the local pool [default: 1].")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: a pool of processes on this machine; ray: one Ray task per model (pip install "
+                   "'caffe2x[ray]'), on a local Ray or the cluster at --address.")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --executor ray: the cluster to use ('auto' or HOST:PORT); default: start a local Ray.")
 @click.option("--tolerance", type=float, default=None, help="Default tolerance (a model's own wins).")
 @click.option("--layer-tolerance", "layer_tolerances", multiple=True, metavar="LAYER=TOL",
               help="A tolerance for a layer of any model (repeatable; a model's own wins).")
@@ -427,7 +449,8 @@ def _print_failures(report, quiet: bool) -> None:
 @click.option("--quiet", is_flag=True, help="Print nothing but errors and one line per target that fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary report as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
-def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_paths, quiet, as_json, force):
+def convert_all(manifest, outdir, jobs, executor, address, tolerance, layer_tolerances, report_paths, quiet,
+                as_json, force):
     """Convert and verify every model of MANIFEST.yaml; exit 1 if any fails.
 
     Writes OUTDIR/report.{json,md,xml,html}. Models whose files and settings are
@@ -439,8 +462,16 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     from .report import render_json, write_report_files
     from .report.terminal import console, print_batch, progress
 
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise Caffe2xError("--jobs must be at least 1.")
+    if executor == "ray" and jobs is not None:
+        raise Caffe2xError("--jobs sizes the local pool; on Ray, as many models run at once as the cluster has CPUs.")
+    if executor != "ray" and address:
+        raise Caffe2xError("--address names a Ray cluster: it needs --executor ray.")
+    if executor == "ray":
+        from .batch_ray import import_ray
+
+        import_ray()  # before any model runs: a clear error if Ray is missing
     summary = [Path(outdir) / name for name in SUMMARY_NAMES]  # OUTDIR's own, rewritten on every run
     extra = [p for p in dict.fromkeys(report_paths) if Path(p).resolve() not in {s.resolve() for s in summary}]
     report_paths = _check_reports(extra, force)
@@ -448,7 +479,8 @@ def convert_all(manifest, outdir, jobs, tolerance, layer_tolerances, report_path
     require_all([t for spec in specs for t in spec.targets], run=True)  # before any model runs
     check_batch_outputs(specs, outdir)
     with progress(console(stderr=True), len(specs), "models", enabled=not (quiet or as_json)) as steps:
-        report = run_batch(specs, outdir, jobs, on_start=steps.start, on_done=steps.done)
+        report = run_batch(specs, outdir, jobs or 1, on_start=steps.start, on_done=steps.done, executor=executor,
+                           address=address)
     write_report_files(report, summary)
     write_report_files(report, report_paths, force)
     if as_json:
@@ -520,23 +552,80 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
-            cut_layers=None, dynamic_hw=False):
+            cut_layers=None, preprocessing=(None,) * 9 + ("record", None), dynamic_hw=False):
+    """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
-    from .verification import is_file_reference, verify_net
+    from .verification import REFERENCE_STEP, choose_reference, is_file_reference, verify_net
 
+    *options, labels_path, mode, image_path = preprocessing
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
+    if reference_blobs is not None and (image_path or mode == "embed"):
+        raise PreprocessingError("--image and --preprocess embed need a computed reference (builtin, caffe or "
+                                 "auto): a .npz reference holds its own input.")
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=source, targets=targets,
-                  dynamic_hw=dynamic_hw)
+    graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
+                  arrays_source=source, targets=targets, dynamic_hw=dynamic_hw)
     graph = _cut(graph, cut_layers)
-    arrays = arrays or random_inputs(graph, seed)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
+    _attach_metadata(graph, net, *options, labels_path)
+    target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
     steps = len(set(targets)) + (reference_blobs is None)
     with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
-        model = verify_net(graph, net, weights, targets, arrays, reference=reference, blobs=reference_blobs,
-                           settings=settings, on_step=progress_steps.next, keep_going=len(set(targets)) > 1)
-    return Report([model])
+        if reference_blobs is None:
+            progress_steps.next(REFERENCE_STEP)
+            reference = choose_reference(reference, weights)
+            reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
+        if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
+            from .passes.preprocess import preprocessed_blob
+
+            key = preprocessed_blob(target_graph)
+            reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
+        model = verify_net(target_graph, net, weights, targets, target_inputs, reference=reference,
+                           blobs=reference_blobs, settings=settings, on_step=progress_steps.next,
+                           keep_going=len(set(targets)) > 1)
+    labels = graph.metadata.get("labels")
+    classes = [f"reference {_describe_output(top, reference_blobs[key], labels)}"
+               for top, key in zip(graph.output_tops, _output_keys(graph)) if key in reference_blobs]
+    return Report([model]), classes + _agreement_lines(model) if (labels or image_path) else []
+
+
+def _agreement_lines(model) -> list[str]:
+    """Per target and classifier output: whether its top classes are the reference's."""
+    return [f"{result.target} {record.top}: top-1 agrees on {record.top1:.0%} of the items, top-5 sets overlap "
+            f"{record.top5:.0%}" for result in model.targets if result.verify
+            for record in result.verify.records if record.top1 is not None]
+
+
+def _output_keys(graph) -> list[str]:
+    keys = {value: key for key, value in graph.blob_keys().items() if not key.startswith("input:")}
+    return [keys.get(value, "") for value in graph.outputs]
+
+
+def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
+    """(graph the targets convert, their inputs, the reference's inputs). record: both sides take the
+    preprocessed input; embed: the targets take the image as held, the reference its preprocessing."""
+    from .frontend.preprocess import Preprocessing, held_shape
+    from .io.image import image_input
+
+    spec_dict = graph.metadata.get("preprocessing")
+    spec = Preprocessing.from_dict(spec_dict) if spec_dict else Preprocessing()
+    name = graph.values[graph.inputs[0]].top if graph.inputs else None
+    held = None
+    if image_path:
+        held = image_input(image_path, spec, graph.shape(graph.inputs[0]))
+    elif mode == "embed":
+        shape = held_shape(spec, graph.shape(graph.inputs[0]))
+        random = np.random.default_rng(seed).uniform(0, 255 / spec.raw_scale, shape).astype(np.float32)
+        held = arrays.get(name) if arrays else random
+    if held is None:
+        arrays = arrays or random_inputs(graph, seed)
+        return graph, arrays, arrays
+    preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
+    if mode != "embed":
+        return graph, preprocessed, preprocessed
+    return api.embed_preprocessing(graph), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager
@@ -562,6 +651,8 @@ def _deadline(seconds: float | None):
 
 def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = None) -> str:
     text = f"{top}: shape {list(array.shape)}, min {array.min():.6g}, max {array.max():.6g}"
+    if array.ndim == 4 and array.shape[:2] == (1, 1) and array.shape[3] == 7:
+        return text + _describe_detections(array[0, 0], labels)
     if array.ndim >= 2 and array.shape[1] > 1 and np.prod(array.shape[2:], dtype=np.int64) == 1:
         first = array.reshape(array.shape[0], -1)[0]
         best = np.argsort(-first, kind="stable")[:5]
@@ -574,6 +665,20 @@ def _describe_output(top: str, array: np.ndarray, labels: list[str] | None = Non
     return text
 
 
+def _describe_detections(rows: np.ndarray, labels: list[str] | None) -> str:
+    """DetectionOutput's rows [image, label, score, xmin, ymin, xmax, ymax]: the five most confident,
+    named (label -1 is the fork's "no detection" row)."""
+    found = rows[rows[:, 1] >= 0]
+    best = found[np.argsort(-found[:, 2], kind="stable")[:5]]
+
+    def name(label: float) -> str:
+        index = int(label)
+        return f"{index} {labels[index]!r}" if labels is not None and 0 <= index < len(labels) else f"{index}"
+
+    shown = ", ".join(f"{name(r[1])} {r[2]:.3f} at [{r[3]:.3f} {r[4]:.3f} {r[5]:.3f} {r[6]:.3f}]" for r in best)
+    return f", {len(found)} detections" + (f", the most confident: {shown}" if len(best) else "")
+
+
 def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
     if text is None:
         return None
@@ -581,6 +686,14 @@ def _numbers(text: str | None, option: str) -> tuple[float, ...] | None:
         return tuple(float(v) for v in text.replace(" ", "").split(",") if v)
     except ValueError:
         raise PreprocessingError(f"{option} '{text}' is not a comma-separated list of numbers") from None
+
+
+def _preprocess(graph, mode: str):
+    """--preprocess embed: the steps become layers of the model; record: the snippet joins the metadata."""
+    if mode == "embed":
+        return api.embed_preprocessing(graph)
+    api.record_preprocessing_snippet(graph)
+    return graph
 
 
 def _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,

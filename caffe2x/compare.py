@@ -24,6 +24,13 @@ class BlobError:
         return self.normalized_max <= tolerance
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """A dot product whose last bits do not depend on the machine's thread count: np.dot and
+    np.linalg.norm go to BLAS, whose summation order follows its threads, so the same run
+    reported different cosines in a process pool and in a Ray task (one BLAS thread)."""
+    return float(np.einsum("i,i->", a, b))
+
+
 def compare(got: np.ndarray, want: np.ndarray) -> BlobError:
     """Errors of `got` against the reference `want` (shapes must agree)."""
     got = np.asarray(got, dtype=np.float64)
@@ -41,6 +48,7 @@ def compare(got: np.ndarray, want: np.ndarray) -> BlobError:
     scale = float(np.abs(np.nan_to_num(want)).max())
     max_abs = float(diff.max())
     normalized = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf"))
-    norms = float(np.linalg.norm(np.nan_to_num(got)) * np.linalg.norm(np.nan_to_num(want)))
-    cosine = float(np.vdot(np.nan_to_num(got), np.nan_to_num(want)) / norms) if norms > 0 else 1.0
+    got, want = np.nan_to_num(got).ravel(), np.nan_to_num(want).ravel()
+    norms = float(np.sqrt(_dot(got, got)) * np.sqrt(_dot(want, want)))
+    cosine = float(_dot(got, want) / norms) if norms > 0 else 1.0
     return BlobError(normalized, max_abs, float(diff.mean()), cosine)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Create .venv (Python 3.10+) and install caffe2x in it, editable, with the
-# extras named in $CAFFE2X_EXTRAS (default: dev,all). Re-running is cheap:
+# extras named in $CAFFE2X_EXTRAS (default: dev,all,ray; ray for convert-all --executor ray). Re-running is cheap:
 # nothing is reinstalled while pyproject.toml and the extras are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras="${CAFFE2X_EXTRAS:-dev,all}"
+extras="${CAFFE2X_EXTRAS:-dev,all,ray}"
 python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv

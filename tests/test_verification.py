@@ -198,3 +198,20 @@ def test_a_blob_whose_reference_is_nan_fails_verification(tmp_path):
     assert not result.passed
     (record,) = [r for r in result.records if r.layer == "log"]
     assert not record.passed and "1 NaN value(s) of 4" in record.note
+
+
+def test_blob_errors_do_not_depend_on_the_number_of_blas_threads():
+    """The same comparison gave cosines differing in the 16th digit under 1 and 2 BLAS threads
+    (np.vdot's summation order follows its threads), so a Ray task's report differed from the
+    process pool's; every statistic is now summed in one fixed order."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import numpy as np; from caffe2x.compare import compare; r = np.random.default_rng(0); "
+              "a = r.normal(size=1_000_003); print(repr(compare(a + r.normal(size=a.size) * 1e-6, a)))")
+    printed = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "OMP_NUM_THREADS": threads,
+                                   "OPENBLAS_NUM_THREADS": threads}).stdout
+               for threads in ("1", "2")}
+    assert len(printed) == 1, printed

@@ -143,7 +143,7 @@ CASES = {
     "bvlc_recurrent": (SSD_TREE, 15, ["Embed", "Parameter", "LSTM", "RNN"]),
 }
 # cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
-PENDING = {"bvlc_recurrent"}
+PENDING: set[str] = set()
 
 # inputs that are not N(0, 1): Embed's indices (integers as floats) and the LSTM/RNN continuation flags
 SPECIAL_INPUTS = {

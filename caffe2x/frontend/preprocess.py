@@ -54,6 +54,59 @@ class Preprocessing:
                    data.get("channel_order", "bgr"), data.get("input_layout", "nchw"), data.get("source", ""))
 
 
+@dataclass(frozen=True)
+class Step:
+    """One float32 operation of the preprocessing, on an N-batch:
+
+    "transpose": x.transpose(order) (NHWC -> NCHW); "channels": x[:, order] (RGB -> BGR);
+    "multiply" / "add": x * operand, x + operand, the operand broadcast from axis 1 ((1,) for
+    all channels, (C,) per channel, (C, H, W) a mean image). The mean is added negated: x + (-m)
+    is x - m in IEEE arithmetic, and it is what Caffe's Bias layer computes."""
+
+    kind: str
+    name: str  # what it does, also the name of its layer when embedded
+    order: tuple[int, ...] = ()
+    operand: np.ndarray | None = field(default=None, compare=False)
+
+
+def preprocessing_steps(spec: Preprocessing, channels: int) -> list[Step]:
+    """The spec as the operations that apply it, identities left out: the one home of the
+    arithmetic. apply_preprocessing runs them in NumPy; passes.preprocess embeds each as a
+    Caffe layer (Permute, Slice + Concat, Power, Bias, Scale) into the converted model."""
+    steps = []
+    if spec.input_layout == "nhwc":
+        steps.append(Step("transpose", "layout", order=(0, 3, 1, 2)))
+    if spec.channel_order == "rgb" and channels > 1:
+        steps.append(Step("channels", "channel_order", order=tuple(range(channels - 1, -1, -1))))
+    if spec.raw_scale != 1.0:
+        steps.append(Step("multiply", "raw_scale", operand=np.array([spec.raw_scale], np.float32)))
+    if spec.mean_image is not None:
+        if spec.mean_image.shape[0] != channels:
+            raise PreprocessingError(f"the mean image has {spec.mean_image.shape[0]} channels, the input {channels}")
+        steps.append(Step("add", "mean", operand=-np.asarray(spec.mean_image, np.float32)))
+    elif spec.mean and any(v != 0 for v in spec.mean):
+        steps.append(Step("add", "mean", operand=-_per_channel(spec.mean, channels, "mean").reshape(-1)))
+    if any(s != 1.0 for s in spec.scale):
+        operand = _per_channel(spec.scale, channels, "scale").reshape(-1)
+        steps.append(Step("multiply", "scale", operand=operand[:1] if len(set(operand.tolist())) == 1 else operand))
+    return steps
+
+
+def apply_step(step: Step, x: np.ndarray) -> np.ndarray:
+    if step.kind == "transpose":
+        return x.transpose(step.order)
+    if step.kind == "channels":
+        return x[:, list(step.order)]
+    operand = step.operand.reshape((1, *step.operand.shape) + (1,) * (x.ndim - 1 - step.operand.ndim))
+    return x * operand if step.kind == "multiply" else x + operand
+
+
+def held_shape(spec: Preprocessing, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of the image as the user holds it, for a net input of Caffe's N, C, H, W `shape`."""
+    n, c, h, w = shape
+    return (n, h, w, c) if spec.input_layout == "nhwc" else (n, c, h, w)
+
+
 def apply_preprocessing(spec: Preprocessing, image: np.ndarray) -> np.ndarray:
     """A batch of images as the user holds them (N, H, W, C or N, C, H, W) -> the net's input
     (N, C, H, W float32), in the order of the module docstring."""
@@ -62,23 +115,17 @@ def apply_preprocessing(spec: Preprocessing, image: np.ndarray) -> np.ndarray:
         x = x[None]
     if x.ndim != 4:
         raise PreprocessingError(f"an image batch is 4-D ({spec.input_layout.upper()}), got shape {list(x.shape)}")
-    if spec.input_layout == "nhwc":
-        x = x.transpose(0, 3, 1, 2)
-    if spec.channel_order == "rgb":
-        x = x[:, ::-1]
-    x = x * np.float32(spec.raw_scale)
-    if spec.mean_image is not None:
-        x = x - spec.mean_image[None]
-    elif spec.mean:
-        x = x - _per_channel(spec.mean, x.shape[1], "mean")
-    return (x * _per_channel(spec.scale, x.shape[1], "scale")).astype(np.float32)
+    channels = x.shape[3 if spec.input_layout == "nhwc" else 1]
+    for step in preprocessing_steps(spec, channels):
+        x = apply_step(step, x)
+    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def _per_channel(values, channels: int, what: str) -> np.ndarray:
     if len(values) not in (1, channels):
         raise PreprocessingError(f"{len(values)} {what} values for an input of {channels} channels (give 1 or "
                                  f"{channels})")
-    return np.asarray(values, np.float32).reshape(1, -1, 1, 1)
+    return np.broadcast_to(np.asarray(values, np.float32), (channels,)).reshape(1, -1, 1, 1)
 
 
 def crop_mean_image(mean: np.ndarray, height: int, width: int, per_channel: bool, source: str) -> tuple:
@@ -160,14 +207,46 @@ def build_preprocessing(layers: list, input_shape, options: PreprocessingOptions
         _, _, height, width = input_shape
         mean, mean_image = crop_mean_image(read_mean_binaryproto(found), height, width, options.mean_per_channel,
                                            found)
+        if len(mean) not in (0, input_shape[1]) or (mean_image is not None and len(mean_image) != input_shape[1]):
+            raise PreprocessingError(f"{found}: the mean has {len(mean) or len(mean_image)} channels, the net's "
+                                     f"input {input_shape[1]}.")
     scale = spec.scale
     if options.scale is not None:
         scale = (float(options.scale),)
     if options.std:
         scale = tuple(1.0 / s if s else 0.0 for s in options.std)
     source = spec.source + (", command line" if options.given and base is not None else "")
+    _per_channel(mean or (0.0,), input_shape[1], "mean")  # 1 or C values, else a typed error
+    _per_channel(scale, input_shape[1], "scale")
     return check_values(Preprocessing(
         mean=mean, mean_image=mean_image, scale=scale,
         raw_scale=spec.raw_scale if options.raw_scale is None else float(options.raw_scale),
         channel_order=options.channel_order or spec.channel_order,
         input_layout=options.input_layout or spec.input_layout, source=source))
+
+
+def snippet(spec: Preprocessing, channels: int) -> str:
+    """Standalone NumPy code applying the recorded spec (convert --preprocess record writes it into
+    the model's metadata): the steps of preprocessing_steps, one line each, the same float32
+    operations; the mean image, too large to inline, is read from the recorded spec."""
+    lines = ["import numpy as np", "", "", "def preprocess(images, spec):",
+             f'    """images as held ({spec.input_layout.upper()}, {spec.channel_order.upper()}) -> the net\'s '
+             'N,C,H,W float32 input; spec: the recorded caffe2x preprocessing (JSON)."""',
+             "    x = np.asarray(images, np.float32)",
+             "    x = x[None] if x.ndim == 3 else x"]
+    for step in preprocessing_steps(spec, channels):
+        lines.append("    " + _snippet_line(step))
+    lines.append("    return np.ascontiguousarray(x, np.float32)")
+    return "\n".join(lines) + "\n"
+
+
+def _snippet_line(step: Step) -> str:
+    if step.kind == "transpose":
+        return f"x = x.transpose{step.order}  # layout: NHWC -> NCHW"
+    if step.kind == "channels":
+        return f"x = x[:, {list(step.order)}]  # channel order: RGB -> BGR"
+    if step.name == "mean" and step.operand.ndim == 3:
+        return 'x = x - np.asarray(spec["mean_image"], np.float32)[None]  # mean image'
+    values = (-step.operand if step.kind == "add" else step.operand).tolist()
+    operator = "-" if step.kind == "add" else "*"
+    return f"x = x {operator} np.asarray({values!r}, np.float32).reshape(1, -1, 1, 1)  # {step.name.replace('_', ' ')}"

@@ -24,6 +24,9 @@ class Value:
     top: str  # the Caffe top name as written
     producer: str | None  # Caffe layer name; None for net inputs
     dtype: str = "float32"
+    # None: a Caffe blob (N, C, H, W when 4-D). "nhwc" or "nchw": a net input that takes an image
+    # as the user holds it (embedded preprocessing); targets feed it as it is, never transposed.
+    image_layout: str | None = None
 
 
 @dataclass

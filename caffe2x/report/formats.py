@@ -62,6 +62,8 @@ def render_markdown(report: Report) -> str:
              f"({report.created}).", ""]
     for model in report.models:
         lines += [f"## {_cell(model.name)}: {'PASS' if model.passed else 'FAIL'}", ""]
+        lines += [f"Run again after its task failed: {_cell(reason)}" for reason in model.retries]
+        lines += [""] if model.retries else []
         if model.error:
             lines += [f"Could not read the model: {_cell(model.error)}", ""]
             continue

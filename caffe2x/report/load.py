@@ -25,4 +25,4 @@ def target_from_dict(data: dict, net: str) -> TargetResult:
 def model_from_dict(data: dict) -> ModelResult:
     return ModelResult(data["name"], data["prototxt"], data.get("weights"),
                        [target_from_dict(t, data["name"]) for t in data.get("targets", [])], data.get("error"),
-                       data.get("cached", False))
+                       data.get("cached", False), list(data.get("retries", [])))

@@ -40,6 +40,7 @@ class ModelResult:
     targets: list[TargetResult] = field(default_factory=list)
     error: str | None = None  # the model itself could not be read
     cached: bool = False
+    retries: list[str] = field(default_factory=list)  # why earlier runs of its task failed (Ray)
 
     @property
     def passed(self) -> bool:
@@ -47,7 +48,8 @@ class ModelResult:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "prototxt": self.prototxt, "weights": self.weights, "passed": self.passed,
-                "error": self.error, "cached": self.cached, "targets": [t.as_dict() for t in self.targets]}
+                "error": self.error, "cached": self.cached,
+                "retries": list(self.retries), "targets": [t.as_dict() for t in self.targets]}
 
 
 @dataclass

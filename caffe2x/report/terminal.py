@@ -116,7 +116,8 @@ def print_batch(report: Report, out) -> None:
             where = (f"{shown(first.layer)}:{shown(first.top)}" if first else
                      shown(target.error or "") if target.status == ERROR else "-")
             color = {"passed": "green", "failed": "red", "error": "red"}[target.status]
-            table.add_row(shown(model.name) + (" (cached)" if model.cached else ""), target.target,
+            label = shown(model.name) + (" (cached)" if model.cached else "") + (" (retried)" if model.retries else "")
+            table.add_row(label, target.target,
                           f"[{color}]{target.status}[/]", str(len(records)),
                           f"{worst:.2e}" if worst is not None else "", where)
     out.print(table)

@@ -63,10 +63,10 @@ def fork_aspect_ratios(ratios, flip: bool) -> tuple[float, ...]:
     return tuple(kept)
 
 
-def _pair(value, name: str, prefix: str, zero):
-    """The fork's `name` or `prefix_h` and `prefix_w` (both, never with `name`): (h, w), or
-    (zero, zero) when none is given (img_size: take the image bottom's; step: derive it)."""
-    h, w = f"{prefix}_h", f"{prefix}_w"
+def size_pair(value, name: str, h: str, w: str, zero):
+    """The fork's `name` or `h` and `w` (both, never with `name`): (h, w), or (zero, zero)
+    when none is given (img_size: take the image bottom's; step: derive it). The SSD fork's
+    PriorBox and Intel's PriorBoxClustered (families/intel) check them alike."""
     if value.has(h) or value.has(w):
         check(not value.has(name), f"give either {name} or {h}/{w}, not both")
         check(getattr(value, h) > 0 and getattr(value, w) > 0, f"{h} and {w} must both be given and larger than 0")
@@ -77,7 +77,7 @@ def _pair(value, name: str, prefix: str, zero):
     return zero, zero
 
 
-def _variances(values) -> tuple[float, ...]:
+def variances_of(values) -> tuple[float, ...]:
     check(len(values) in (0, 1, 4), f"give 1 or 4 variances, not {len(values)}")
     check(all(v > 0 for v in values), "every variance must be larger than 0")
     return tuple(values) or (float(F32(DEFAULT_VARIANCE)),)
@@ -92,10 +92,10 @@ def build(value) -> PriorBoxParams:
     check(all(high > low for low, high in zip(mins, maxs)), "every max_size must be larger than its min_size")
     # Caffe would go on with inf/NaN boxes (sqrt of a negative ratio, 1/0): refused instead.
     check(all(r > 0 for r in value.aspect_ratio), "every aspect_ratio must be larger than 0")
-    img_h, img_w = _pair(value, "img_size", "img", 0)
-    step_h, step_w = _pair(value, "step", "step", 0.0)
+    img_h, img_w = size_pair(value, "img_size", "img_h", "img_w", 0)
+    step_h, step_w = size_pair(value, "step", "step_h", "step_w", 0.0)
     return PriorBoxParams(mins, maxs, fork_aspect_ratios(value.aspect_ratio, value.flip), value.clip,
-                          _variances(value.variance), img_h, img_w, step_h, step_w, value.offset)
+                          variances_of(value.variance), img_h, img_w, step_h, step_w, value.offset)
 
 
 def legacy_hw(shape) -> tuple[int, int]:
@@ -137,10 +137,17 @@ def box_sizes(params: PriorBoxParams) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prior_boxes(params: PriorBoxParams, feature_shape, image_shape) -> np.ndarray:
-    """The PriorBox top (1, 2, H*W*P*4), float32, as PriorBoxLayer::Forward_cpu computes it:
-    centers (w + offset) * step in float; each coordinate (center -/+ size / 2.) / image
-    in double, stored as float; clipped to [0, 1] with clip; then the variances.
+    """The PriorBox top (1, 2, H*W*P*4), float32, as PriorBoxLayer::Forward_cpu computes it.
     The one rule the reference kernel and every target's emitter use."""
+    return grid_priors(*box_sizes(params), params, feature_shape, image_shape)
+
+
+def grid_priors(box_widths, box_heights, params, feature_shape, image_shape) -> np.ndarray:
+    """Boxes of the given float32 sizes centred on every cell of the feature map, as the SSD
+    fork's PriorBox and Intel's PriorBoxClustered (families/intel) place them: centers
+    (w + offset) * step in float; each coordinate (center -/+ size / 2.) / image in double,
+    stored as float; clipped to [0, 1] with clip; then the variances. `params` gives img_h,
+    img_w, step_h, step_w (0: from the bottoms), offset, clip and variances."""
     height, width = legacy_hw(feature_shape)
     img_h, img_w = (params.img_h, params.img_w) if params.img_h and params.img_w else legacy_hw(image_shape)
     if params.step_h and params.step_w:
@@ -150,7 +157,7 @@ def prior_boxes(params: PriorBoxParams, feature_shape, image_shape) -> np.ndarra
     offset = F32(params.offset)
     center_x = ((np.arange(width, dtype=F32) + offset) * step_w).astype(np.float64)
     center_y = ((np.arange(height, dtype=F32) + offset) * step_h).astype(np.float64)
-    box_w, box_h = (size.astype(np.float64) / 2.0 for size in box_sizes(params))
+    box_w, box_h = (np.asarray(size, F32).astype(np.float64) / 2.0 for size in (box_widths, box_heights))
     boxes = np.empty((height, width, len(box_w), 4), np.float64)
     boxes[..., 0] = (center_x[None, :, None] - box_w) / img_w
     boxes[..., 1] = (center_y[:, None, None] - box_h) / img_h

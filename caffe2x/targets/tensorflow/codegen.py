@@ -93,7 +93,10 @@ class KerasContext:
 
     def to_caffe(self, node: Node, arg: str, value: str) -> str:
         if self._layouts[value] == NHWC:
-            return f"layers.Permute({TO_NCHW}, name={self.name(node, 'to_nchw')})({arg})"
+            # one Permute per NHWC bottom (Proposal converts two): the first keeps the plain name
+            index = node.inputs.index(value) if value in node.inputs else 0
+            suffix = "to_nchw" if index == 0 else f"to_nchw_{index}"
+            return f"layers.Permute({TO_NCHW}, name={self.name(node, suffix)})({arg})"
         if self._layouts[value] == FLAT_NHWC:
             raise AssertionError("a flat NHWC blob only feeds InnerProduct layers")
         return arg
@@ -180,11 +183,28 @@ def _emit(graph: Graph, layout: str, reserved: frozenset[str], varying: set[str]
     return model, referenced_classes(custom, RUNTIME) & frozenset(variables.names.values())
 
 
+def transposes_input(value, layout: str) -> bool:
+    """Whether the model takes this 4-D net input as N, H, W, C of its Caffe N, C, H, W: in the
+    nhwc layout, unless the input is an image taken as the user holds it (embedded preprocessing)."""
+    return len(value.shape) == 4 and layout == "nhwc" and value.image_layout is None
+
+
+def external_shape(value, layout: str, open_axes=()) -> list[int | None]:
+    """The shape the model's input takes (see transposes_input); None on the open axes (NCHW
+    positions: dynamic height and width)."""
+    shape = [None if axis in open_axes else d for axis, d in enumerate(value.shape)]
+    return [shape[0], shape[2], shape[3], shape[1]] if transposes_input(value, layout) else shape
+
+
 def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str, str]:
     open_axes = getattr(graph, "dynamic", {}).get(value, ())
     shape = tuple(None if axis in open_axes else d for axis, d in enumerate(graph.values[value].shape))
     var = variables(("value", value), graph.values[value].top)
-    if len(shape) == 4 and layout == "nhwc":
+    if graph.values[value].image_layout == "nhwc":  # the image as held: Permute (a Caffe layer) takes it
+        lines.append(f"{var} = keras.Input({tuple(shape[1:])}, name={key!r})")
+        ctx._layouts[value] = CAFFE
+        return var, var
+    if transposes_input(graph.values[value], layout):
         lines.append(f"{var} = keras.Input({(shape[2], shape[3], shape[1])}, name={key!r})")
     elif len(shape) == 4:
         raw = variables(("raw", value), f"{graph.values[value].top}_nchw")
@@ -253,9 +273,7 @@ def _inputs_structure(input_vars: list[str]) -> str:
 def _main_block(graph, layout) -> str:
     shapes = []
     for v in graph.inputs:
-        shape = list(graph.values[v].shape)
-        if len(shape) == 4 and layout == "nhwc":
-            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shape = external_shape(graph.values[v], layout)
         shapes.append(f"np.random.default_rng(0).standard_normal({shape}).astype('float32')")
     return (
         'if __name__ == "__main__":\n'

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir, atomic_file
-from .codegen import KerasModel
+from .codegen import KerasModel, external_shape
 
 
 def build(model: KerasModel):
@@ -37,9 +37,7 @@ def _input_specs(model: KerasModel):
     graph = model.graph
     for value in graph.inputs:
         open_axes = getattr(graph, "dynamic", {}).get(value, ())  # dynamic height and width: None
-        shape = [None if axis in open_axes else d for axis, d in enumerate(graph.values[value].shape)]
-        if len(shape) == 4 and model.layout == "nhwc":
-            shape = [shape[0], shape[2], shape[3], shape[1]]
+        shape = external_shape(graph.values[value], model.layout, open_axes)
         specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
     return specs
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...ir.graph import Graph
 from .base import FLAT_NHWC, NHWC
-from .codegen import KerasModel, generate
+from .codegen import KerasModel, generate, transposes_input
 from .export import build, tflite_bytes
 
 
@@ -18,7 +18,7 @@ def feeds(model: KerasModel, inputs: Mapping[str, np.ndarray]) -> dict[str, np.n
     for value in model.graph.inputs:
         top = model.graph.values[value].top
         array = np.ascontiguousarray(inputs[top], np.float32)
-        if array.ndim == 4 and model.layout == "nhwc":
+        if transposes_input(model.graph.values[value], model.layout):
             array = np.ascontiguousarray(array.transpose(0, 2, 3, 1))
         result[model.input_keys[top]] = array
     return result

@@ -269,13 +269,18 @@ class ScaleBy(layers.Layer):
         shape = self.bias_shape
         self.bias = None if shape is None else self.add_weight(name="bias", shape=shape, initializer="zeros")
 
-    def _shape(self, t):
-        t = tf.reshape(t, tf.concat([tf.shape(t), tf.ones([self.trailing], tf.int32)], 0))
+    def _shape(self, t, rank):
+        # Unit axes before (an operand spanning C, H, W has none for N) and after it, so that
+        # it has x's rank: the NHWC transpose needs all four axes.
+        leading = rank - len(t.shape) - self.trailing
+        ones = [tf.ones([leading], tf.int32), tf.shape(t), tf.ones([self.trailing], tf.int32)]
+        t = tf.reshape(t, tf.concat(ones, 0))
         return tf.transpose(t, (0, 2, 3, 1)) if self.to_nhwc else t
 
     def call(self, x, operand):
-        y = x * self._shape(operand) if self.multiply else x + self._shape(operand)
-        return y if self.bias is None else y + self._shape(self.bias)
+        rank = len(x.shape)
+        y = x * self._shape(operand, rank) if self.multiply else x + self._shape(operand, rank)
+        return y if self.bias is None else y + self._shape(self.bias, rank)
 
     def get_config(self):
         return {**super().get_config(), "trailing": self.trailing, "to_nhwc": self.to_nhwc,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io.atomic import atomic_dir
+from ...layers.base import fixes_batch
 from .codegen import TorchModel
 
 EXPORT_BATCH = 2  # torch.export specializes a batch of 1, so trace with 2
@@ -78,15 +79,20 @@ def instantiate(model: TorchModel, folder: Path):
 
 
 def trace_program(module, model: TorchModel):
-    """torch.export of module with a dynamic batch dimension, and dynamic height and width
-    where the graph leaves them open (graph.dynamic) and torch.export can reason about them.
-    Its symbolic shapes cannot get through some stacks of ceil-mode pooling (torch 2.13:
+    """torch.export of module with a dynamic batch dimension (at the net's own shapes where a
+    layer fixes the first axis: a recurrent layer's T, LayerDef.fixed_batch), and dynamic height
+    and width where the graph leaves them open (graph.dynamic) and torch.export can reason about
+    them. Its symbolic shapes cannot get through some stacks of ceil-mode pooling (torch 2.13:
     "cannot be solved using solve_univariate_inequality"); the program is then exported at
     the nominal height and width, which model.fixed_size_reason records (caffe2x.json says
     so; model.py itself takes any size)."""
     import torch
 
     graph = model.graph
+    if fixes_batch(n.type for n in graph.nodes):
+        examples = tuple(torch.randn(graph.values[v].shape) for v in graph.inputs)
+        with torch.no_grad():
+            return torch.export.export(module, examples)
     examples = tuple(torch.randn((EXPORT_BATCH, *graph.values[v].shape[1:])) for v in graph.inputs)
     open_axes = getattr(graph, "dynamic", {})
     with torch.no_grad():

@@ -1,0 +1,57 @@
+"""BVLC Caffe's RNN layer: a simple (Elman) recurrent net over T steps of N streams, with the
+sequence-continuation input `cont` resetting the state where a stream starts a new sequence.
+
+Source: BVLC/caffe master, commit 9b891540183ddc834a02b2bd81b31afae71b2153,
+src/caffe/layers/rnn_layer.cpp (the unrolled net); what LSTM and RNN share (bottoms, tops,
+expose_hidden, x_static) is in recurrent.py. Per step t:
+
+    h_t = tanh(W_hh (cont_t * h_{t-1}) + W_xh x_t + b_h [+ W_xh_static x_static])
+    o_t = tanh(W_ho h_t + b_o)
+
+The top is o_1..o_T (with expose_hidden also h_T); the blobs W_xh (H x D), b_h (H),
+[W_xh_static (H x D_static)], W_hh (H x H), W_ho (H x H), b_o (H).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...api import register_layer
+from ...extend import KerasLayer, LayerDef, TorchLayer
+from . import recurrent
+
+
+def unroll_rnn(terms, conts, states, blobs, ops):
+    """rnn_layer.cpp's unrolled net: terms are the steps' W_xh x_t + b_h (+ static), conts the
+    steps' cont (1 x N x 1), states (h_0,), blobs (W_hh, W_ho, b_o). -> ([o_1..o_T], [h_T])."""
+    (h,) = states
+    w_hh, w_ho, b_o = blobs
+    outputs = []
+    for term, cont in zip(terms, conts):
+        h = ops.tanh(ops.linear(cont * h, w_hh) + term)
+        outputs.append(ops.tanh(ops.linear(h, w_ho) + b_o))
+    return outputs, [h]
+
+
+KIND = recurrent.RecurrentKind("RNN", gates=1, states=("h",),
+                               recurrent_blobs=lambda hidden: [(hidden, hidden), (hidden, hidden), (hidden,)])
+
+
+def pytorch(node, ctx):
+    return TorchLayer(f"RNN({recurrent.constructor_args(node, ctx.shape)})", state=recurrent.blob_state(node),
+                      helpers=("caffe2x.families.bvlc.recurrent_torch:RNN",))
+
+
+def tensorflow(node, args, ctx):
+    return KerasLayer(f"RNN({recurrent.constructor_args(node, ctx.shape)}, name={ctx.name(node)})"
+                      f"([{recurrent.keras_inputs(node, args, ctx)}])",
+                      weights={ctx.raw_name(node): [np.asarray(w, np.float32) for w in node.weights]},
+                      custom=("caffe2x.families.bvlc.recurrent_keras:RNN",),
+                      layouts=["caffe"] * len(node.outputs))
+
+
+register_layer("RNN", LayerDef(recurrent.parse_for(KIND), recurrent.infer_for(KIND),
+                               weights=recurrent.weights_for(KIND), flops=recurrent.flops_for(KIND),
+                               bottoms=(1, None), tops=(1, None), fixed_batch=True),
+               recurrent.reference_for(KIND, unroll_rnn), onnx=recurrent.onnx_for(KIND, unroll_rnn),
+               pytorch=pytorch, tensorflow=tensorflow)
