@@ -70,6 +70,8 @@ def test_embedded_layers_compute_apply_preprocessing_bit_for_bit(tiny, name):
                                                            "layout": spec.input_layout,
                                                            "channel_order": spec.channel_order}
     assert tiny.shape("data") == (2, 3, 6, 5) and "preprocessing" not in tiny.metadata  # the input graph unchanged
+    assert tiny.caffe_layers[0].shapes == [(2, 3, 6, 5)] and embedded.caffe_layers[0].shapes == [image.shape]
+    assert [layer.name for layer in embedded.caffe_layers[1:len(added) + 1]] == [n.name for n in added]
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
