@@ -70,6 +70,8 @@ def test_embedded_layers_compute_apply_preprocessing_bit_for_bit(tiny, name):
                                                            "layout": spec.input_layout,
                                                            "channel_order": spec.channel_order}
     assert tiny.shape("data") == (2, 3, 6, 5) and "preprocessing" not in tiny.metadata  # the input graph unchanged
+    assert tiny.caffe_layers[0].shapes == [(2, 3, 6, 5)] and embedded.caffe_layers[0].shapes == [image.shape]
+    assert [layer.name for layer in embedded.caffe_layers[1:len(added) + 1]] == [n.name for n in added]
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
@@ -272,3 +274,22 @@ def test_verify_embed_checks_the_embedded_steps_against_apply_preprocessing(tmp_
     records = json.loads(result.output)["models"][0]["targets"][0]["blobs"]
     compared = {r["layer"] for r in records}
     assert "preprocess_mean" in compared and "prob" in compared
+
+
+def test_model_py_docstrings_say_the_preprocessing_and_the_labels():
+    """Issue 16: the recorded preprocessing and labels are written into the Keras and PyTorch
+    model.py docstrings too, not only into caffe2x.json and the ONNX metadata."""
+    from caffe2x.targets.tensorflow.codegen import generate as keras_source
+    from caffe2x.targets.torch.codegen import generate as torch_source
+
+    case = FIXTURES / "golden" / "lenet_mnist_trained"
+    graph = caffe2x.load_net(case / "net.prototxt", case / "net.caffemodel")
+    spec = Preprocessing(mean=(33.3,), scale=(0.0125,), raw_scale=255.0, input_layout="nhwc")
+    graph.metadata.update(preprocessing=spec.to_dict(), labels=[f"digit {i}, a number" for i in range(10)])
+    for source in (torch_source(graph).source, keras_source(graph).source):
+        docstring = source.split('"""')[1]
+        for words in ("apply it first", "transposed to Caffe's N x C x H x W", "raw_scale 255",
+                      "the mean 33.3 is subtracted", "scale 0.0125", "10 class names", "'digit 0', 'digit 1'"):
+            assert words in docstring, (words, docstring)
+    graph.metadata.clear()
+    assert "Preprocessing" not in torch_source(graph).source.split('"""')[1]

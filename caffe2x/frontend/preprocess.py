@@ -101,6 +101,27 @@ def apply_step(step: Step, x: np.ndarray) -> np.ndarray:
     return x * operand if step.kind == "multiply" else x + operand
 
 
+def describe(spec: Preprocessing, mean_image_shape=None) -> list[str]:
+    """The preprocessing in words, one step per line, in the order preprocessing_steps applies
+    them (for the docstrings of converted models). mean_image_shape: the mean image's shape where
+    the record keeps only that (an embedded preprocessing holds the image in the model)."""
+    lines = []
+    mean_image_shape = spec.mean_image.shape if spec.mean_image is not None else mean_image_shape
+    if spec.input_layout == "nhwc":
+        lines.append("images held N x H x W x C are transposed to Caffe's N x C x H x W")
+    if spec.channel_order == "rgb":
+        lines.append("RGB channels are reversed to Caffe's BGR")
+    if spec.raw_scale != 1.0:
+        lines.append(f"multiplied by raw_scale {spec.raw_scale:g}")
+    if mean_image_shape is not None:
+        lines.append(f"the {' x '.join(map(str, mean_image_shape))} mean image is subtracted")
+    elif spec.mean:
+        lines.append(f"the mean {', '.join(f'{m:g}' for m in spec.mean)} is subtracted per channel")
+    if any(s != 1.0 for s in spec.scale):
+        lines.append(f"multiplied by scale {', '.join(f'{s:g}' for s in spec.scale)}")
+    return lines
+
+
 def held_shape(spec: Preprocessing, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The shape of the image as the user holds it, for a net input of Caffe's N, C, H, W `shape`."""
     n, c, h, w = shape

@@ -15,6 +15,8 @@ are built from prototxt text through the front end (parse and shape rules), as a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..errors import PreprocessingError
 from ..frontend.build import build_graph
 from ..frontend.preprocess import Preprocessing, Step, held_shape, preprocessing_steps
@@ -35,6 +37,7 @@ def embed_preprocessing(graph: Graph, spec: Preprocessing) -> Graph:
     if not steps:  # the net takes the image as it is held: nothing to embed
         return graph
     graph = clone(graph)
+    graph.caffe_layers = list(graph.caffe_layers)  # clone shares it; the input layer's shape changes
     name = graph.inputs[0]
     value = graph.values[name]
     prefix = _free_prefix(graph)
@@ -54,17 +57,29 @@ def embed_preprocessing(graph: Graph, spec: Preprocessing) -> Graph:
     graph.values[inner].name = inner
     graph.values[name] = _held_value(front.values[name], spec)
     _set_input_node_shape(graph, name)
-    first = max((i + 1 for i, n in enumerate(graph.nodes) if n.type == "Input"), default=0)
-    graph.nodes[first:first] = nodes
+    graph.nodes[_after_inputs(graph.nodes):_after_inputs(graph.nodes)] = nodes
     layers = [layer for layer in front.caffe_layers if layer.type != "Input"]
+    first = _after_inputs(graph.caffe_layers)
     graph.caffe_layers = graph.caffe_layers[:first] + layers + graph.caffe_layers[first:]
-    graph.metadata = {**graph.metadata, "preprocessing": {**spec.to_dict(), "embedded": True,
-                                                          "input": {"name": value.top,
-                                                                    "shape": list(graph.shape(name)),
-                                                                    "layout": spec.input_layout,
-                                                                    "channel_order": spec.channel_order}}}
     _attach_operands(nodes, steps, prefix)
+    graph.metadata = {**graph.metadata, "preprocessing": _embedded_record(spec, value.top, graph.shape(name))}
     return graph
+
+
+def _after_inputs(items) -> int:
+    """The position after the net's Input layers (nodes or CaffeLayers): where the steps go."""
+    return max((i + 1 for i, item in enumerate(items) if item.type == "Input"), default=0)
+
+
+def _embedded_record(spec: Preprocessing, top: str, shape) -> dict:
+    """What the model's metadata says: the steps it holds (the mean image is in the model, not
+    repeated here) and the input it now takes."""
+    record = {key: value for key, value in spec.to_dict().items() if key != "mean_image"}
+    if spec.mean_image is not None:
+        record["mean_image_shape"] = list(spec.mean_image.shape)
+    return {**record, "embedded": True,
+            "input": {"name": top, "shape": list(shape), "layout": spec.input_layout,
+                      "channel_order": spec.channel_order}}
 
 
 def _inner_name(name: str, prefix: str) -> str:
@@ -84,7 +99,8 @@ def preprocessed_blob(graph: Graph) -> str:
 def _free_prefix(graph: Graph) -> str:
     """preprocess_, or preprocess__... if the net has layers of that name already."""
     prefix = PREFIX
-    while any(node.name.startswith(prefix) for node in graph.nodes):
+    while any(node.name.startswith(prefix) for node in graph.nodes) or any(v.startswith(prefix)
+                                                                          for v in graph.values):
         prefix += "_"
     return prefix
 
@@ -130,8 +146,6 @@ def _attach_operands(nodes, steps: list[Step], prefix: str) -> None:
 
 
 def _held_value(value, spec: Preprocessing):
-    from dataclasses import replace
-
     return replace(value, image_layout=spec.input_layout)
 
 
@@ -141,3 +155,8 @@ def _set_input_node_shape(graph: Graph, name: str) -> None:
     for node in graph.nodes:
         if node.type == "Input" and name in node.outputs:
             node.params = InputParams(tuple(graph.shape(v) for v in node.outputs))
+    top = graph.values[name].top
+    for index, layer in enumerate(graph.caffe_layers):  # what inspect lists
+        if layer.type == "Input" and top in layer.tops:
+            shapes = [graph.shape(name) if t == top else s for t, s in zip(layer.tops, layer.shapes)]
+            graph.caffe_layers[index] = replace(layer, shapes=shapes)

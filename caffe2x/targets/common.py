@@ -95,6 +95,35 @@ class GeneratedLayers:
         return {name: node.name for name, node in zip(self.names(), self.layer_nodes)}
 
 
+def metadata_notes(graph: Graph) -> list[str]:
+    """The preprocessing and labels a converted model carries (graph.metadata), in words, for
+    the docstrings of the generated model.py files; [] when it carries none."""
+    from ..frontend.preprocess import Preprocessing, describe
+
+    notes = []
+    spec = graph.metadata.get("preprocessing")
+    if spec:
+        steps = describe(Preprocessing.from_dict(spec), spec.get("mean_image_shape"))
+        if spec.get("embedded"):
+            notes.append("Preprocessing is part of the model: give it the images as held. Its steps:")
+        else:
+            notes += ["Preprocessing, not in the model: apply it first (caffe2x.json holds it, and",
+                      "'preprocessing_snippet', NumPy code that applies it):"]
+        notes += [f"  - {step}" for step in steps or ["none (the input is used as given)"]]
+    labels = graph.metadata.get("labels")
+    if labels:
+        # The first few names, each to its first comma (synset lines list synonyms).
+        shown = ", ".join(repr(label.split(",")[0]) for label in labels[:3]) + (", ..." if len(labels) > 3 else "")
+        notes.append(f"Labels: {len(labels)} class names in caffe2x.json ('labels'): {shown}")
+    return notes
+
+
+def docstring_notes(graph: Graph) -> str:
+    """metadata_notes as a docstring paragraph: a blank line, then one line each; '' if none."""
+    notes = metadata_notes(graph)
+    return "".join(f"{line}\n" for line in ["", *notes]) if notes else ""
+
+
 # The PyTorch and TensorFlow folders' example inputs: model.py runs on them as a script.
 EXAMPLE_INPUTS_SEED = 0  # run's and verify's default --seed: the inputs they draw without --inputs
 

@@ -17,7 +17,15 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
+from ..common import (
+    GeneratedLayers,
+    block_of,
+    camel_class_name,
+    check_convertible,
+    claim_variable,
+    docstring_notes,
+    inexpressible,
+)
 from ..dynamic import check_dynamic
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
@@ -252,6 +260,7 @@ def _source(graph, layout, custom, lines, outputs, input_vars, input_keys, outpu
         "Needs only TensorFlow. Rebuild it and load its weights with\n"
         "    model = build_model()\n"
         '    model.load_weights("model.keras")\n'
+        + docstring_notes(graph) +
         '"""\n',
         "from pathlib import Path\n\n"
         "import keras\nimport numpy as np\nimport tensorflow as tf\nfrom keras import layers\n",

@@ -16,7 +16,15 @@ from ...errors import Caffe2xError
 from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
-from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
+from ..common import (
+    GeneratedLayers,
+    block_of,
+    camel_class_name,
+    check_convertible,
+    claim_variable,
+    docstring_notes,
+    inexpressible,
+)
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import TORCH_EMITTERS, TorchLayer
 
@@ -195,6 +203,7 @@ def _module_source(graph, class_name, helpers, nodes, layers, attributes, inputs
         '    model.load_state_dict(torch.load("model.pt", weights_only=True))\n'
         "    model.eval()  # already so when built; needed again after model.train()\n"
         "A new model is in eval mode, which reproduces Caffe; model.train() trains it.\n"
+        + docstring_notes(graph) +
         '"""\n',
         "import torch\n" + ("import torch.nn.functional as F\n" if uses_functional else "") + "from torch import nn\n",
         "# Module attribute -> Caffe layer name.\nCAFFE_LAYERS = {\n" + mapping + "\n}\n",
