@@ -96,6 +96,16 @@ def test_v3_cases_cover_zero_few_and_many_rows():
     assert counts[3] == 1 and min(counts[:3]) >= 3 and counts[4] >= 100, counts
 
 
+def test_v3_three_scales_as_darknets_yolov3():
+    inputs = heads(8, (1, 27, 2, 3), (1, 27, 4, 6), (1, 27, 8, 12))
+    mask, scales = (6, 7, 8, 3, 4, 5, 0, 1, 2), (32, 16, 8)
+    biases = V3_BIASES + (373, 326, 400, 410, 500, 520)
+    got, _ = reference(v3_layer(4, 3, 0.4, 0.45, mask, scales, groups=3, biases=biases), *inputs)
+    want = yolo_v3(inputs, 4, 3, 0.4, 0.45, biases, scales, mask, 3)
+    assert want.shape[2] >= 5
+    assert_same_rows(got, want)
+
+
 def test_v3_one_bottom_with_mask_group_num_one():
     (x,) = heads(7, (1, 18, 5, 7))
     got, _ = reference(v3_layer(1, 3, 0.4, 0.45, (0, 1, 2), (32,), groups=1), x)
