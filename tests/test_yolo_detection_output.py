@@ -181,3 +181,9 @@ def test_verify_accepts_rows_of_tied_scores_in_either_order_and_nothing_else():
     assert compare_blobs(graph, "pytorch", "builtin", {key: tied_swap}, {key: want}).passed
     result = compare_blobs(graph, "pytorch", "builtin", {key: untied_swap}, {key: want})
     assert not result.passed and "first differing row 0" in result.records[0].note
+
+
+def test_a_label_map_file_is_named_as_ignored():
+    layer = v2_layer(1, 3, 5, 0.3, 0.45).replace("num_box: 5", 'num_box: 5 label_map_file: "labelmap_voc.prototxt"')
+    with pytest.warns(UserWarning, match="label_map_file is ignored"):
+        caffe2x.graph_from_net(parse_prototxt_text(_net([(1, 40, 5, 5)], layer)))
