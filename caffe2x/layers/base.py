@@ -88,6 +88,9 @@ class LayerDef:
     fixed_batch: the first axis of its bottoms is not a batch that may vary (a recurrent
         layer's T, which Caffe fixes): a net holding one converts with its own first dims
         (no dynamic batch in ONNX or torch.export), see fixes_batch
+    data_bottoms: bottoms whose VALUES the layer needs in range when a net input holds them
+        (DataBottom: ROIPooling's boxes): checked before `run` and `verify` run anything, drawn
+        in range by random_inputs, and (rows) their first dimension kept dynamic on its own
     """
 
     parse: Callable[[Any], Any]
@@ -102,6 +105,37 @@ class LayerDef:
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
     fit_blobs: Callable[[Any, int], Any] | None = None
     fixed_batch: bool = False
+    data_bottoms: tuple[DataBottom, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataBottomContext:
+    """What a DataBottom's check and draw know of the net: the layer's bottom shapes, the image
+    (H, W) the net takes (the spatial size of the 4-D net input its first bottom is computed
+    from; None when that bottom is itself a net input) and the layer's name."""
+
+    bottom_shapes: list[Shape]
+    image: tuple[int, int] | None
+    layer: str
+
+
+@dataclass(frozen=True)
+class DataBottom:
+    """A bottom whose values are data the layer reads as such (ROIPooling's (R, 5) boxes), not
+    activations: when a net input holds it, caffe2x checks the values a user gives before
+    running anything (`run`, `verify`) and draws valid ones for random inputs.
+
+    index: the bottom's position
+    check: (params, array, DataBottomContext) -> None; raises InputValueError saying what is wrong
+    draw: (params, shape, DataBottomContext, numpy Generator) -> float32 array of that shape
+    rows: its first dimension counts rows the data decides (ROIs), not the batch: converted
+        models keep it dynamic on its own (ONNX gives it a named dim of its own)
+    """
+
+    index: int
+    check: Callable[[Any, Any, DataBottomContext], None]
+    draw: Callable[[Any, Shape, DataBottomContext, Any], Any]
+    rows: bool = False
 
 
 @dataclass(frozen=True)
