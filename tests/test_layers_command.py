@@ -254,6 +254,9 @@ def test_the_golden_cases_column_names_the_cases_that_hold_each_type(tmp_path):
     (case / "manifest.json").write_text(json.dumps({"layers": [{"type": "Input"}, {"type": "Interp"}]}))
     assert tool.golden_cases_by_type(tmp_path) == {"Input": ["one_case"], "Interp": ["one_case"]}
     assert tool._cases_cell([]) == "none: reference from the source"
+    # a fork's type() may misname its class (eric612's YOLO outputs say "DetectionOutput"): the prototxt's type counts
+    assert "fork_yolo" in cases["YoloDetectionOutput"] and "fork_yolo" in cases["Yolov3DetectionOutput"]
+    assert "fork_yolo" not in cases["DetectionOutput"]
     assert tool._cases_cell(["a", "b", "c", "d", "e"]) == "a, b, c (+2)"
 
 

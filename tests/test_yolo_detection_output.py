@@ -96,6 +96,16 @@ def test_v3_cases_cover_zero_few_and_many_rows():
     assert counts[3] == 1 and min(counts[:3]) >= 3 and counts[4] >= 100, counts
 
 
+def test_v3_three_scales_as_darknets_yolov3():
+    inputs = heads(8, (1, 27, 2, 3), (1, 27, 4, 6), (1, 27, 8, 12))
+    mask, scales = (6, 7, 8, 3, 4, 5, 0, 1, 2), (32, 16, 8)
+    biases = V3_BIASES + (373, 326, 400, 410, 500, 520)
+    got, _ = reference(v3_layer(4, 3, 0.4, 0.45, mask, scales, groups=3, biases=biases), *inputs)
+    want = yolo_v3(inputs, 4, 3, 0.4, 0.45, biases, scales, mask, 3)
+    assert want.shape[2] >= 5
+    assert_same_rows(got, want)
+
+
 def test_v3_one_bottom_with_mask_group_num_one():
     (x,) = heads(7, (1, 18, 5, 7))
     got, _ = reference(v3_layer(1, 3, 0.4, 0.45, (0, 1, 2), (32,), groups=1), x)
@@ -171,3 +181,9 @@ def test_verify_accepts_rows_of_tied_scores_in_either_order_and_nothing_else():
     assert compare_blobs(graph, "pytorch", "builtin", {key: tied_swap}, {key: want}).passed
     result = compare_blobs(graph, "pytorch", "builtin", {key: untied_swap}, {key: want})
     assert not result.passed and "first differing row 0" in result.records[0].note
+
+
+def test_a_label_map_file_is_named_as_ignored():
+    layer = v2_layer(1, 3, 5, 0.3, 0.45).replace("num_box: 5", 'num_box: 5 label_map_file: "labelmap_voc.prototxt"')
+    with pytest.warns(UserWarning, match="label_map_file is ignored"):
+        caffe2x.graph_from_net(parse_prototxt_text(_net([(1, 40, 5, 5)], layer)))

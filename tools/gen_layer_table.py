@@ -39,10 +39,23 @@ def golden_cases_by_type(golden: Path = GOLDEN) -> dict[str, list[str]]:
     """Layer type -> the golden cases (folder names, sorted) whose net has a layer of it."""
     found: dict[str, list[str]] = {}
     for manifest in sorted(golden.glob("*/manifest.json")):
-        types = {layer["type"] for layer in json.loads(manifest.read_text()).get("layers", [])}
+        written = _prototxt_types(manifest.parent / "net.prototxt")
+        types = {written.get(layer.get("name"), layer["type"])
+                 for layer in json.loads(manifest.read_text()).get("layers", [])}
         for layer_type in types:
             found.setdefault(layer_type, []).append(manifest.parent.name)
     return found
+
+
+def _prototxt_types(path: Path) -> dict[str, str]:
+    """Layer name -> the type the case's prototxt writes (current format). The manifest holds what
+    pycaffe reports, a layer class's type(), which a fork may get wrong (eric612's
+    YoloDetectionOutput and Yolov3DetectionOutput both say "DetectionOutput")."""
+    if not path.exists():
+        return {}
+    from caffe2x.io.prototxt import read_prototxt
+
+    return {layer.name: layer.type for layer in read_prototxt(path).layer}
 
 
 def _cases_cell(cases: list[str]) -> str:

@@ -24,6 +24,7 @@ at least 5 + num_classes, fewer than 2 · num_box biases.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,9 @@ def build(value) -> YoloParams:
     biases = tuple(float(b) for b in value.biases)
     check(len(biases) >= 2 * num_box, f"yolo_detection_output_param gives {len(biases)} biases; num_box {num_box} "
                                       f"needs {2 * num_box} (an anchor width and height per box)")
+    if value.has("label_map_file") and value.label_map_file:
+        warnings.warn("YoloDetectionOutput: label_map_file is ignored (the fork reads it only to name labels, "
+                      "the rows carry label numbers)", stacklevel=2)
     return YoloParams(int(value.num_classes), num_box, float(value.confidence_threshold),
                       float(value.nms_threshold), biases)
 
