@@ -26,13 +26,13 @@ class PSROIPooling(layers.Layer):
         columns, batch = roi_rows_tf(rois, features)
         hstart, hend, wstart, wend = psroi_pooling_bins(
             TfOps, *columns, bin_row_tf(size), self.spatial_scale, size, height, width)
-        regions = tf.gather(features, batch)  # (R, H, W, C)
         rows, cols = bin_masks_tf(hstart, hend, height), bin_masks_tf(wstart, wend, width)
         pooled = []
         for ph in range(size):
             for pw in range(size):
-                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1.
-                channels = regions[:, :, :, ph * size + pw::size * size]
+                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1, then each ROI's image of
+                # them (R, H, W, D): never a per-ROI copy of all the maps.
+                channels = tf.gather(features[:, :, :, ph * size + pw::size * size], batch)
                 inside = tf.logical_and(rows[:, ph, :, None, None], cols[:, pw, None, :, None])  # (R, H, W, 1)
                 total = tf.reduce_sum(tf.where(inside, channels, 0.0), axis=(1, 2))  # (R, D)
                 area = (hend[:, ph:ph + 1] - hstart[:, ph:ph + 1]) * (wend[:, pw:pw + 1] - wstart[:, pw:pw + 1])

@@ -20,13 +20,13 @@ class PSROIPooling(nn.Module):
         columns, batch = roi_rows(rois, features)
         hstart, hend, wstart, wend = psroi_pooling_bins(
             TorchOps, *columns, bin_row(size, rois), self.spatial_scale, size, height, width)
-        regions = features[batch]  # (R, C, H, W)
         rows, cols = bin_masks(hstart, hend, height), bin_masks(wstart, wend, width)
         pooled = []
         for ph in range(size):
             for pw in range(size):
-                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1.
-                channels = regions[:, ph * size + pw::size * size]
+                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1, then each ROI's image of
+                # them (R, D, H, W): never a per-ROI copy of all the maps (R-FCN's are 1029 channels).
+                channels = features[:, ph * size + pw::size * size][batch]
                 inside = rows[:, ph, None, :, None] & cols[:, pw, None, None, :]  # (R, 1, H, W)
                 total = torch.where(inside, channels, 0.0).sum(dim=(2, 3))  # (R, D)
                 area = (hend[:, ph:ph + 1] - hstart[:, ph:ph + 1]) * (wend[:, pw:pw + 1] - wstart[:, pw:pw + 1])

@@ -7,6 +7,7 @@ from keras import layers
 from .roi_bins import roi_pooling_bins
 
 LOWEST_FLOAT = -3.4028234663852886e38  # -FLT_MAX, where the fork's max starts
+CHANNEL_CHUNK_TF = 64  # channels pooled at a time (bounds the per-ROI copies of the map)
 
 
 class TfOps:
@@ -36,6 +37,17 @@ def bin_row_tf(size):
     return tf.reshape(tf.range(size, dtype=tf.float32), (1, size))
 
 
+def max_of_bins_tf(regions, rows, cols, empty):
+    """(R, H, W, C) regions, bin masks (R, PH, H) and (R, PW, W), empty (R, PH, PW) -> (R, PH, PW, C):
+    each bin's rows maxed, then its columns; from -FLT_MAX as the fork; 0 where empty."""
+    pooled = []
+    for ph in range(rows.shape[1]):
+        row_max = tf.reduce_max(tf.where(rows[:, ph, :, None, None], regions, LOWEST_FLOAT), axis=1)  # (R, W, C)
+        bin_max = tf.reduce_max(tf.where(cols[:, :, :, None], row_max[:, None], LOWEST_FLOAT), axis=2)
+        pooled.append(tf.where(empty[:, ph, :, None], 0.0, bin_max))  # (R, PW, C)
+    return tf.stack(pooled, axis=1)
+
+
 @keras.saving.register_keras_serializable(package="caffe2x")
 class ROIPooling(layers.Layer):
     """[features, (R, 5) ROIs] -> (R, pooled_h, pooled_w, C) for NHWC features (channels_last),
@@ -55,16 +67,11 @@ class ROIPooling(layers.Layer):
         hstart, hend, wstart, wend = roi_pooling_bins(
             TfOps, *columns, bin_row_tf(self.pooled_h), bin_row_tf(self.pooled_w), self.spatial_scale,
             self.pooled_h, self.pooled_w, height, width)
-        regions = tf.gather(features, batch)  # (R, H, W, C)
         rows, cols = bin_masks_tf(hstart, hend, height), bin_masks_tf(wstart, wend, width)
-        empty_w = wend <= wstart  # (R, PW)
-        pooled = []
-        for ph in range(self.pooled_h):
-            row_max = tf.reduce_max(tf.where(rows[:, ph, :, None, None], regions, LOWEST_FLOAT), axis=1)  # (R, W, C)
-            bin_max = tf.reduce_max(tf.where(cols[:, :, :, None], row_max[:, None], LOWEST_FLOAT), axis=2)
-            empty = tf.logical_or(hend[:, ph:ph + 1] <= hstart[:, ph:ph + 1], empty_w)  # (R, PW)
-            pooled.append(tf.where(empty[:, :, None], 0.0, bin_max))  # (R, PW, C)
-        top = tf.stack(pooled, axis=1)  # (R, PH, PW, C)
+        empty = tf.logical_or((hend <= hstart)[:, :, None], (wend <= wstart)[:, None, :])  # (R, PH, PW)
+        # Each ROI's copy of the map is made a few channels at a time (see roi_pooling_torch.py).
+        top = tf.concat([max_of_bins_tf(tf.gather(features[..., c:c + CHANNEL_CHUNK_TF], batch), rows, cols, empty)
+                         for c in range(0, features.shape[3], CHANNEL_CHUNK_TF)], axis=3)  # (R, PH, PW, C)
         return top if self.channels_last else tf.transpose(top, (0, 3, 1, 2))
 
     def get_config(self):

@@ -6,6 +6,7 @@ from torch import nn
 from .roi_bins import roi_pooling_bins
 
 LOWEST_FLOAT32 = -3.4028234663852886e38  # -FLT_MAX, where the fork's max starts
+CHANNEL_CHUNK = 64  # channels pooled at a time (bounds the per-ROI copies of the map)
 
 
 class TorchOps:
@@ -47,13 +48,21 @@ class ROIPooling(nn.Module):
         hstart, hend, wstart, wend = roi_pooling_bins(
             TorchOps, *columns, bin_row(self.pooled_h, rois), bin_row(self.pooled_w, rois), self.spatial_scale,
             self.pooled_h, self.pooled_w, height, width)
-        regions = features[batch]  # (R, C, H, W)
         rows, cols = bin_masks(hstart, hend, height), bin_masks(wstart, wend, width)
-        empty_w = wend <= wstart  # (R, PW)
-        pooled = []
-        for ph in range(self.pooled_h):
-            row_max = torch.where(rows[:, ph, None, :, None], regions, LOWEST_FLOAT32).amax(dim=2)  # (R, C, W)
-            bin_max = torch.where(cols[:, None], row_max[:, :, None], LOWEST_FLOAT32).amax(dim=3)  # (R, C, PW)
-            empty = (hend[:, ph:ph + 1] <= hstart[:, ph:ph + 1]) | empty_w
-            pooled.append(torch.where(empty[:, None], 0.0, bin_max))
-        return torch.stack(pooled, dim=2)
+        empty = (hend <= hstart)[:, :, None] | (wend <= wstart)[:, None, :]  # (R, PH, PW)
+        # Each ROI's copy of the map is made a few channels at a time: all at once it is R x C x H x W
+        # (1.5 GB for VGG-16's 300 ROIs on a 600 x 1000 image).
+        chunks = [max_of_bins(features[:, c:c + CHANNEL_CHUNK][batch], rows, cols, empty)
+                  for c in range(0, features.shape[1], CHANNEL_CHUNK)]
+        return torch.cat(chunks, dim=1)
+
+
+def max_of_bins(regions, rows, cols, empty):
+    """(R, C, H, W) regions, bin masks (R, PH, H) and (R, PW, W), empty (R, PH, PW) -> (R, C, PH, PW):
+    each bin's rows maxed, then its columns; from -FLT_MAX as the fork; 0 where empty."""
+    pooled = []
+    for ph in range(rows.shape[1]):
+        row_max = torch.where(rows[:, ph, None, :, None], regions, LOWEST_FLOAT32).amax(dim=2)  # (R, C, W)
+        bin_max = torch.where(cols[:, None], row_max[:, :, None], LOWEST_FLOAT32).amax(dim=3)  # (R, C, PW)
+        pooled.append(torch.where(empty[:, ph, None], 0.0, bin_max))
+    return torch.stack(pooled, dim=2)
