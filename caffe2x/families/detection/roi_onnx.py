@@ -56,41 +56,77 @@ def _column(ops: RoiOps, x, index: int, axis: int = 1) -> str:
     return ops.op("Slice", [x, ops.ints([index]), ops.ints([index + 1]), ops.ints([axis])])
 
 
-CHANNEL_CHUNK = 64  # channels pooled at a time, as the PyTorch and Keras runtimes
-
-
 def roi_pooling(node, inputs, output, builder) -> str:
+    """Each bin a range-maximum query over a table of the map's power-of-two window maxima, as the
+    PyTorch runtime does (roi_pooling_torch.ROIPooling): no per-ROI copy of the map."""
     p = node.params
     ops = RoiOps(builder, node.name)
     _, channels, height, width = builder.shape(node.inputs[0])
     columns, index = _rows(ops, inputs[0], inputs[1])
-    hstart, hend, wstart, wend = roi_pooling_bins(ops, *columns, _row(ops, p.pooled_h), _row(ops, p.pooled_w),
-                                                  p.spatial_scale, p.pooled_h, p.pooled_w, height, width)
-    rows, cols = _masks(ops, hstart, hend, height), _masks(ops, wstart, wend, width)
-    cols = ops.op("Unsqueeze", [cols, ops.ints([1])])  # (R, 1, PW, W)
-    empty_h = ops.op("LessOrEqual", [ops.op("Unsqueeze", [b.name, ops.ints([2])]) for b in (hend, hstart)])
-    empty_w = ops.op("LessOrEqual", [ops.op("Unsqueeze", [b.name, ops.ints([1])]) for b in (wend, wstart)])
-    empty = ops.op("Unsqueeze", [ops.op("Or", [empty_h, empty_w]), ops.ints([1])])  # (R, 1, PH, PW)
-    chunks = [_max_of_bins(ops, _images(ops, inputs[0], index, c, c + CHANNEL_CHUNK), rows, cols, p.pooled_h)
-              for c in range(0, channels, CHANNEL_CHUNK)]
-    pooled = chunks[0] if len(chunks) == 1 else ops.op("Concat", chunks, axis=1)
+    bounds = roi_pooling_bins(ops, *columns, _row(ops, p.pooled_h), _row(ops, p.pooled_w),
+                              p.spatial_scale, p.pooled_h, p.pooled_w, height, width)
+    hstart, hend, wstart, wend = (ops.op("Cast", [b.name], to=7) for b in bounds)  # int64 (R, P)
+    levels_h, levels_w = height.bit_length() - 1, width.bit_length() - 1
+    nhwc = ops.op("Transpose", [inputs[0]], perm=[0, 2, 3, 1])
+    table = ops.op("Reshape", [_range_max_table(ops, nhwc, levels_h, levels_w), ops.ints([-1, channels])])
+    kh, h0, h1 = (ops.op("Unsqueeze", [t, ops.ints([2])]) for t in _corners(ops, hstart, hend, levels_h, height))
+    kw, w0, w1 = (ops.op("Unsqueeze", [t, ops.ints([1])]) for t in _corners(ops, wstart, wend, levels_w, width))
+    batch = ops.op("Slice", [ops.op("Shape", [inputs[0]]), ops.ints([0]), ops.ints([1])])
+    plane = ops.op("Add", [ops.op("Mul", [ops.op("Add", [ops.op("Mul", [kh, ops.ints([levels_w + 1])]), kw]), batch]),
+                           ops.op("Unsqueeze", [index, ops.ints([1, 2])])])  # (R, PH, PW)
+    corners = []
+    for h in (h0, h1):
+        row = ops.op("Mul", [ops.op("Add", [ops.op("Mul", [plane, ops.ints([height])]), h]), ops.ints([width])])
+        corners += [ops.op("Gather", [table, ops.op("Add", [row, w])], axis=0) for w in (w0, w1)]
+    lowest = builder.const(node.name, "lowest", np.float32(-FLT_MAX))
+    top = ops.op("Max", [*corners, lowest])  # (R, PH, PW, C); from -FLT_MAX as the fork
+    empty_h = ops.op("LessOrEqual", [ops.op("Unsqueeze", [b, ops.ints([2])]) for b in (hend, hstart)])
+    empty_w = ops.op("LessOrEqual", [ops.op("Unsqueeze", [b, ops.ints([1])]) for b in (wend, wstart)])
+    empty = ops.op("Unsqueeze", [ops.op("Or", [empty_h, empty_w]), ops.ints([3])])  # (R, PH, PW, 1)
     zero = builder.const(node.name, "zero", np.float32(0))
-    return builder.op("Where", [empty, zero, pooled], node.name, output=output)
+    return builder.op("Transpose", [ops.op("Where", [empty, zero, top])], node.name, output=output, perm=[0, 3, 1, 2])
 
 
-def _max_of_bins(ops: RoiOps, regions: str, rows: str, cols: str, pooled_h: int) -> str:
-    """(R, C, H, W) regions, masks (R, PH, H) and (R, 1, PW, W) -> (R, C, PH, PW): each bin's
-    rows maxed, then its columns, from -FLT_MAX as the fork."""
-    builder, layer = ops.builder, ops.layer
-    lowest = builder.const(layer, "lowest", np.float32(-FLT_MAX))
-    pooled = []
-    for ph in range(pooled_h):
-        row = ops.op("Unsqueeze", [ops.op("Gather", [rows, ops.ints(ph, scalar=True)], axis=1), ops.ints([1, 3])])
-        row_max = builder.reduce("ReduceMax", ops.op("Where", [row, regions, lowest]), [2], layer, False)
-        spread = ops.op("Unsqueeze", [row_max, ops.ints([2])])  # (R, C, 1, W)
-        bin_max = builder.reduce("ReduceMax", ops.op("Where", [cols, spread, lowest]), [3], layer, False)
-        pooled.append(ops.op("Unsqueeze", [bin_max, ops.ints([2])]))
-    return ops.op("Concat", pooled, axis=2)
+def _range_max_table(ops: RoiOps, x: str, levels_h: int, levels_w: int) -> str:
+    """(levels_h + 1, levels_w + 1, N, H, W, C): entry [kh, kw, n, h, w] the max of the 2^kh x 2^kw
+    cells from (h, w) of the (N, H, W, C) map x (past the map: -FLT_MAX, never read)."""
+    lowest = ops.builder.const(ops.layer, "lowest", np.float32(-FLT_MAX))
+
+    def doubled(previous: str, axis: int, shift: int) -> str:
+        ahead = ops.op("Slice", [previous, ops.ints([shift]), ops.ints([2 ** 31]), ops.ints([axis])])
+        tail = ops.op("Slice", [previous, ops.ints([0]), ops.ints([shift]), ops.ints([axis])])
+        pad = ops.op("Expand", [lowest, ops.op("Shape", [tail])])
+        return ops.op("Max", [previous, ops.op("Concat", [ahead, pad], axis=axis)])
+
+    def stacked(levels: list[str]) -> str:
+        return ops.op("Concat", [ops.op("Unsqueeze", [v, ops.ints([0])]) for v in levels], axis=0)
+
+    rows = [x]
+    for k in range(1, levels_h + 1):
+        rows.append(doubled(rows[-1], 1, 2 ** (k - 1)))
+    table = []
+    for level in rows:
+        cols = [level]
+        for k in range(1, levels_w + 1):
+            cols.append(doubled(cols[-1], 2, 2 ** (k - 1)))
+        table.append(stacked(cols))
+    return stacked(table)
+
+
+def _corners(ops: RoiOps, start: str, end: str, levels: int, size: int) -> tuple[str, str, str]:
+    """Each [start, end) range (int64) as two windows of 2^level cells covering it exactly: (level,
+    first window's start, second window's start), clamped inside the map (empty ranges are masked)."""
+    length = ops.op("Max", [ops.op("Sub", [end, start]), ops.ints([1])])
+    level, power = ops.op("Mul", [length, ops.ints([0])]), ops.op("Max", [ops.op("Mul", [length, ops.ints([0])]),
+                                                                        ops.ints([1])])
+    for k in range(1, levels + 1):
+        longer = ops.op("GreaterOrEqual", [length, ops.ints([2 ** k])])
+        level = ops.op("Where", [longer, ops.ints([k]), level])
+        power = ops.op("Where", [longer, ops.ints([2 ** k]), power])
+
+    def clamp(v: str) -> str:
+        return ops.op("Min", [ops.op("Max", [v, ops.ints([0])]), ops.ints([size - 1])])
+    return level, clamp(start), clamp(ops.op("Sub", [end, power]))
 
 
 def psroi_pooling(node, inputs, output, builder) -> str:

@@ -7,7 +7,6 @@ from keras import layers
 from .roi_bins import roi_pooling_bins
 
 LOWEST_FLOAT = -3.4028234663852886e38  # -FLT_MAX, where the fork's max starts
-CHANNEL_CHUNK_TF = 64  # channels pooled at a time (bounds the per-ROI copies of the map)
 
 
 class TfOps:
@@ -37,21 +36,39 @@ def bin_row_tf(size):
     return tf.reshape(tf.range(size, dtype=tf.float32), (1, size))
 
 
-def max_of_bins_tf(regions, rows, cols, empty):
-    """(R, H, W, C) regions, bin masks (R, PH, H) and (R, PW, W), empty (R, PH, PW) -> (R, PH, PW, C):
-    each bin's rows maxed, then its columns; from -FLT_MAX as the fork; 0 where empty."""
-    pooled = []
-    for ph in range(rows.shape[1]):
-        row_max = tf.reduce_max(tf.where(rows[:, ph, :, None, None], regions, LOWEST_FLOAT), axis=1)  # (R, W, C)
-        bin_max = tf.reduce_max(tf.where(cols[:, :, :, None], row_max[:, None], LOWEST_FLOAT), axis=2)
-        pooled.append(tf.where(empty[:, ph, :, None], 0.0, bin_max))  # (R, PW, C)
-    return tf.stack(pooled, axis=1)
+def range_max_table_tf(x, levels_h, levels_w):
+    """The range-maximum table of an (N, H, W, C) map (see roi_pooling_torch.range_max_table)."""
+    rows = [x]
+    for k in range(1, levels_h + 1):
+        previous, shift = rows[-1], 2 ** (k - 1)
+        pad = tf.zeros_like(previous[:, :shift]) + LOWEST_FLOAT
+        rows.append(tf.maximum(previous, tf.concat([previous[:, shift:], pad], axis=1)))
+    table = []
+    for level in rows:
+        cols = [level]
+        for k in range(1, levels_w + 1):
+            previous, shift = cols[-1], 2 ** (k - 1)
+            pad = tf.zeros_like(previous[:, :, :shift]) + LOWEST_FLOAT
+            cols.append(tf.maximum(previous, tf.concat([previous[:, :, shift:], pad], axis=2)))
+        table.append(tf.stack(cols))
+    return tf.stack(table)  # (levels_h + 1, levels_w + 1, N, H, W, C)
+
+
+def range_corners_tf(start, end, levels, size):
+    """(level, first window's start, second window's start) of each [start, end) range (int32)."""
+    length = tf.maximum(end - start, 1)
+    level, power = tf.zeros_like(length), tf.ones_like(length)
+    for k in range(1, levels + 1):
+        longer = length >= 2 ** k
+        level, power = tf.where(longer, k, level), tf.where(longer, 2 ** k, power)
+    return level, tf.clip_by_value(start, 0, size - 1), tf.clip_by_value(end - power, 0, size - 1)
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")
 class ROIPooling(layers.Layer):
     """[features, (R, 5) ROIs] -> (R, pooled_h, pooled_w, C) for NHWC features (channels_last),
-    else (R, C, pooled_h, pooled_w): the max of each bin, 0 for an empty one."""
+    else (R, C, pooled_h, pooled_w): the max of each bin, 0 for an empty one, by range-maximum
+    queries (see roi_pooling_torch.ROIPooling)."""
 
     def __init__(self, pooled_h, pooled_w, spatial_scale, channels_last, **kwargs):
         super().__init__(**kwargs)
@@ -67,11 +84,18 @@ class ROIPooling(layers.Layer):
         hstart, hend, wstart, wend = roi_pooling_bins(
             TfOps, *columns, bin_row_tf(self.pooled_h), bin_row_tf(self.pooled_w), self.spatial_scale,
             self.pooled_h, self.pooled_w, height, width)
-        rows, cols = bin_masks_tf(hstart, hend, height), bin_masks_tf(wstart, wend, width)
+        hstart, hend, wstart, wend = (tf.cast(b, tf.int32) for b in (hstart, hend, wstart, wend))
+        channels = features.shape[3]
+        levels_h, levels_w = height.bit_length() - 1, width.bit_length() - 1
+        table = tf.reshape(range_max_table_tf(features, levels_h, levels_w), (-1, channels))
+        kh, h0, h1 = (t[:, :, None] for t in range_corners_tf(hstart, hend, levels_h, height))  # (R, PH, 1)
+        kw, w0, w1 = (t[:, None, :] for t in range_corners_tf(wstart, wend, levels_w, width))  # (R, 1, PW)
+        plane = (kh * (levels_w + 1) + kw) * tf.shape(features)[0] + batch[:, None, None]  # (R, PH, PW)
+        corners = [tf.gather(table, (plane * height + h) * width + w) for h in (h0, h1) for w in (w0, w1)]
+        top = tf.maximum(tf.maximum(tf.maximum(corners[0], corners[1]), tf.maximum(corners[2], corners[3])),
+                         LOWEST_FLOAT)
         empty = tf.logical_or((hend <= hstart)[:, :, None], (wend <= wstart)[:, None, :])  # (R, PH, PW)
-        # Each ROI's copy of the map is made a few channels at a time (see roi_pooling_torch.py).
-        top = tf.concat([max_of_bins_tf(tf.gather(features[..., c:c + CHANNEL_CHUNK_TF], batch), rows, cols, empty)
-                         for c in range(0, features.shape[3], CHANNEL_CHUNK_TF)], axis=3)  # (R, PH, PW, C)
+        top = tf.where(empty[..., None], 0.0, top)  # (R, PH, PW, C)
         return top if self.channels_last else tf.transpose(top, (0, 3, 1, 2))
 
     def get_config(self):
