@@ -134,6 +134,6 @@ def tensorflow(node, args, ctx):
 
 
 DEFINITION = LayerDef(fork_params("psroi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),
-                      data_dependent=(0,), data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
+                      data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
 
 register_layer("PSROIPooling", DEFINITION, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
