@@ -299,3 +299,14 @@ def test_layers_after_a_data_dependent_roi_count_run_at_that_count(keep_rows_lay
     kept = int((rois[:, 1] < 20).sum())
     assert 1 < kept < 7
     assert values["pool"].shape == (kept, FEATURES[1], 2, 2) and values["prob"].shape == (kept, 3)
+
+
+@fork
+def test_the_fork_case_verifies_through_the_cli():
+    """Its maps are net inputs: the image's size is unknown, so ROIs past the map are not refused."""
+    from conftest import GOLDEN
+
+    case = GOLDEN / FORK_CASE
+    result = invoke("verify", case / "net.prototxt", "-w", case / "net.caffemodel", "--to", "onnx",
+                    "--reference", case / "blobs.npz")
+    assert result.exit_code == 0, result.output
