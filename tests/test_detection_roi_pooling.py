@@ -310,3 +310,16 @@ def test_the_fork_case_verifies_through_the_cli():
     result = invoke("verify", case / "net.prototxt", "-w", case / "net.caffemodel", "--to", "onnx",
                     "--reference", case / "blobs.npz")
     assert result.exit_code == 0, result.output
+
+
+def test_convert_all_records_bad_rois_as_the_models_error(tmp_path):
+    net = tmp_path / "net.prototxt"
+    net.write_text(IMAGE_NET)
+    np.savez(tmp_path / "in.npz", data=np.zeros((2, 3, 64, 48), np.float32),
+             rois=np.array([*GOOD[:2], [0, 10, 5, 4, 20]], np.float32))
+    (tmp_path / "zoo.yaml").write_text("models:\n  - name: bits\n    prototxt: net.prototxt\n"
+                                       "    random_weights: true\n    inputs: in.npz\n    targets: [onnx]\n")
+    result = invoke("convert-all", tmp_path / "zoo.yaml", "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 1, result.output
+    assert "the ROI input row 2" in result.output and "has x2 < x1 or y2 < y1" in result.output
+    assert not (tmp_path / "out" / "bits" / "model.onnx").exists()
