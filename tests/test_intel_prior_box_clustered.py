@@ -59,15 +59,16 @@ def _net(feature_shape, image_shape, param: str) -> str:
               f'prior_box_param {{ {param} }} }}\n')
 
 
-# face-detection-retail-0044's block (training_toolbox_caffe models/face_detection/deploy.prototxt).
-FACE = ("width: 38.641998 width: 9.6 width: 17.0 width: 28.2 width: 62.0 width: 58.0 "
-        "height: 45.037998 height: 11.7 height: 20.6 height: 33.9 height: 74.0 height: 107.0 "
-        "clip: false variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2 offset: 0.5")
+# face-detection-retail-0044's block (training_toolbox_caffe models/face_detection/deploy.prototxt,
+# fc7_mbox_priorbox: a 19x19 map on a 300x300 image there; 5x5 on 80x80 here, with its step 16).
+WIDTHS = (9.4, 25.1, 14.7, 34.7, 143.0, 77.4, 128.8, 51.1, 75.6)
+HEIGHTS = (15.0, 39.6, 25.5, 63.2, 227.5, 162.9, 124.5, 105.1, 72.6)
+FACE = ("clip: false variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2 step: 16.0 offset: 0.5 "
+        + " ".join(f"width: {w}" for w in WIDTHS) + " " + " ".join(f"height: {h}" for h in HEIGHTS))
 CASES = {
     # name: (feature shape, image shape, param, fork_priors keywords)
     "face_detection": ((1, 8, 5, 5), (1, 3, 80, 80), FACE,
-                       dict(widths=(38.641998, 9.6, 17.0, 28.2, 62.0, 58.0),
-                            heights=(45.037998, 11.7, 20.6, 33.9, 74.0, 107.0), variances=(0.1, 0.1, 0.2, 0.2))),
+                       dict(widths=WIDTHS, heights=HEIGHTS, variances=(0.1, 0.1, 0.2, 0.2), step_hw=(16, 16))),
     "clip_step_rectangular": ((1, 4, 3, 7), (1, 3, 50, 90), "width: 30 width: 7.5 height: 20 height: 45 "
                               "clip: true step_h: 16 step_w: 13 offset: 0.25 variance: 0.2",
                               dict(widths=(30, 7.5), heights=(20, 45), clip=True, step_hw=(16, 13), offset=0.25,

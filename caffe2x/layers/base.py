@@ -70,6 +70,10 @@ class LayerDef:
     data_dependent: dims of every top whose size only the data decides (DetectionOutput's
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
+    score_column: for such rows sorted by a score (YOLO's detection rows: column 2), that
+        column; verify then lets rows whose reference scores agree within the tolerance come in
+        either order (a fork's std::sort leaves equal scores in any order, and a score one ulp
+        away on a target may swap two rows); None: the row order is compared as it is
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
         variance (BatchStatistics), so that synthetic weights measure them; or a function
         params -> BatchStatistics | None, for a type whose blobs depend on its parameters
@@ -96,6 +100,7 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
+    score_column: int | None = None
     statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
     fit_blobs: Callable[[Any, int], Any] | None = None

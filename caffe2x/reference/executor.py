@@ -48,10 +48,11 @@ def _check_runnable(graph: Graph, registry: Registry[Kernel]) -> None:
 
 def iter_forward(
     graph: Graph, inputs: Mapping[str, np.ndarray], *, keep: set[str] | None = None,
-    registry: Registry[Kernel] = REFERENCE,
+    registry: Registry[Kernel] = REFERENCE, overrides: Mapping[str, np.ndarray] | None = None,
 ) -> Iterator[tuple[Node, list[np.ndarray]]]:
     """Yield (node, its float32 outputs) in order; values nobody needs later are freed
-    unless listed in `keep` (None keeps everything)."""
+    unless listed in `keep` (None keeps everything). `overrides` (value name -> array) replaces
+    what a node computes for that value, so later layers run on it (verify's near-ties)."""
     _check_runnable(graph, registry)
     values = check_inputs(graph, inputs)
     last_use = {name: i for i, node in enumerate(graph.nodes) for name in node.inputs}
@@ -62,7 +63,8 @@ def iter_forward(
         bottoms = [values[name] for name in node.inputs]
         outputs = registry.get(node.type)(node, bottoms)
         expected = _expected_shapes(node, graph, bottoms)
-        outputs = [_as_blob(node, shape, out) for shape, out in zip(expected, outputs)]
+        outputs = [_as_blob(node, shape, (overrides or {}).get(name, out))
+                   for name, shape, out in zip(node.outputs, expected, outputs)]
         values.update(zip(node.outputs, outputs))
         yield node, outputs
         if keep is not None:
@@ -94,11 +96,13 @@ def _as_blob(node: Node, expected: tuple[int, ...], array: np.ndarray) -> np.nda
     return array
 
 
-def run(graph: Graph, inputs: Mapping[str, np.ndarray], *, keep_all: bool = True) -> dict[str, np.ndarray]:
-    """Forward the whole net; returns value name -> float32 array (all values, or the outputs)."""
+def run(graph: Graph, inputs: Mapping[str, np.ndarray], *, keep_all: bool = True,
+        overrides: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Forward the whole net; returns value name -> float32 array (all values, or the outputs).
+    `overrides`: value name -> the array to use instead of what its layer computes."""
     keep = None if keep_all else set(graph.outputs)
     results = dict(check_inputs(graph, inputs))
-    for node, outputs in iter_forward(graph, inputs, keep=keep):
+    for node, outputs in iter_forward(graph, inputs, keep=keep, overrides=overrides):
         results.update(zip(node.outputs, outputs))
     if not keep_all:
         results = {name: results[name] for name in graph.outputs}
