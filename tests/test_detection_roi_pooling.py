@@ -323,3 +323,22 @@ def test_convert_all_records_bad_rois_as_the_models_error(tmp_path):
     assert result.exit_code == 1, result.output
     assert "the ROI input row 2" in result.output and "has x2 < x1 or y2 < y1" in result.output
     assert not (tmp_path / "out" / "bits" / "model.onnx").exists()
+
+
+def test_onnx_declares_a_proposals_row_count_and_what_follows_it_apart_from_the_batch():
+    """Declared N (the Proposal's placeholder rows grow with the batch in its shape rule), onnxruntime
+    reused an N-sized buffer for the ROIs' tensors and failed at run time (R-FCN, wild nets)."""
+    from conftest import FIXTURES
+
+    from caffe2x.targets.onnx.convert import to_onnx
+
+    net = FIXTURES / "wild" / "faster_rcnn_zf_test.prototxt"
+    from caffe2x.weights import synthetic_weights
+
+    graph = synthetic_weights(api.load_net(net, input_shapes={"data": (1, 3, 224, 224), "im_info": (1, 3)}), 0)
+    model = to_onnx(graph, keep_intermediate=True).skeleton
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in model.graph.output}
+    rows = dims["rois"][0]
+    assert rows != "N" and isinstance(rows, str), dims["rois"]
+    assert dims["roi_pool_conv5"][0] == dims["fc6"][0] == dims["cls_prob"][0] == rows
+    assert dims["conv5"][0] == "N"
