@@ -17,6 +17,7 @@ from .verification import VerifySettings, inputs_in, is_file_reference, read_inp
 def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
     """Convert the model to every target of the spec (into `folder`) and verify each: the
     pipeline `caffe2x verify` runs, with the same reference choice, tolerances and records."""
+    from .frontend.input_values import check_input_values
     from .weights import synthetic_weights
 
     try:
@@ -27,6 +28,7 @@ def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
         graph = api.load_net(spec.prototxt, spec.weights, shapes, spec.targets)
         if not spec.weights:
             synthetic_weights(graph, spec.seed)
+        check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs, as by verify
         arrays = arrays or api.random_inputs(graph, spec.seed)
     except Caffe2xError as exc:
         return ModelResult(spec.name, spec.prototxt, spec.weights, error=str(exc))

@@ -154,8 +154,10 @@ def runtime_sources(references, default_module: str) -> list[str]:
             raise RuntimeSourceError(f"no module '{module}' (named by a runtime class reference '{module}:...'); "
                                      "a plugin's runtime module must be importable by that name")
     orders = [_closure(module, names) for module, names in by_module.items() if names]
-    _check_unique([d for order in orders for d in order])
-    return [source for order in orders for source in _render(order)]
+    # Two plugin modules sharing helpers (PSROIPooling's runtime imports ROIPooling's) need them once.
+    merged = list({(d.name, d.source): d for order in orders for d in order}.values())
+    _check_unique(merged)
+    return _render(merged)
 
 
 def _importable(module: str) -> bool:

@@ -16,8 +16,9 @@ the fork's only implementation:
   scale, the end + 1, the side a float >= 0.1, floor/ceil of float32 bin offsets, clipped to the map;
 - bin (ph, pw) of output channel ctop averages channel (ctop * group_size + ph) * group_size + pw
   over its cells: a float32 sum, rows outer and columns inner (the reference keeps that order;
-  the targets' reductions may round the sum differently, within a few ulps), divided by the
-  cell count; an empty bin is 0;
+  the targets sum by two products with the bin's 0/1 masks, rounding within a few ulps of it, and
+  an infinite value outside the bin would make it NaN there), divided by the cell count; an
+  empty bin is 0;
 - the batch index is truncated; the kernel checks nothing and reads outside the blob for one
   outside [0, N): caffe2x's reference refuses it, as for ROIPooling.
 
@@ -134,6 +135,6 @@ def tensorflow(node, args, ctx):
 
 
 DEFINITION = LayerDef(fork_params("psroi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),
-                      data_dependent=(0,), data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
+                      data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
 
 register_layer("PSROIPooling", DEFINITION, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

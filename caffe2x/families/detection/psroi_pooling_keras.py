@@ -26,15 +26,19 @@ class PSROIPooling(layers.Layer):
         columns, batch = roi_rows_tf(rois, features)
         hstart, hend, wstart, wend = psroi_pooling_bins(
             TfOps, *columns, bin_row_tf(size), self.spatial_scale, size, height, width)
-        regions = tf.gather(features, batch)  # (R, H, W, C)
-        rows, cols = bin_masks_tf(hstart, hend, height), bin_masks_tf(wstart, wend, width)
+        rows = tf.cast(bin_masks_tf(hstart, hend, height), tf.float32)  # (R, G, H), 1 inside a bin
+        cols = tf.cast(bin_masks_tf(wstart, wend, width), tf.float32)  # (R, G, W)
+        own = tf.stack([batch, tf.range(tf.shape(rois)[0])], axis=1)  # (R, 2): each ROI's image
+        maps = tf.transpose(features, (0, 3, 1, 2))  # (N, C, H, W)
         pooled = []
         for ph in range(size):
             for pw in range(size):
-                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1.
-                channels = regions[:, :, :, ph * size + pw::size * size]
-                inside = tf.logical_and(rows[:, ph, :, None, None], cols[:, pw, None, :, None])  # (R, H, W, 1)
-                total = tf.reduce_sum(tf.where(inside, channels, 0.0), axis=(1, 2))  # (R, D)
+                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1 of every image, its bin's
+                # cells summed by two products with the 0/1 masks (see psroi_pooling_torch.py).
+                channels = maps[:, ph * size + pw::size * size]  # (N, D, H, W)
+                by_columns = tf.matmul(channels, tf.transpose(cols[:, pw]))  # (N, D, H, R)
+                sums = tf.reduce_sum(by_columns * tf.transpose(rows[:, ph]), axis=2)  # (N, D, R)
+                total = tf.gather_nd(tf.transpose(sums, (0, 2, 1)), own)  # (R, D)
                 area = (hend[:, ph:ph + 1] - hstart[:, ph:ph + 1]) * (wend[:, pw:pw + 1] - wstart[:, pw:pw + 1])
                 empty = tf.logical_or(hend[:, ph:ph + 1] <= hstart[:, ph:ph + 1],
                                       wend[:, pw:pw + 1] <= wstart[:, pw:pw + 1])

@@ -20,15 +20,19 @@ class PSROIPooling(nn.Module):
         columns, batch = roi_rows(rois, features)
         hstart, hend, wstart, wend = psroi_pooling_bins(
             TorchOps, *columns, bin_row(size, rois), self.spatial_scale, size, height, width)
-        regions = features[batch]  # (R, C, H, W)
-        rows, cols = bin_masks(hstart, hend, height), bin_masks(wstart, wend, width)
+        rows = bin_masks(hstart, hend, height).to(features.dtype)  # (R, G, H), 1 inside a bin
+        cols = bin_masks(wstart, wend, width).to(features.dtype)  # (R, G, W)
+        each = torch.arange(rois.shape[0], device=rois.device)
         pooled = []
         for ph in range(size):
             for pw in range(size):
-                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1.
-                channels = regions[:, ph * size + pw::size * size]
-                inside = rows[:, ph, None, :, None] & cols[:, pw, None, None, :]  # (R, 1, H, W)
-                total = torch.where(inside, channels, 0.0).sum(dim=(2, 3))  # (R, D)
+                # Channel (ctop * G + ph) * G + pw for ctop = 0..output_dim-1 of every image, its bin's
+                # cells summed by two products with the 0/1 masks (columns, then rows): no per-ROI copy
+                # of the maps; then each ROI's own image.
+                channels = features[:, ph * size + pw::size * size]  # (N, D, H, W)
+                by_columns = torch.matmul(channels, cols[:, pw].transpose(0, 1))  # (N, D, H, R)
+                sums = (by_columns * rows[:, ph].transpose(0, 1)).sum(dim=2)  # (N, D, R)
+                total = sums.permute(0, 2, 1)[batch, each]  # (R, D)
                 area = (hend[:, ph:ph + 1] - hstart[:, ph:ph + 1]) * (wend[:, pw:pw + 1] - wstart[:, pw:pw + 1])
                 empty = (hend[:, ph:ph + 1] <= hstart[:, ph:ph + 1]) | (wend[:, pw:pw + 1] <= wstart[:, pw:pw + 1])
                 pooled.append(torch.where(empty, 0.0, total / area))

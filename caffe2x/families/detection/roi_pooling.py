@@ -14,8 +14,9 @@ kernel is the same arithmetic):
 - each bin is the max over its cells, starting from -FLT_MAX (so NaN cells are skipped), and an
   empty bin (clipped away) is 0; the batch index is truncated and must lie in [0, N) (CHECK).
 
-R is the data's: a converted model takes any number of ROIs (the rois input's first dim is
-dynamic on every target) and verify compares the top row by row (LayerDef.data_dependent).
+R is the ROI bottom's: a converted model takes any number of ROIs (the rois input's first dim
+is dynamic on every target, or follows a Proposal's data-dependent row count), and verify
+compares the R x C x pooled_h x pooled_w top at whatever R the data gives.
 caffe2x refuses, beyond the fork: a feature map smaller than the pooled grid (every bin would
 repeat cells: almost surely the wrong spatial_scale or bottom), and, where the ROIs are data a
 user gives (run/verify inputs), the boxes roi_inputs.py describes.
@@ -146,6 +147,6 @@ def tensorflow(node, args, ctx):
 
 
 DEFINITION = LayerDef(fork_params("roi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),
-                      data_dependent=(0,), data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
+                      data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
 
 register_layer("ROIPooling", DEFINITION, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

@@ -33,27 +33,68 @@ def bin_row(size, like):
     return torch.arange(size, dtype=like.dtype, device=like.device).reshape(1, size)
 
 
+def range_max_table(x, levels_h, levels_w):
+    """The range-maximum table of an (N, H, W, C) map: entry [kh, kw, n, h, w] is the max of the
+    2^kh x 2^kw cells from (h, w) (past the map: -FLT_MAX), for kh <= levels_h, kw <= levels_w."""
+    rows = [x]
+    for k in range(1, levels_h + 1):
+        previous, shift = rows[-1], 2 ** (k - 1)
+        rows.append(torch.maximum(previous, torch.cat([previous[:, shift:],
+                                                       torch.full_like(previous[:, :shift], LOWEST_FLOAT32)], dim=1)))
+    table = []
+    for level in rows:
+        cols = [level]
+        for k in range(1, levels_w + 1):
+            previous, shift = cols[-1], 2 ** (k - 1)
+            cols.append(torch.maximum(previous, torch.cat([previous[:, :, shift:],
+                                                           torch.full_like(previous[:, :, :shift], LOWEST_FLOAT32)],
+                                                          dim=2)))
+        table.append(torch.stack(cols))
+    return torch.stack(table)  # (levels_h + 1, levels_w + 1, N, H, W, C)
+
+
+def range_level(length, levels):
+    """floor(log2(length)) of integer lengths >= 1, at most `levels` (counted: exact)."""
+    level = torch.zeros_like(length)
+    for k in range(1, levels + 1):
+        level = level + (length >= 2 ** k).long()
+    return level
+
+
+def range_corners(start, end, levels, size):
+    """Each [start, end) range as two windows of 2^level cells covering it exactly: (level, first
+    window's start, second window's start), clamped inside the map (an empty range is masked later)."""
+    level = range_level(torch.clamp_min(end - start, 1), levels)
+    first = torch.clamp(start, 0, size - 1)
+    second = torch.clamp(end - (2 ** level), 0, size - 1)
+    return level, first, second
+
+
 class ROIPooling(nn.Module):
     """(N, C, H, W) features and (R, 5) ROIs -> (R, C, pooled_h, pooled_w): the max of each bin,
-    0 for an empty one (rbgirshick/caffe-fast-rcnn's ROIPooling)."""
+    0 for an empty one (rbgirshick/caffe-fast-rcnn's ROIPooling).
+
+    Each bin is a range-maximum query: the max of (at most) four power-of-two windows covering
+    it, read from a table of the map's window maxima (range_max_table), so no per-ROI copy of
+    the map is ever made and the work does not grow with the ROIs' areas; the max is exact."""
 
     def __init__(self, pooled_h, pooled_w, spatial_scale):
         super().__init__()
         self.pooled_h, self.pooled_w, self.spatial_scale = pooled_h, pooled_w, spatial_scale
 
     def forward(self, features, rois):
-        height, width = features.shape[2], features.shape[3]
+        batch_size, channels, height, width = features.shape
         columns, batch = roi_rows(rois, features)
-        hstart, hend, wstart, wend = roi_pooling_bins(
+        hstart, hend, wstart, wend = (b.long() for b in roi_pooling_bins(
             TorchOps, *columns, bin_row(self.pooled_h, rois), bin_row(self.pooled_w, rois), self.spatial_scale,
-            self.pooled_h, self.pooled_w, height, width)
-        regions = features[batch]  # (R, C, H, W)
-        rows, cols = bin_masks(hstart, hend, height), bin_masks(wstart, wend, width)
-        empty_w = wend <= wstart  # (R, PW)
-        pooled = []
-        for ph in range(self.pooled_h):
-            row_max = torch.where(rows[:, ph, None, :, None], regions, LOWEST_FLOAT32).amax(dim=2)  # (R, C, W)
-            bin_max = torch.where(cols[:, None], row_max[:, :, None], LOWEST_FLOAT32).amax(dim=3)  # (R, C, PW)
-            empty = (hend[:, ph:ph + 1] <= hstart[:, ph:ph + 1]) | empty_w
-            pooled.append(torch.where(empty[:, None], 0.0, bin_max))
-        return torch.stack(pooled, dim=2)
+            self.pooled_h, self.pooled_w, height, width))
+        levels_h, levels_w = height.bit_length() - 1, width.bit_length() - 1
+        table = range_max_table(features.permute(0, 2, 3, 1), levels_h, levels_w).reshape(-1, channels)
+        kh, h0, h1 = (t[:, :, None] for t in range_corners(hstart, hend, levels_h, height))  # (R, PH, 1)
+        kw, w0, w1 = (t[:, None, :] for t in range_corners(wstart, wend, levels_w, width))  # (R, 1, PW)
+        plane = (kh * (levels_w + 1) + kw) * batch_size + batch[:, None, None]  # (R, PH, PW)
+        corners = [table[((plane * height + h) * width + w)] for h in (h0, h1) for w in (w0, w1)]
+        top = torch.clamp_min(torch.maximum(torch.maximum(corners[0], corners[1]),
+                                            torch.maximum(corners[2], corners[3])), LOWEST_FLOAT32)
+        empty = (hend <= hstart)[:, :, None] | (wend <= wstart)[:, None, :]  # (R, PH, PW)
+        return torch.where(empty[..., None], 0.0, top).permute(0, 3, 1, 2)  # (R, C, PH, PW)

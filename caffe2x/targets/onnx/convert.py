@@ -77,12 +77,18 @@ def _batch_dim(graph: Graph, dynamic: bool, varying: set[str] = frozenset(), oth
     batch_inputs = [v for v in graph.inputs if v not in rows and graph.values[v].shape]
     sizes = {graph.values[v].shape[0] for v in batch_inputs}
     varies = dynamic and len(sizes) == 1 and not fixes_batch(n.type for n in graph.nodes)
-    symbol = dict.fromkeys(_followers(graph, batch_inputs, batch=True), DYNAMIC_BATCH) if varies else {}
-    sources = [([v], "R" if len(rows) == 1 else f"R_{graph.values[v].top}") for v in rows]
-    sources += [([v], f"{v}_dim0") for v in _data_dependent_rows(graph)]
+    # A data-dependent row count wins over the batch: a Proposal's placeholder rows may grow with
+    # the batch in its shape rule, yet at run time they are the data's (declaring them N made
+    # onnxruntime reuse an N-sized buffer for them, and fail).
+    sources = [([v], f"{v}_dim0") for v in _data_dependent_rows(graph)]
+    sources += [([v], "R" if len(rows) == 1 else f"R_{graph.values[v].top}") for v in rows]
+    symbol = {}
     for seeds, name in sources:
         for value in _followers(graph, seeds):
             symbol.setdefault(value, name)
+    if varies:
+        for value in _followers(graph, batch_inputs, batch=True):
+            symbol.setdefault(value, DYNAMIC_BATCH)
     open_axes = dynamic_inputs(graph)
 
     def dims(value):
