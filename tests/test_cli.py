@@ -88,7 +88,27 @@ def test_run_with_random_weights():
     assert "prob: shape [1, 1000, 1, 1]" in result.output
 
 
-def test_custom_layer_plugin_from_the_command_line(tmp_path, monkeypatch):
+@pytest.fixture
+def without_hardswish():
+    """HardSwish unregistered before and after: another test (test_layers_command) may have
+    loaded a HardSwish plugin in this process, and this one must see the type unknown first."""
+    import sys
+
+    from test_plugins import _unregister
+
+    import caffe2x
+
+    def clear():
+        if "HardSwish" in caffe2x.LAYERS:
+            _unregister("HardSwish")
+        sys.modules.pop("plugins.hardswish_layer", None)
+
+    clear()
+    yield
+    clear()
+
+
+def test_custom_layer_plugin_from_the_command_line(tmp_path, monkeypatch, without_hardswish):
     monkeypatch.syspath_prepend(str(FIXTURES.parent / "tests"))
     net = tmp_path / "net.prototxt"
     net.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 3 }\n'
