@@ -5,11 +5,13 @@ from .api import (
     attach_labels,
     attach_preprocessing,
     convert,
+    embed_preprocessing,
     fork_param,
     graph_from_net,
     load_net,
     load_plugins,
     load_proto,
+    record_preprocessing_snippet,
     register_field,
     register_layer,
     register_param,
@@ -35,7 +37,8 @@ from .reference import REFERENCE
 from .version import __version__
 
 __all__ = [
-    "apply_preprocessing", "attach_labels", "attach_preprocessing",
+    "apply_preprocessing", "attach_labels", "attach_preprocessing", "embed_preprocessing",
+    "record_preprocessing_snippet",
     "Caffe2xError", "Enum", "Field", "Graph", "GraphError", "InputShapeError", "LAYERS", "LayerDef",
     "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE",
     "RegistryError", "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "convert",

@@ -20,6 +20,7 @@ from . import api
 from .api import random_inputs
 from .compare import DEFAULT_TOLERANCE
 from .errors import Caffe2xError, InputShapeError, PreprocessingError, VerificationTimeout
+from .frontend.input_values import check_input_values
 from .frontend.inputs import parse_input_shape
 from .io.atomic import atomic_file
 from .io.outputs import FILE, FOLDER, check_output
@@ -90,6 +91,10 @@ calibration_option = click.option("--calibration", type=click.Path(), default=No
                                   help="tflite --quantize int8: the calibration inputs, an .npz of net inputs "
                                        "(samples on the first axis) or a folder of images (through the "
                                        "recorded preprocessing; needs Pillow).")
+dynamic_hw_option = click.option("--dynamic-hw", is_flag=True,
+                                 help="Keep the height and width of every N,C,H,W input dynamic (onnx, pytorch, "
+                                      "tensorflow, tflite), as --input-shape NAME=N,C,?,? does for one input; "
+                                      "verify checks a second size.")
 outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="LAYER[,LAYER]",
                               help="Cut the net: these layers' tops become its outputs, later layers are dropped.")
 
@@ -171,10 +176,13 @@ force_option = click.option("--force", is_flag=True, help="Replace an existing o
 
 
 def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None,
-          batch: int | None = None, arrays_source: str = "--inputs", targets=()):
+          batch: int | None = None, arrays_source: str = "--inputs", targets=(), dynamic_hw: bool = False):
     """Load the net; inputs given as arrays (read from `arrays_source`, named in errors) set the
-    input shapes unless --input-shape does, and `batch` replaces every input's first dimension.
-    Every layer the `targets` cannot express is reported before the weights are read."""
+    input shapes unless --input-shape does (its '?' dims too: the arrays' size is then the
+    nominal one), and `batch` replaces every input's first dimension. Every layer the
+    `targets` cannot express is reported before the weights are read. '?' dims and
+    dynamic_hw (--dynamic-hw) leave height and width open (graph.dynamic)."""
+    from .frontend.inputs import open_axes
     from .io.prototxt import read_prototxt
     from .weights import synthetic_weights
 
@@ -184,12 +192,16 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
     if arrays:
         _check_array_names(net_param, str(net), arrays, arrays_source)
     shapes = _shapes(input_shapes)
+    opened = open_axes(shapes)
     for name, array in (arrays or {}).items():
-        shapes.setdefault(name, array.shape)
+        given = shapes.get(name)
+        if given is None or (None in given and len(given) == array.ndim):
+            shapes[name] = tuple(d if d is not None else n for d, n in zip(given or array.shape, array.shape))
     if batch:  # the declared shapes come from the prototxt alone: the weights are read once
         declared = api.graph_from_net(net_param, None, shapes, str(net), targets)
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = api.graph_from_net(net_param, weights, shapes, str(net), targets)
+    graph = api.graph_from_net(net_param, weights, shapes, str(net), targets, dynamic_hw)
+    graph.dynamic.update({top: axes for top, axes in opened.items() if top in graph.inputs})
     return graph if weights else synthetic_weights(graph, seed)
 
 
@@ -239,6 +251,7 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
     arrays = _read_inputs(inputs_path) if inputs_path else {}
     graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
     graph = _cut(graph, cut_layers)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     arrays = arrays or random_inputs(graph, seed)
     values = forward(graph, arrays)
     labels = api.attach_labels(graph, labels_path) if labels_path else None
@@ -280,12 +293,13 @@ def _batch(value: str) -> int | None:
               help=_only("layout") + "layout of 4-D inputs and outputs.")
 @quantize_option
 @calibration_option
+@dynamic_hw_option
 @outputs_option
 @_preprocessing_options
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
-            keep_intermediate, layout, quantize, calibration, cut_layers, mean_file, mean_values, mean_per_channel,
-            scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode, force):
+            keep_intermediate, layout, quantize, calibration, dynamic_hw, cut_layers, mean_file, mean_values,
+            mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -294,7 +308,8 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
     for name in outputs:  # with all, an option applies to the targets that have it
         TARGETS.get(name).check_options(options if target != "all" else options.only_for(TARGETS.get(name).options))
     require_all(list(outputs))  # before any work: a missing framework is named with its pip extra
-    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs))
+    graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs),
+                  dynamic_hw=dynamic_hw)
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
                      input_layout, labels_path)
@@ -354,6 +369,7 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @quantize_option
 @calibration_option
+@dynamic_hw_option
 @outputs_option
 @_preprocessing_options
 @click.option("--image", "image_path", type=click.Path(dir_okay=False),
@@ -362,8 +378,8 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
            tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, quantize, calibration,
-           cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order, input_layout,
-           labels_path, preprocess_mode, image_path, force):
+           dynamic_hw, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
+           input_layout, labels_path, preprocess_mode, image_path, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -381,7 +397,7 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
                      labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
         report, classes = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                                  settings, quiet or as_json, cut_layers, preprocessing)
+                                  settings, quiet or as_json, cut_layers, preprocessing, dynamic_hw)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
@@ -536,11 +552,11 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
-            cut_layers=None, preprocessing=(None,) * 9 + ("record", None)):
+            cut_layers=None, preprocessing=(None,) * 9 + ("record", None), dynamic_hw=False):
     """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
-    from .verification import choose_reference, is_file_reference, verify_net
+    from .verification import REFERENCE_STEP, choose_reference, is_file_reference, verify_net
 
     *options, labels_path, mode, image_path = preprocessing
     reference_blobs = _read_npz(reference) if is_file_reference(reference) else None
@@ -550,19 +566,22 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
     graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
-                  arrays_source=source, targets=targets)
+                  arrays_source=source, targets=targets, dynamic_hw=dynamic_hw)
     graph = _cut(graph, cut_layers)
+    check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     _attach_metadata(graph, net, *options, labels_path)
     target_graph, target_inputs, arrays = _verify_inputs(graph, mode, image_path, arrays, seed)
-    if reference_blobs is None:
-        reference = choose_reference(reference, weights)
-        reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
-    if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
-        from .passes.preprocess import preprocessed_blob
+    steps = len(set(targets)) + (reference_blobs is None)
+    with progress(console(stderr=True), steps, "verifying", enabled=not quiet) as progress_steps:
+        if reference_blobs is None:
+            progress_steps.next(REFERENCE_STEP)
+            reference = choose_reference(reference, weights)
+            reference_blobs = api.reference_blobs(reference, net, weights, graph, arrays)
+        if target_graph is not graph:  # the embedded steps' last blob must be the reference's input
+            from .passes.preprocess import preprocessed_blob
 
-        key = preprocessed_blob(target_graph)
-        reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
-    with progress(console(stderr=True), len(set(targets)), "verifying", enabled=not quiet) as progress_steps:
+            key = preprocessed_blob(target_graph)
+            reference_blobs = {**reference_blobs, key: arrays[graph.values[graph.inputs[0]].top]}
         model = verify_net(target_graph, net, weights, targets, target_inputs, reference=reference,
                            blobs=reference_blobs, settings=settings, on_step=progress_steps.next,
                            keep_going=len(set(targets)) > 1)
@@ -606,7 +625,7 @@ def _verify_inputs(graph, mode: str, image_path, arrays: dict, seed: int):
     preprocessed = {**(arrays or random_inputs(graph, seed)), name: api.apply_preprocessing(spec, held)}
     if mode != "embed":
         return graph, preprocessed, preprocessed
-    return api.embed_preprocessing(graph, spec), {**preprocessed, name: held}, preprocessed
+    return api.embed_preprocessing(graph), {**preprocessed, name: held}, preprocessed
 
 
 @contextlib.contextmanager

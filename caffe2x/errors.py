@@ -33,6 +33,11 @@ class InputShapeError(Caffe2xError):
     """A net input has no usable shape, or a --input-shape value is malformed."""
 
 
+class InputValueError(Caffe2xError):
+    """A net input's values are outside what the layer reading them accepts (ROIs outside the
+    image, or with x2 < x1); the message names the layer and the input."""
+
+
 class DynamicShapeError(ShapeError):
     """A net (or a target) cannot keep height and width dynamic (--input-shape ...,?,? or
     --dynamic-hw): a layer whose weights or parameters fix the size, or an emitter that bakes it."""

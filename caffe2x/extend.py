@@ -33,12 +33,14 @@ See examples/plugins/ and the README section "Adding a layer".
 
 from __future__ import annotations
 
-from .errors import ShapeError
+from .errors import InputValueError, ShapeError
 from .io.params import Enum, Field, ParamMessage, ParamValue
 from .ir.graph import Node, Shape
 from .layers.base import (
     BatchStatistics,
     BottomSource,
+    DataBottom,
+    DataBottomContext,
     LayerDef,
     canonical_axis,
     check,
@@ -58,8 +60,9 @@ from .targets.torch.base import TorchLayer
 from .targets.torch.codegen import TorchContext
 
 __all__ = [
-    "BatchStatistics", "BottomSource", "EMITTER_FAMILIES", "Enum", "Field", "KerasContext", "KerasLayer", "LayerDef",
-    "Node",
+    "BatchStatistics", "BottomSource", "DataBottom", "DataBottomContext", "EMITTER_FAMILIES", "Enum", "Field",
+    "InputValueError", "KerasContext",
+    "KerasLayer", "LayerDef", "Node",
     "OnnxBuilder", "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis",
     "check", "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal",
     "python_param_mapping", "python_param_str", "same_shape",

@@ -30,13 +30,18 @@ _SEGNET = "SegNet fork (alexgkendall/caffe-segnet)"
 _UPSAMPLE = "SegNet fork (alexgkendall/caffe-segnet); YOLO v3 ports (nearest `scale` form)"
 _UNPOOLING = "unpooling forks (DeconvNet/SegNet style: MAX pooling's mask)"
 _DEEPLAB = "DeepLab fork (deeplab-public v1/v2)"
-_FASTER_RCNN = "Faster R-CNN fork (py-faster-rcnn)"
+_ROI_POOLING = "Fast/Faster R-CNN fork (rbgirshick/caffe-fast-rcnn@0dcd397, pinned by py-faster-rcnn)"
+_RFCN = "R-FCN fork (daijifeng001/caffe-rfcn@543f8f6)"
+_PROPOSAL = "Faster R-CNN's C++ Proposal (OpenCV's proposal_param; py-faster-rcnn@781a917 semantics)"
+_PY_PROPOSAL = "py-faster-rcnn (rbgirshick/py-faster-rcnn@781a917, lib/rpn/proposal_layer.py)"
 _SHUFFLENET = "ShuffleNet fork (farmingyard/ShuffleNet)"
 _CONV_DEPTHWISE = "MobileNet fork (farmingyard/caffe-mobilenet)"
 _DEPTHWISE = "DepthwiseConvolution fork (yonghenglh6/DepthwiseConvolution)"
 _SENET = "SENet fork (hujie-frank/SENet)"
 _RELU6 = "MobileNet v2 ports (e.g. eric612/MobileNet-YOLO)"
 _MISH = "YOLO v4 Caffe ports (Mish)"
+_YOLO = "MobileNet-YOLO fork (eric612/MobileNet-YOLO@69b4441)"
+_REGION = "caffe-yolov2 ports (lwplw/caffe_yolov2@f179674)"
 _INTEL = ("Intel's Caffe (openvinotoolkit/training_toolbox_caffe@5e543a4); source-derived, "
           "no fork build")
 _FLOWNET2 = "FlowNet2 fork (lmb-freiburg/flownet2@b92e198; read by OpenVINO, OpenCV); source-derived, GPU-only"
@@ -46,7 +51,9 @@ FORK_ORIGINS = {
     # detection
     "Normalize": _SSD, "PriorBox": _SSD, "DetectionOutput": _SSD, "Permute": _SSD,
     "MultiBoxLoss": _SSD, "AnnotatedData": _SSD, "DetectionEvaluate": _SSD, "VideoData": _SSD,
-    "ROIPooling": _FASTER_RCNN, "Proposal": _FASTER_RCNN,
+    "ROIPooling": _ROI_POOLING, "Proposal": _PROPOSAL,
+    "PSROIPooling": _RFCN + "; semantics from its CUDA kernel, the fork's only PSROIPooling code",
+    "BoxAnnotatorOHEM": _RFCN,
     # segmentation
     "Interp": _INTERP, "BN": _BN, "Upsample": _UPSAMPLE, "Unpooling": _UNPOOLING, "MaxUnpool": _UNPOOLING,
     "DenseImageData": _SEGNET,
@@ -54,9 +61,12 @@ FORK_ORIGINS = {
     # mobile backbones
     "ShuffleChannel": _SHUFFLENET, "ConvolutionDepthwise": _CONV_DEPTHWISE, "DepthwiseConvolution": _DEPTHWISE,
     "Axpy": _SENET, "ReLU6": _RELU6, "Mish": _MISH,
+    # YOLO ports
+    "Reorg": _YOLO, "YoloDetectionOutput": _YOLO, "Yolov3DetectionOutput": _YOLO, "RegionLoss": _YOLO,
+    "Yolov3": _YOLO, "GaussianYolov3": _YOLO, "Region": _REGION,
     # Intel's Caffe models (OpenVINO's Caffe front end and OpenCV read both)
     "PriorBoxClustered": _INTEL, "Resample": _FLOWNET2,
-    "Python:rpn.proposal_layer.ProposalLayer": _FASTER_RCNN,
+    "Python:rpn.proposal_layer.ProposalLayer": _PY_PROPOSAL,
 }
 
 

@@ -98,6 +98,7 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
     result = VerifyResult(graph.name, target, reference_name)
     outputs = {key for key, value in graph.blob_keys().items() if value in graph.outputs}
     dynamic = data_dependent_dims(graph)
+    scores = score_columns(graph)
     for index, (layer, top) in enumerate(blob_order(graph)):
         key = f"{layer}:{top}"
         if key not in got or key not in want:
@@ -112,7 +113,8 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
                                          "proves nothing (random weights or inputs out of the layer's domain?)"))
             continue
         if key in dynamic:  # rows only the data decides: counted, then compared row by row
-            result.records.append(compare_rows(layer, top, index, target, got[key], want[key], limit))
+            result.records.append(compare_rows(layer, top, index, target, got[key], want[key], limit,
+                                               scores.get(key)))
             continue
         if got[key].shape != want[key].shape:
             raise Caffe2xError(f"blob {key}: the {target} model gives shape {list(got[key].shape)}, "
@@ -133,17 +135,47 @@ def data_dependent_dims(graph: Graph) -> dict[str, tuple[int, ...]]:
             if layer.type in LAYERS and LAYERS.get(layer.type).data_dependent for top in layer.tops}
 
 
+def score_columns(graph: Graph) -> dict[str, int]:
+    """LAYER:TOP -> the score column of its data-dependent rows (LayerDef.score_column), where one is set."""
+    from .layers import LAYERS
+
+    return {f"{layer.name}:{top}": LAYERS.get(layer.type).score_column for layer in graph.caffe_layers
+            if layer.type in LAYERS and LAYERS.get(layer.type).score_column is not None for top in layer.tops}
+
+
+def untie_rows(got: np.ndarray, want: np.ndarray, score_column: int, limit: float) -> np.ndarray:
+    """`got` (1 x 1 x N x K) with its rows reordered to match `want`'s only within runs of rows whose
+    reference scores agree within the tolerance: each reference row of a run takes the closest
+    unused target row of the same run. Rows that differ still differ afterwards."""
+    rows_got, rows_want = _rows(got), _rows(want)
+    scale = float(np.abs(rows_want).max()) if rows_want.size else 1.0
+    tied = np.abs(np.diff(rows_want[:, score_column])) <= limit * (scale or 1.0)
+    starts = [0] + [int(i) + 1 for i in np.flatnonzero(~tied)]
+    order = []
+    for start, end in zip(starts, starts[1:] + [len(rows_want)]):
+        free = list(range(start, end))
+        for row in rows_want[start:end]:
+            best = min(free, key=lambda j: float(np.abs(rows_got[j] - row).max()))
+            free.remove(best)
+            order.append(best)
+    return np.take(got, order, axis=2)
+
+
 def compare_rows(layer: str, top: str, index: int, target: str, got: np.ndarray, want: np.ndarray,
-                 limit: float) -> BlobRecord:
+                 limit: float, score_column: int | None = None) -> BlobRecord:
     """A blob whose dim 2 holds data-dependent rows (DetectionOutput's 1 x 1 x N x 7): the row
     counts must agree, then the blob compares like any other; a failure says how many rows each
-    side has and which row differs first."""
+    side has and which row differs first. With a score column, rows whose reference scores tie
+    within the tolerance may come in either order (untie_rows)."""
     got, want = np.asarray(got), np.asarray(want)
     if got.ndim != want.ndim or got.shape[:2] + got.shape[3:] != want.shape[:2] + want.shape[3:]:
         raise Caffe2xError(f"blob {layer}:{top}: the {target} model gives shape {list(got.shape)}, "
                            f"the reference {list(want.shape)} (only dim 2, the rows, may differ).")
     if got.shape == want.shape:
         error = compare(got, want)
+        if not error.within(limit) and score_column is not None and got.ndim == 4:
+            got = untie_rows(got, want, score_column, limit)
+            error = compare(got, want)
         note = None if error.within(limit) else first_differing_row(target, got, want, limit)
         return BlobRecord(layer, top, list(want.shape), error, limit, index=index, note=note)
     failed = BlobError(float("inf"), float("inf"), float("inf"), 0.0)

@@ -2,7 +2,8 @@
 
 Convolution/InnerProduct weights are He-scaled, biases small, BatchNorm
 statistics near (0, 1) with a moving-average factor that is not 1, Scale
-near 1, PReLU near 0.25, LSTM and RNN matrices scaled by their own fan-in. `calibrate_batchnorm` then measures each
+near 1, PReLU near 0.25, LSTM and RNN matrices scaled by their own fan-in.
+`calibrate_batchnorm` then measures each
 BatchNorm's statistics on a random forward pass, so activations stay in range
 through deep residual nets. `synthetic_weights` does both: it is what
 `synth-weights` writes and what `--random-weights` (run, convert, verify,
@@ -154,11 +155,24 @@ def _set_statistics(node: Node, blob: np.ndarray) -> None:
     node.weights = weights
 
 
+# Rules (graph, inputs) -> None that replace a drawn input whose meaning a layer fixes: a
+# Proposal's im_info (image height, width, scale) is the image's size, not noise.
+INPUT_RULES: list = []
+
+
 def random_inputs(graph: Graph, seed: int | tuple[int, ...]) -> dict:
-    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name."""
+    """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name; an
+    input a layer reads as data (LayerDef.data_bottoms: ROIs) is drawn valid by that layer, then
+    INPUT_RULES replace inputs that must hold something else."""
+    from .frontend.input_values import draw_input_values
+
     rng = np.random.default_rng(seed)
-    return {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
-            for v in graph.inputs}
+    arrays = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
+              for v in graph.inputs}
+    arrays = draw_input_values(graph, arrays, rng)  # ROIs and other data bottoms: valid values
+    for rule in INPUT_RULES:
+        rule(graph, arrays)
+    return arrays
 
 
 def save_weights(graph: Graph, path, force: bool = False) -> None:

@@ -60,11 +60,11 @@ def test_unsupported_layers_exit_2_grouped(tmp_path):
     net.write_text('input: "data" input_shape { dim: 1 dim: 3 dim: 4 dim: 4 }\n'
                    'layer { name: "a" type: "Python" bottom: "data" top: "a" }\n'
                    'layer { name: "b" type: "Python" bottom: "a" top: "b" }\n'
-                   'layer { name: "c" type: "PSROIPooling" bottom: "b" top: "c" }\n')
+                   'layer { name: "c" type: "BoxAnnotatorOHEM" bottom: "b" top: "c" }\n')
     result = invoke("inspect", net)
     assert result.exit_code == 2
     assert "3 layer(s) of 2 unsupported type(s)" in result.output
-    assert "Python (2): 'a', 'b'" in result.output and "PSROIPooling (1): 'c'" in result.output
+    assert "Python (2): 'a', 'b'" in result.output and "BoxAnnotatorOHEM (1, from the R-FCN fork" in result.output
 
 
 def test_run_writes_golden_format_blobs_and_respects_force(tmp_path):

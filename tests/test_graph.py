@@ -74,12 +74,12 @@ def test_input_shape_override_and_unknown_name():
 def test_unsupported_layers_are_reported_all_at_once_grouped_by_type():
     text = """
         layer { name: "p1" type: "Python" bottom: "data" top: "p1" }
-        layer { name: "roi" type: "ROIPooling" bottom: "data" top: "roi" }
+        layer { name: "ohem" type: "BoxAnnotatorOHEM" bottom: "data" top: "ohem" }
         layer { name: "p2" type: "Python" bottom: "data" top: "p2" }
         layer { name: "bad_pool" type: "Pooling" bottom: "data" top: "bp" pooling_param { kernel_size: 99 } }"""
     with pytest.raises(UnsupportedLayerError) as info:
         graph_of(text)
-    assert info.value.by_type == {"Python": ["p1", "p2"], "ROIPooling": ["roi"]}
+    assert info.value.by_type == {"Python": ["p1", "p2"], "BoxAnnotatorOHEM": ["ohem"]}
     assert "Python (2): 'p1', 'p2'" in str(info.value)
 
 

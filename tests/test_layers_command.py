@@ -86,7 +86,8 @@ def test_every_builtin_type_has_an_origin_in_the_forks_table():
     ("ShuffleChannel", "farmingyard/ShuffleNet"), ("ConvolutionDepthwise", "farmingyard/caffe-mobilenet"),
     ("DepthwiseConvolution", "yonghenglh6/DepthwiseConvolution"), ("Axpy", "hujie-frank/SENet"),
     ("ReLU6", "MobileNet v2"), ("Mish", "Mish"), ("Clip", "BVLC master"), ("Swish", "BVLC master"),
-    ("AnnotatedData", "weiliu89/caffe"), ("ROIPooling", "py-faster-rcnn"),
+    ("AnnotatedData", "weiliu89/caffe"), ("ROIPooling", "rbgirshick/caffe-fast-rcnn@0dcd397"),
+    ("PSROIPooling", "daijifeng001/caffe-rfcn@543f8f6"), ("BoxAnnotatorOHEM", "R-FCN"),
 ])
 def test_the_origin_table_names_each_forks_source(layer_type, source):
     assert source in forks.origin(layer_type)
@@ -266,9 +267,9 @@ def test_the_markdown_table_has_one_row_per_builtin_type():
 # --- inspect on a net with unsupported types: the same origin table --------------------------
 
 UNSUPPORTED_NET = """name: "faster_rcnn_bits" input: "data" input_shape { dim: 1 dim: 3 dim: 32 dim: 32 }
-layer { name: "rpn" type: "Proposal" bottom: "data" top: "rois" }
-layer { name: "roi_pool5" type: "ROIPooling" bottom: "data" bottom: "rois" top: "pool5" }
-layer { name: "roi_pool6" type: "ROIPooling" bottom: "data" bottom: "rois" top: "pool6" }
+layer { name: "eval" type: "DetectionEvaluate" bottom: "data" top: "rois" }
+layer { name: "ohem5" type: "BoxAnnotatorOHEM" bottom: "data" bottom: "rois" top: "pool5" }
+layer { name: "ohem6" type: "BoxAnnotatorOHEM" bottom: "data" bottom: "rois" top: "pool6" }
 layer { name: "mine" type: "NoSuchLayer" bottom: "pool6" top: "mine" }
 """
 
@@ -278,9 +279,9 @@ def test_inspect_lists_every_unsupported_type_grouped_with_its_fork_from_the_tab
     net.write_text(UNSUPPORTED_NET)
     result = invoke("inspect", net)
     assert result.exit_code == 2
-    assert "ROIPooling (2, from the " + forks.origin("ROIPooling") + "): 'roi_pool5', 'roi_pool6'" in result.output
-    assert "Proposal (1, from the " + forks.origin("Proposal") + "): 'rpn'" in result.output
+    assert "BoxAnnotatorOHEM (2, from the " + forks.origin("BoxAnnotatorOHEM") + "): 'ohem5', 'ohem6'" in result.output
+    assert "DetectionEvaluate (1, from the " + forks.origin("DetectionEvaluate") + "): 'eval'" in result.output
     assert "NoSuchLayer (1): 'mine'" in result.output
     with pytest.raises(UnsupportedLayerError) as info:
         caffe2x.graph_from_net(parse_prototxt_text(UNSUPPORTED_NET))
-    assert info.value.forks == {t: forks.FORK_ORIGINS[t] for t in ("Proposal", "ROIPooling")}
+    assert info.value.forks == {t: forks.FORK_ORIGINS[t] for t in ("DetectionEvaluate", "BoxAnnotatorOHEM")}

@@ -239,3 +239,36 @@ def test_run_names_ssd_detections_from_a_labelmap(tmp_path):
     assert result.exit_code == 0, result.output
     # The fork's most confident row (README, MobileNet-SSD): label 4, score 0.589.
     assert "100 detections, the most confident: 4 'class 4' 0.589 at [0.528 0.416 1.241 0.749]" in result.output
+
+
+@pytest.mark.parametrize("color", [True, False])
+def test_image_input_is_a_fresh_c_array(color):
+    """A grey image in BGR order once came back as a reversed view (negative stride), which
+    torch.from_numpy refuses: verify --image --to pytorch failed on LeNet."""
+    pytest.importorskip("PIL")
+    from caffe2x.io.image import image_input
+
+    path = FIXTURES / "preprocess" / ("image.png" if color else "digit.png")
+    x = image_input(path, Preprocessing(input_layout="nhwc"), (1, 3 if color else 1, 9, 7))
+    assert x.shape == (1, 9, 7, 3 if color else 1) and all(s > 0 for s in x.strides) and x.flags.c_contiguous
+
+
+def test_verify_embed_with_nothing_to_embed_is_refused(tmp_path):
+    net = tmp_path / "net.prototxt"
+    net.write_text(NET)
+    result = CliRunner().invoke(main, ["verify", str(net), "--random-weights", "--to", "onnx", "--reference",
+                                       "builtin", "--preprocess", "embed"])
+    assert result.exit_code == 2 and "nothing to embed" in result.output, result.output
+
+
+def test_verify_embed_checks_the_embedded_steps_against_apply_preprocessing(tmp_path):
+    pytest.importorskip("onnxruntime")
+    net = tmp_path / "net.prototxt"
+    net.write_text(NET)
+    result = CliRunner().invoke(main, ["verify", str(net), "--random-weights", "--to", "onnx", "--json",
+                                       "--preprocess", "embed", "--mean-values", "104,117,123", "--raw-scale", "255",
+                                       "--channel-order", "rgb", "--input-layout", "nhwc"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)["models"][0]["targets"][0]["blobs"]
+    compared = {r["layer"] for r in records}
+    assert "preprocess_mean" in compared and "prob" in compared

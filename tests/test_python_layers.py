@@ -67,8 +67,8 @@ def test_a_registered_python_layer_reads_its_param_str_and_verifies(tmp_path, ti
 
 
 def test_an_unknown_python_layer_is_reported_up_front_with_how_to_register_it(tmp_path):
-    path = _net(tmp_path, "rpn.proposal_layer", "ProposalLayer", "'feat_stride': 16")
-    with pytest.raises(UnsupportedLayerError, match=r"Python:rpn\.proposal_layer\.ProposalLayer.*register_python_layer"):
+    path = _net(tmp_path, "rpn.anchor_target_layer", "AnchorTargetLayer", "'feat_stride': 16")
+    with pytest.raises(UnsupportedLayerError, match=r"Python:rpn\.anchor_target_layer\.AnchorTargetLayer.*register_python_layer"):
         caffe2x.load_net(path)
     result = CliRunner().invoke(main, ["convert", str(path), "--random-weights", "--to", "onnx",
                                        "-o", str(tmp_path / "m.onnx")])

@@ -44,7 +44,8 @@ def test_each_target_describes_its_extra_output_and_options():
         assert bool(target.suffixes) == (target.output_kind == FILE), target.name
     assert TARGETS.get("onnx").suffixes == (".onnx",) and TARGETS.get("tflite").suffixes == (".tflite",)
     assert TARGETS.get("onnx").options == ("opset", "dynamic_batch", "keep_intermediate")
-    assert TARGETS.get("tensorflow").options == TARGETS.get("tflite").options == ("layout",)
+    assert TARGETS.get("tensorflow").options == ("layout",)
+    assert TARGETS.get("tflite").options == ("layout", "quantize", "calibration")
     assert len({t.batch_output for t in TARGETS}) == len(TARGETS)
     with pytest.raises(Caffe2xError, match="unknown target 'caffe3'; choose from onnx, pytorch"):
         TARGETS.get("caffe3")

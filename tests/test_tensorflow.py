@@ -182,6 +182,23 @@ def test_deconvolution_with_kernel_smaller_than_stride():
     assert result.passed and result.records[0].shape == [1, 3, 7, 14]
 
 
+@pytest.mark.parametrize("layer", ["Scale", "Bias"])
+def test_a_second_bottom_spanning_channels_height_and_width(layer):
+    """A Scale/Bias whose second bottom is C x H x W (no batch axis) crashed the Keras model:
+    the NHWC transpose needs four axes and the operand had three."""
+    net = parse_prototxt_text(
+        'layer { name: "in" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 4 dim: 5 } } }\n'
+        'layer { name: "w" type: "Input" top: "w" input_param { shape { dim: 3 dim: 4 dim: 5 } } }\n'
+        f'layer {{ name: "s" type: "{layer}" bottom: "data" bottom: "w" top: "s" }}')
+    graph = caffe2x.graph_from_net(net)
+    rng = np.random.default_rng(5)
+    x = {"data": rng.standard_normal((2, 3, 4, 5)).astype(np.float32),
+         "w": rng.standard_normal((3, 4, 5)).astype(np.float32)}
+    for target in ("tensorflow", "tflite"):
+        result = api.verify(graph, target, x, as_golden_blobs(graph, run(graph, x)))
+        assert result.passed and result.records[-1].shape == [2, 3, 4, 5], target
+
+
 def test_signature_keys_follow_the_documented_rule():
     net = parse_prototxt_text(
         'input: "data/in" input_shape { dim: 1 dim: 3 }\n'

@@ -86,7 +86,7 @@ def graph_cases() -> None:
          layer('layer { name: "r" type: "ReLU" bottom: "data" bottom: "data" top: "r" }'))
     case("unsupported_layers", "UnsupportedLayerError", "Python (2): 'py1', 'py2'",
          layer('layer { name: "py1" type: "Python" bottom: "data" top: "a" }\n'
-               'layer { name: "roi" type: "ROIPooling" bottom: "data" top: "b" }\n'
+               'layer { name: "ohem" type: "BoxAnnotatorOHEM" bottom: "data" top: "b" }\n'
                'layer { name: "py2" type: "Python" bottom: "a" top: "c" }'))
     case("data_layer_without_shape", "InputShapeError", "give it with --input-shape",
          'layer { name: "mnist" type: "Data" top: "data" top: "label" data_param { source: "x" batch_size: 4 } }\n'

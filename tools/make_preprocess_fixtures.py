@@ -8,7 +8,8 @@
   AlexNet golden net has ten classes).
 - image.png: a 160 x 120 RGB picture drawn here (seeded gradients and shapes; no third-party
   content), which verify --image resizes to the net's 227 x 227.
-- digit.png: a 28 x 28 grey "1" drawn here, white on black as MNIST's digits, for LeNet.
+- digit.png: a 28 x 28 grey "1" drawn here, white on black as MNIST's digits, for LeNet;
+  digits.txt: LeNet's class names, one a line ("zero" for class 0, ...).
 
 Run: python tools/make_preprocess_fixtures.py  (needs Pillow: the `image` extra)
 """
@@ -68,6 +69,7 @@ def main() -> None:
     (OUT / "synset_words.txt").write_text(SYNSETS)
     Image.fromarray(picture(rng)).save(OUT / "image.png")
     Image.fromarray(digit()).save(OUT / "digit.png")
+    (OUT / "digits.txt").write_text("zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n")
 
 
 if __name__ == "__main__":

@@ -3,4 +3,4 @@ in one folder and registered through the public extension API (caffe2x.api.regis
 exactly as a user's plugin is.
 `import caffe2x` imports this package, so the layers are there without --plugin."""
 
-from . import bvlc, intel, mobile, segmentation, ssd  # noqa: F401
+from . import bvlc, detection, intel, mobile, segmentation, ssd, yolo  # noqa: F401

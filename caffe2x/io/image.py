@@ -73,7 +73,7 @@ def image_input(path: str | os.PathLike, spec, shape: tuple[int, ...]) -> np.nda
     image = resize_bilinear(load_image(path, channels == 3), height, width)
     if spec.raw_scale != 1.0:
         image = image / np.float32(255.0)
-    if spec.channel_order == "bgr":
+    if spec.channel_order == "bgr" and channels == 3:
         image = image[..., ::-1]
-    image = image[None]
-    return np.ascontiguousarray(image if spec.input_layout == "nhwc" else image.transpose(0, 3, 1, 2), np.float32)
+    image = image[None] if spec.input_layout == "nhwc" else image.transpose(2, 0, 1)[None]
+    return np.array(image, np.float32, order="C")  # a fresh array: no negative strides (torch refuses them)

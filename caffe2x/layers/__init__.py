@@ -20,6 +20,7 @@ TRAINING_ONLY_TYPES = frozenset({
     "MultiBoxLoss", "DetectionEvaluate",  # the SSD fork's loss and its mAP evaluation (needs the labels)
     "SegAccuracy",  # DeepLab's pixel accuracy (needs the labels)
     "MatWrite",  # DeepLab's test nets write their scores to .mat files: a side effect, not a result
+    "RegionLoss", "Yolov3", "GaussianYolov3",  # eric612/MobileNet-YOLO's YOLO v2 / v3 losses (need the labels)
 })
 
 # Data layers: each top becomes a net input whose shape the user gives

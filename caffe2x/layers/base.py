@@ -70,6 +70,10 @@ class LayerDef:
     data_dependent: dims of every top whose size only the data decides (DetectionOutput's
         row count, dim 2): `infer` gives a placeholder there, a kernel or target may return
         any size, and verify compares such a blob row by row after checking the counts agree
+    score_column: for such rows sorted by a score (YOLO's detection rows: column 2), that
+        column; verify then lets rows whose reference scores agree within the tolerance come in
+        either order (a fork's std::sort leaves equal scores in any order, and a score one ulp
+        away on a target may swap two rows); None: the row order is compared as it is
     statistics: for a BatchNorm-like layer, which blobs are its input's channel mean and
         variance (BatchStatistics), so that synthetic weights measure them; or a function
         params -> BatchStatistics | None, for a type whose blobs depend on its parameters
@@ -84,6 +88,9 @@ class LayerDef:
     fixed_batch: the first axis of its bottoms is not a batch that may vary (a recurrent
         layer's T, which Caffe fixes): a net holding one converts with its own first dims
         (no dynamic batch in ONNX or torch.export), see fixes_batch
+    data_bottoms: bottoms whose VALUES the layer needs in range when a net input holds them
+        (DataBottom: ROIPooling's boxes): checked before `run` and `verify` run anything, drawn
+        in range by random_inputs, and (rows) their first dimension kept dynamic on its own
     """
 
     parse: Callable[[Any], Any]
@@ -93,10 +100,42 @@ class LayerDef:
     bottoms: tuple[int, int | None] = (1, 1)
     tops: tuple[int, int | None] = (1, 1)
     data_dependent: tuple[int, ...] = ()
+    score_column: int | None = None
     statistics: BatchStatistics | Callable[[Any], BatchStatistics | None] | None = None
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
     fit_blobs: Callable[[Any, int], Any] | None = None
     fixed_batch: bool = False
+    data_bottoms: tuple[DataBottom, ...] = ()
+
+
+@dataclass(frozen=True)
+class DataBottomContext:
+    """What a DataBottom's check and draw know of the net: the layer's bottom shapes, the image
+    (H, W) the net takes (the spatial size of the 4-D net input its first bottom is computed
+    from; None when that bottom is itself a net input) and the layer's name."""
+
+    bottom_shapes: list[Shape]
+    image: tuple[int, int] | None
+    layer: str
+
+
+@dataclass(frozen=True)
+class DataBottom:
+    """A bottom whose values are data the layer reads as such (ROIPooling's (R, 5) boxes), not
+    activations: when a net input holds it, caffe2x checks the values a user gives before
+    running anything (`run`, `verify`) and draws valid ones for random inputs.
+
+    index: the bottom's position
+    check: (params, array, DataBottomContext) -> None; raises InputValueError saying what is wrong
+    draw: (params, shape, DataBottomContext, numpy Generator) -> float32 array of that shape
+    rows: its first dimension counts rows the data decides (ROIs), not the batch: converted
+        models keep it dynamic on its own (ONNX gives it a named dim of its own)
+    """
+
+    index: int
+    check: Callable[[Any, Any, DataBottomContext], None]
+    draw: Callable[[Any, Shape, DataBottomContext, Any], Any]
+    rows: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,9 @@ from .rewrite import clone
 PROBE_STEPS = (32, 16, 8, 2, 1)
 
 
-class SizeFixedByWeights(DynamicShapeError):
-    """A layer's weights fit the nominal size only: no other size will do, whatever the step."""
-
-
 def dynamic_inputs(graph: Graph) -> dict[str, tuple[int, ...]]:
     """Input value -> its open axes ({} for a static net)."""
-    return {value: axes for value, axes in getattr(graph, "dynamic", {}).items() if axes}
+    return {value: axes for value, axes in getattr(graph, "dynamic", {}).items() if axes and value in graph.inputs}
 
 
 def at_size(graph: Graph, input_shapes: dict[str, Shape]) -> Graph:
@@ -55,9 +51,11 @@ def _reshape_node(node, shapes: dict[str, Shape]) -> None:
     except ShapeError as exc:
         raise layer_error(DynamicShapeError, node.name, node.type, f"Caffe refuses this size: {exc}") from None
     if node.weight_shapes and weights != [tuple(s) for s in node.weight_shapes]:
-        raise layer_error(SizeFixedByWeights, node.name, node.type,
-                          f"its weights {[list(s) for s in node.weight_shapes]} fit the nominal size only (this "
-                          f"size needs {[list(s) for s in weights]}): Caffe itself refuses another size")
+        error = layer_error(DynamicShapeError, node.name, node.type,
+                            f"its weights {[list(s) for s in node.weight_shapes]} fit the nominal size only (another "
+                            f"size needs {[list(s) for s in weights]}): Caffe itself refuses another size")
+        error.fixed_by_weights = True  # no other size will do, whatever the step
+        raise error
     for value, shape in zip(node.outputs, tops):
         if min(shape, default=1) <= 0:
             raise layer_error(DynamicShapeError, node.name, node.type,
@@ -98,9 +96,9 @@ def other_sizes(graph: Graph) -> list[Graph]:
     for step in PROBE_STEPS:
         try:
             found.append(at_size(graph, grown(graph, step)))
-        except SizeFixedByWeights as exc:
-            raise SizeFixedByWeights(f"the height and width of {_names(graph)} cannot be dynamic: {exc}") from None
         except DynamicShapeError as exc:
+            if getattr(exc, "fixed_by_weights", False):
+                raise DynamicShapeError(f"the height and width of {_names(graph)} cannot be dynamic: {exc}") from None
             first_error = first_error or exc
     if found:
         return found

@@ -31,12 +31,12 @@ def embed_preprocessing(graph: Graph, spec: Preprocessing) -> Graph:
     its layout, and graph.metadata["preprocessing"] records the spec with "embedded": true."""
     if not graph.inputs or len(graph.shape(graph.inputs[0])) != 4:
         raise PreprocessingError("--preprocess embed needs a 4-D N,C,H,W image input first")
+    steps = preprocessing_steps(spec, graph.shape(graph.inputs[0])[1])
+    if not steps:  # the net takes the image as it is held: nothing to embed
+        return graph
     graph = clone(graph)
     name = graph.inputs[0]
     value = graph.values[name]
-    steps = preprocessing_steps(spec, value.shape[1])
-    if not steps:  # the net takes the image as it is held: nothing to embed
-        return graph
     prefix = _free_prefix(graph)
     front = _front_graph(steps, value.top, held_shape(spec, value.shape), prefix)
     last = front.outputs[0]

@@ -48,10 +48,11 @@ def _check_runnable(graph: Graph, registry: Registry[Kernel]) -> None:
 
 def iter_forward(
     graph: Graph, inputs: Mapping[str, np.ndarray], *, keep: set[str] | None = None,
-    registry: Registry[Kernel] = REFERENCE,
+    registry: Registry[Kernel] = REFERENCE, overrides: Mapping[str, np.ndarray] | None = None,
 ) -> Iterator[tuple[Node, list[np.ndarray]]]:
     """Yield (node, its float32 outputs) in order; values nobody needs later are freed
-    unless listed in `keep` (None keeps everything)."""
+    unless listed in `keep` (None keeps everything). `overrides` (value name -> array) replaces
+    what a node computes for that value, so later layers run on it (verify's near-ties)."""
     _check_runnable(graph, registry)
     values = check_inputs(graph, inputs)
     last_use = {name: i for i, node in enumerate(graph.nodes) for name in node.inputs}
@@ -60,7 +61,8 @@ def iter_forward(
             yield node, [values[name] for name in node.outputs]
             continue
         outputs = registry.get(node.type)(node, [values[name] for name in node.inputs])
-        outputs = [_as_blob(node, graph, name, out) for name, out in zip(node.outputs, outputs)]
+        outputs = [_as_blob(node, graph, name, (overrides or {}).get(name, out))
+                   for name, out in zip(node.outputs, outputs)]
         values.update(zip(node.outputs, outputs))
         yield node, outputs
         if keep is not None:
@@ -80,11 +82,13 @@ def _as_blob(node: Node, graph: Graph, name: str, array: np.ndarray) -> np.ndarr
     return array
 
 
-def run(graph: Graph, inputs: Mapping[str, np.ndarray], *, keep_all: bool = True) -> dict[str, np.ndarray]:
-    """Forward the whole net; returns value name -> float32 array (all values, or the outputs)."""
+def run(graph: Graph, inputs: Mapping[str, np.ndarray], *, keep_all: bool = True,
+        overrides: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Forward the whole net; returns value name -> float32 array (all values, or the outputs).
+    `overrides`: value name -> the array to use instead of what its layer computes."""
     keep = None if keep_all else set(graph.outputs)
     results = dict(check_inputs(graph, inputs))
-    for node, outputs in iter_forward(graph, inputs, keep=keep):
+    for node, outputs in iter_forward(graph, inputs, keep=keep, overrides=overrides):
         results.update(zip(node.outputs, outputs))
     if not keep_all:
         results = {name: results[name] for name in graph.outputs}

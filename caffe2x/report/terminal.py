@@ -89,9 +89,15 @@ def print_verify(report: Report, out) -> None:
     if len(targets) > 1:
         out.print("summary:", markup=False)
         for target in targets:
-            out.print(f"  {target.target:<12}{verdict(target)}", style="green" if target.status == PASSED else "red",
+            out.print(f"  {_label(target):<12}{verdict(target)}", style="green" if target.status == PASSED else "red",
                       markup=False)
     out.print(overall_line(report), style="green" if report.passed else "red", markup=False)
+
+
+def _label(target) -> str:
+    """The target's name, and the input size where a dynamic-size model is verified at several."""
+    reference = target.verify.reference if target.verify else ""
+    return f"{target.target} ({reference.split(' at ', 1)[1]})" if " at " in reference else target.target
 
 
 def print_batch(report: Report, out) -> None:

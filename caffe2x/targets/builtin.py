@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io.outputs import FILE, FOLDER
+from .dynamic import check_dynamic
 from .quiet import quiet_framework_logs
 from .registry import TARGETS, ConvertOptions, Target
 
@@ -31,6 +32,7 @@ class OnnxTarget(Target):
 @dataclass(frozen=True)
 class PytorchTarget(Target):
     def convert(self, graph, output, options, force=False):
+        check_dynamic(graph, self.name, self.emitters)
         from . import torch
 
         return torch.write_folder(torch.generate(graph), output, force=force)
@@ -39,6 +41,7 @@ class PytorchTarget(Target):
         return self.run_each(graph, [inputs], device)[0]
 
     def run_each(self, graph, input_sets, device="cpu", options=None):
+        check_dynamic(graph, self.name, self.emitters)
         from .torch.runner import run_pytorch
 
         return run_pytorch(graph, input_sets, device)
@@ -47,6 +50,7 @@ class PytorchTarget(Target):
 @dataclass(frozen=True)
 class TensorflowTarget(Target):
     def convert(self, graph, output, options, force=False):
+        check_dynamic(graph, self.name, self.emitters)
         with quiet_framework_logs():
             from . import tensorflow
 
@@ -56,6 +60,7 @@ class TensorflowTarget(Target):
         return self.run_each(graph, [inputs], device)[0]
 
     def run_each(self, graph, input_sets, device="cpu", options=None):
+        check_dynamic(graph, self.name, self.emitters)
         with quiet_framework_logs():
             from .tensorflow.runner import run_tensorflow
 
@@ -72,6 +77,7 @@ class TfliteTarget(Target):
 
     def convert(self, graph, output, options, force=False):
         self.check_options(options)
+        check_dynamic(graph, self.name, self.emitters)
         calibration = _calibration(graph, options)  # read (and checked) before TensorFlow starts
         with quiet_framework_logs():
             from . import tensorflow
@@ -85,6 +91,7 @@ class TfliteTarget(Target):
     def run_each(self, graph, input_sets, device="cpu", options=None):
         options = options or ConvertOptions()
         self.check_options(options)
+        check_dynamic(graph, self.name, self.emitters)
         calibration = _calibration(graph, options)
         with quiet_framework_logs():
             from .tensorflow.runner import run_tflite

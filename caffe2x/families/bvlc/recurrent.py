@@ -20,6 +20,7 @@ T is fixed, as Caffe fixes it ("input number of timesteps changed"): every targe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,7 @@ class RecurrentKind:
     type: str
     gates: int
     states: tuple[str, ...]
-    recurrent_blobs: callable  # num_output -> shapes of the blobs after W_x, b_x, [W_x_static]
+    recurrent_blobs: Callable[[int], list[tuple[int, ...]]]  # num_output -> the blobs after W_x, b_x, [W_x_static]
 
 
 def parse_for(kind: RecurrentKind):
@@ -274,7 +275,7 @@ def constructor_args(node, shape) -> str:
 
 
 def blob_state(node) -> dict[str, np.ndarray]:
-    """The PyTorch state: the blobs in Caffe's order as blob0, blob1, ..."""
+    """The PyTorch state: the blobs in Caffe's order as the parameters blob0, blob1, ..."""
     return {f"blob{i}": np.asarray(w, np.float32) for i, w in enumerate(node.weights)}
 
 

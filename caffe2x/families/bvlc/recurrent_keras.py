@@ -16,10 +16,12 @@ class KerasRecurrentOps:
 
     @staticmethod
     def linear(a, w):
-        """a @ w.T over a's last axis, as a 2-D matmul (TFLite: FULLY_CONNECTED); only a's
-        first axis (T, Keras's batch) may be unknown."""
-        flat = tf.matmul(tf.reshape(a, (-1, a.shape[-1])), w, transpose_b=True)
-        return tf.reshape(flat, (-1, *a.shape[1:-1], w.shape[0]))
+        """a @ w.T over a's last axis, as a 2-D matmul (TFLite: FULLY_CONNECTED); a is N x D or
+        T x N x D with N known (T is Keras's batch axis, unknown while the model is built)."""
+        if len(a.shape) == 2:
+            return tf.matmul(a, w, transpose_b=True)
+        flat = tf.matmul(tf.reshape(a, (-1, w.shape[1])), w, transpose_b=True)
+        return tf.reshape(flat, (-1, a.shape[1], w.shape[0]))
 
     sigmoid = staticmethod(tf.sigmoid)
     tanh = staticmethod(tf.tanh)
@@ -44,7 +46,7 @@ class CaffeRecurrent(layers.Layer):
         self.static_input, self.expose_hidden = static_input, expose_hidden
 
     def build(self, input_shape):
-        self.blobs = [self.add_weight(name=f"blob{i}", shape=s, initializer="zeros", trainable=False)
+        self.blobs = [self.add_weight(name=f"blob{i}", shape=s, initializer="zeros")
                       for i, s in enumerate(self.blob_shapes)]
 
     def unroll(self, terms, conts, states, blobs):
@@ -52,7 +54,7 @@ class CaffeRecurrent(layers.Layer):
 
     def call(self, inputs):
         x, cont, *rest = inputs
-        static = tf.reshape(rest[0], (self.streams, -1)) if self.static_input else None
+        static = tf.reshape(rest[0], (self.streams, self.blob_shapes[2][1])) if self.static_input else None
         terms = sequence_terms(tf.reshape(x, (-1, self.streams, self.blob_shapes[0][1])), static, self.blobs[0],
                                self.blobs[1], self.blobs[2] if self.static_input else None, KerasRecurrentOps)
         conts = tf.reshape(cont, (-1, self.streams, 1))

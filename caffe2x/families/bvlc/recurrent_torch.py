@@ -24,7 +24,7 @@ class TorchRecurrentOps:
 class CaffeRecurrent(nn.Module):
     """Caffe's RecurrentLayer: inputs x (T, N, ...), cont (T, N), [x_static (N, ...)], [the
     initial states, each (1, N, num_output), with expose_hidden]; the blobs in Caffe's order as
-    buffers blob0, blob1, ...; returns the output sequence (T, N, num_output) and, with
+    parameters blob0, blob1, ...; returns the output sequence (T, N, num_output) and, with
     expose_hidden, the last states. Without expose_hidden the states start at zero (a fresh
     Caffe net's first pass)."""
 
@@ -35,8 +35,8 @@ class CaffeRecurrent(nn.Module):
         self.num_output, self.steps, self.streams = num_output, steps, streams
         self.static_input, self.expose_hidden = static_input, expose_hidden
         self.blob_count = len(blob_shapes)
-        for index, shape in enumerate(blob_shapes):
-            self.register_buffer(f"blob{index}", torch.zeros(shape))
+        for index, shape in enumerate(blob_shapes):  # parameters: model.train() fine-tunes them
+            setattr(self, f"blob{index}", nn.Parameter(torch.zeros(shape)))
 
     def unroll(self, terms, conts, states, blobs):
         raise NotImplementedError

@@ -66,17 +66,28 @@ def _check(graph: Graph, opset: int) -> None:
 
 
 def _batch_dim(graph: Graph, dynamic: bool, varying: set[str] = frozenset(), other: Graph | None = None):
-    """value -> its declared dims: the first one is the dynamic batch where it follows the inputs';
-    an open input axis is a named dim (data_height), a dim that varies with one is left unnamed."""
-    sizes = {graph.values[v].shape[0] for v in graph.inputs if graph.values[v].shape}
-    batch = sizes.pop() if len(sizes) == 1 else None
-    varies = dynamic and batch is not None and not fixes_batch(n.type for n in graph.nodes)
-    follows = _batch_followers(graph, batch) if varies else set()
+    """value -> its declared dims. The first one is a named dim where it follows the inputs' batch
+    (N), a row input's row count (LayerDef.data_bottoms rows: R, for ROIs given as data) or a
+    layer's data-dependent first dim (a Proposal's rows): found by inferring the shapes again
+    with that one source one larger, by each layer's own rule. An open input axis is a named dim
+    (data_height), a dim that varies with one is left unnamed."""
+    from ...frontend.input_values import row_inputs
+
+    rows = row_inputs(graph)
+    batch_inputs = [v for v in graph.inputs if v not in rows and graph.values[v].shape]
+    sizes = {graph.values[v].shape[0] for v in batch_inputs}
+    varies = dynamic and len(sizes) == 1 and not fixes_batch(n.type for n in graph.nodes)
+    symbol = dict.fromkeys(_followers(graph, batch_inputs, batch=True), DYNAMIC_BATCH) if varies else {}
+    sources = [([v], "R" if len(rows) == 1 else f"R_{graph.values[v].top}") for v in rows]
+    sources += [([v], f"{v}_dim0") for v in _data_dependent_rows(graph)]
+    for seeds, name in sources:
+        for value in _followers(graph, seeds):
+            symbol.setdefault(value, name)
     open_axes = dynamic_inputs(graph)
 
     def dims(value):
         shape = graph.values[value].shape
-        declared = [DYNAMIC_BATCH, *shape[1:]] if value in follows else list(shape)
+        declared = [symbol[value], *shape[1:]] if value in symbol else list(shape)
         if value in open_axes:
             names = {2: "height", 3: "width"}
             return [f"{graph.values[value].top}_{names.get(a, a)}" if a in open_axes[value] else d
@@ -87,31 +98,46 @@ def _batch_dim(graph: Graph, dynamic: bool, varying: set[str] = frozenset(), oth
     return dims
 
 
-def _batch_followers(graph: Graph, batch: int) -> set[str]:
-    """Values whose first dimension follows the input batch: their shapes inferred again at
-    batch + 1 by each layer's own rule. A blob whose first dimension is 1 whatever the batch
-    (SSD's PriorBox and DetectionOutput tops) is not one, even in a batch-1 net."""
-    shapes = {v: (batch + 1, *graph.values[v].shape[1:]) for v in graph.inputs}
+def _data_dependent_rows(graph: Graph) -> list[str]:
+    """Tops whose first dim only the data decides (LayerDef.data_dependent holds 0)."""
+    return [v for node in graph.nodes if node.type in LAYERS and 0 in LAYERS.get(node.type).data_dependent
+            for v in node.outputs]
+
+
+def _followers(graph: Graph, seeds: list[str], batch: bool = False) -> set[str]:
+    """Values whose first dimension follows the seeds' (net inputs or tops): their shapes
+    inferred again with each seed's first dimension one larger. A blob whose first dimension
+    stays put (SSD's PriorBox and DetectionOutput tops follow no batch, even in a batch-1 net)
+    is not one. A rule that refuses the other size: for the batch, the values whose first
+    dimension equals it (as before); for another source, the seeds alone."""
+    firsts = {graph.values[v].shape[0] for v in seeds}
+    shapes = {v: graph.values[v].shape for v in graph.inputs}
+    shapes.update({v: (graph.values[v].shape[0] + 1, *graph.values[v].shape[1:]) for v in seeds})
     for node in graph.nodes:
         if node.type == "Input":
             continue
         try:
             tops = LAYERS.get(node.type).infer(node.params, [shapes[v] for v in node.inputs])
-        except ShapeError:  # a rule that refuses the other batch: the first dimensions equal to it, as before
-            return {v for v, value in graph.values.items() if value.shape and value.shape[0] == batch}
-        shapes.update(zip(node.outputs, (tuple(t) for t in tops)))
-    return {v for v, shape in shapes.items() if shape and graph.values[v].shape[:1] == (batch,)
-            and shape[0] == batch + 1}
+        except ShapeError:
+            if not batch:
+                return set(seeds)
+            return {v for v, value in graph.values.items() if value.shape and value.shape[0] in firsts}
+        shapes.update((out, tuple(t)) for out, t in zip(node.outputs, tops) if out not in seeds)
+    return {v for v, shape in shapes.items() if shape and graph.values[v].shape[:1]
+            and graph.values[v].shape[0] in firsts and shape[0] == graph.values[v].shape[0] + 1}
 
 
 def _output_dims(graph: Graph, value: str, dims) -> list:
     """An output's declared dims: a data-dependent dim (LayerDef.data_dependent, e.g. DetectionOutput's
-    rows) is a named dim of its own; such a blob's other dims are fixed (not the batch)."""
+    rows) is a named dim of its own, unless it is a first dim that follows a named source; such a
+    blob's other dims are fixed (not the batch)."""
     node = next((n for n in graph.nodes if value in n.outputs), None)
     dynamic = LAYERS.get(node.type).data_dependent if node is not None and node.type in LAYERS else ()
+    declared = dims(value)
     if not dynamic:
-        return dims(value)
-    return [f"{value}_dim{axis}" if axis in dynamic else size
+        return declared
+    return [declared[0] if axis == 0 and isinstance(declared[0], str) else
+            f"{value}_dim{axis}" if axis in dynamic else size
             for axis, size in enumerate(graph.values[value].shape)]
 
 

@@ -18,6 +18,7 @@ from ...ir.graph import Graph, Node
 from ...naming import Namer
 from ...passes import TRAINABLE_PASSES, Pass, run_passes
 from ..common import GeneratedLayers, block_of, camel_class_name, check_convertible, claim_variable, inexpressible
+from ..dynamic import check_dynamic
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import CAFFE, FLAT_NHWC, KERAS_EMITTERS, NHWC, TO_NCHW, TO_NHWC, KerasLayer
 
@@ -64,6 +65,9 @@ class KerasContext:
         # The expression of the model's first input. A layer without bottoms (BVLC's Parameter)
         # is called on it only so that Keras's functional API can place it in the graph.
         self.anchor: str | None = None
+        # Values whose height or width follow a dynamic input's (targets.dynamic.check_dynamic):
+        # an emitter must derive their sizes at run time, never from shape().
+        self.varying: set[str] = set()
 
     def shape(self, value: str) -> tuple[int, ...]:
         """The Caffe (NCHW) shape of an IR value, whatever its layout inside Keras."""
@@ -89,7 +93,10 @@ class KerasContext:
 
     def to_caffe(self, node: Node, arg: str, value: str) -> str:
         if self._layouts[value] == NHWC:
-            return f"layers.Permute({TO_NCHW}, name={self.name(node, 'to_nchw')})({arg})"
+            # one Permute per NHWC bottom (Proposal converts two): the first keeps the plain name
+            index = node.inputs.index(value) if value in node.inputs else 0
+            suffix = "to_nchw" if index == 0 else f"to_nchw_{index}"
+            return f"layers.Permute({TO_NCHW}, name={self.name(node, suffix)})({arg})"
         if self._layouts[value] == FLAT_NHWC:
             raise AssertionError("a flat NHWC blob only feeds InnerProduct layers")
         return arg
@@ -129,20 +136,23 @@ def blob_keys(graph: Graph) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def generate(graph: Graph, layout: str = "nhwc", passes: list[Pass] | None = None) -> KerasModel:
+    varying = check_dynamic(graph, "tensorflow", "tensorflow")  # before the passes: Caffe's layers and shapes
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
     _check(graph, layout)
-    model, clashes = _emit(graph, layout, frozenset())
+    model, clashes = _emit(graph, layout, frozenset(), varying)
     if clashes:  # a plugin's runtime class is named like a variable: once more, with those names kept free
-        model, _ = _emit(graph, layout, clashes)
+        model, _ = _emit(graph, layout, clashes, varying)
     return model
 
 
-def _emit(graph: Graph, layout: str, reserved: frozenset[str]) -> tuple[KerasModel, frozenset[str]]:
+def _emit(graph: Graph, layout: str, reserved: frozenset[str], varying: set[str] = frozenset()) \
+        -> tuple[KerasModel, frozenset[str]]:
     """The model, and the runtime class names that some variable took (known only once
     every emitter has said which classes it uses)."""
     input_keys, output_keys = blob_keys(graph)
     names = Namer(frozenset(input_keys.values()))
     ctx = KerasContext(graph, names)
+    ctx.varying = set(varying)
     variables = Namer(RESERVED | runtime_classes(RUNTIME) | reserved)
     lines, weights, custom = [], {}, []
     var_of, input_vars = {}, []
@@ -179,14 +189,16 @@ def transposes_input(value, layout: str) -> bool:
     return len(value.shape) == 4 and layout == "nhwc" and value.image_layout is None
 
 
-def external_shape(value, layout: str) -> list[int]:
-    """The shape the model's input takes (see transposes_input)."""
-    shape = list(value.shape)
+def external_shape(value, layout: str, open_axes=()) -> list[int | None]:
+    """The shape the model's input takes (see transposes_input); None on the open axes (NCHW
+    positions: dynamic height and width)."""
+    shape = [None if axis in open_axes else d for axis, d in enumerate(value.shape)]
     return [shape[0], shape[2], shape[3], shape[1]] if transposes_input(value, layout) else shape
 
 
 def _input_lines(graph, value, key, layout, ctx, variables, lines) -> tuple[str, str]:
-    shape = graph.values[value].shape
+    open_axes = getattr(graph, "dynamic", {}).get(value, ())
+    shape = tuple(None if axis in open_axes else d for axis, d in enumerate(graph.values[value].shape))
     var = variables(("value", value), graph.values[value].top)
     if graph.values[value].image_layout == "nhwc":  # the image as held: Permute (a Caffe layer) takes it
         lines.append(f"{var} = keras.Input({tuple(shape[1:])}, name={key!r})")

@@ -36,7 +36,8 @@ def _input_specs(model: KerasModel):
     specs = []
     graph = model.graph
     for value in graph.inputs:
-        shape = external_shape(graph.values[value], model.layout)
+        open_axes = getattr(graph, "dynamic", {}).get(value, ())  # dynamic height and width: None
+        shape = external_shape(graph.values[value], model.layout, open_axes)
         specs.append(tf.TensorSpec([None, *shape[1:]], tf.float32, name=model.input_keys[graph.values[value].top]))
     return specs
 

@@ -21,6 +21,9 @@ def pooling(node, args, ctx):
     if p.global_pooling:
         return KerasLayer(f"layers.Global{kind}Pooling2D(keepdims=True, name={ctx.name(node)})({args[0]})",
                           layouts=[NHWC])
+    if node.inputs[0] in ctx.varying:  # dynamic height and width: the sizes at run time
+        return KerasLayer(f"CaffeDynamicPooling2D({p.method!r}, {p.kernel}, {p.stride}, {p.pad}, {p.ceil_mode}, "
+                          f"name={ctx.name(node)})({args[0]})", custom=("CaffeDynamicPooling2D",), layouts=[NHWC])
     in_hw = ctx.shape(node.inputs[0])[2:]
     out_hw = ctx.shape(node.outputs[0])[2:]
     # Rows/columns the last window reaches past the input, before any padding.

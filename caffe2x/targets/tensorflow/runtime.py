@@ -45,6 +45,53 @@ class CaffePooling2D(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")
+class CaffeDynamicPooling2D(layers.Layer):
+    """Caffe pooling, NHWC, of a map whose height and width are known only at run time
+    (--dynamic-hw): Caffe's output size (caffe2x.layers.pooling.pooled_size: ceil rounding,
+    the last window starting inside the padded input), the tail pad that yields it and, for
+    AVE, Caffe's divisor (the window clipped to the padded input) computed from tf.shape;
+    then the explicit pad and VALID pooling of CaffePooling2D, in TFLite builtin ops."""
+
+    def __init__(self, method, kernel, strides, pad, ceil_mode, **kwargs):
+        super().__init__(**kwargs)
+        self.method, self.kernel, self.strides = method, tuple(kernel), tuple(strides)
+        self.pad, self.ceil_mode = tuple(pad), bool(ceil_mode)
+
+    def call(self, x):
+        pooled = self._pool(x)
+        # A dynamic pad loses every static dim; the channels must stay known (TFLite's Conv2D needs them).
+        return tf.reshape(pooled, tf.concat([tf.shape(pooled)[:3], [x.shape[-1]]], 0))
+
+    def _pool(self, x):
+        size = tf.shape(x)[1:3]
+        kernel, stride, pad = (tf.constant(v, tf.int32) for v in (self.kernel, self.strides, self.pad))
+        span = size + 2 * pad - kernel + (stride - 1 if self.ceil_mode else 0)
+        last = span // stride  # the last window's index: out - 1
+        if any(self.pad):
+            outside = tf.cast(last * stride >= size + pad, tf.int32) * tf.cast(pad > 0, tf.int32)
+            last = last - outside
+        tail = tf.maximum(last * stride + kernel - pad - size, 0)
+        fill = LOWEST_FLOAT32 if self.method == "MAX" else 0.0
+        x = tf.pad(x, self._paddings(pad, tail), constant_values=fill)
+        if self.method == "MAX":
+            return tf.nn.max_pool2d(x, self.kernel, self.strides, "VALID")
+        counted = size + pad + tf.minimum(tail, pad)  # the input and its pad count; the overhang does not
+        ones = tf.ones(tf.concat([[1], counted, [1]], 0), x.dtype)
+        share = tf.nn.avg_pool2d(tf.pad(ones, self._paddings(tf.zeros_like(pad), tf.maximum(tail - pad, 0))),
+                                 self.kernel, self.strides, "VALID")
+        return tf.nn.avg_pool2d(x, self.kernel, self.strides, "VALID") / share
+
+    @staticmethod
+    def _paddings(head, tail):
+        zero = tf.zeros([2], tf.int32)
+        return tf.stack([zero, tf.stack([head[0], tail[0]]), tf.stack([head[1], tail[1]]), zero])
+
+    def get_config(self):
+        return {**super().get_config(), "method": self.method, "kernel": self.kernel, "strides": self.strides,
+                "pad": self.pad, "ceil_mode": self.ceil_mode}
+
+
+@keras.saving.register_keras_serializable(package="caffe2x")
 class CaffeMaxPoolMask(layers.Layer):
     """MAX pooling and Caffe's argmax mask, NHWC, in TFLite builtins only: the input padded
     with LOWEST_FLOAT32 (never a winner: Caffe clips its windows to the input), the windows'
@@ -221,13 +268,18 @@ class ScaleBy(layers.Layer):
         shape = self.bias_shape
         self.bias = None if shape is None else self.add_weight(name="bias", shape=shape, initializer="zeros")
 
-    def _shape(self, t):
-        t = tf.reshape(t, tf.concat([tf.shape(t), tf.ones([self.trailing], tf.int32)], 0))
+    def _shape(self, t, rank):
+        # Unit axes before (an operand spanning C, H, W has none for N) and after it, so that
+        # it has x's rank: the NHWC transpose needs all four axes.
+        leading = rank - len(t.shape) - self.trailing
+        ones = [tf.ones([leading], tf.int32), tf.shape(t), tf.ones([self.trailing], tf.int32)]
+        t = tf.reshape(t, tf.concat(ones, 0))
         return tf.transpose(t, (0, 2, 3, 1)) if self.to_nhwc else t
 
     def call(self, x, operand):
-        y = x * self._shape(operand) if self.multiply else x + self._shape(operand)
-        return y if self.bias is None else y + self._shape(self.bias)
+        rank = len(x.shape)
+        y = x * self._shape(operand, rank) if self.multiply else x + self._shape(operand, rank)
+        return y if self.bias is None else y + self._shape(self.bias, rank)
 
     def get_config(self):
         return {**super().get_config(), "trailing": self.trailing, "to_nhwc": self.to_nhwc,

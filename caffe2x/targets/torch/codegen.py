@@ -43,6 +43,8 @@ class TorchModel(GeneratedLayers):
     attributes: list[str]  # module attribute of each layer (non-Input node of graph), in order
     input_names: list[str]  # forward parameters, in Caffe input order
     layers: dict[str, TorchLayer] = field(default_factory=dict)  # module attribute -> its emitted layer
+    # Why model.pt2 has the nominal height and width though the graph leaves them open; None otherwise.
+    fixed_size_reason: str | None = None
 
 
     def names(self) -> list[str]:

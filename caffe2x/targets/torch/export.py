@@ -79,10 +79,14 @@ def instantiate(model: TorchModel, folder: Path):
 
 
 def trace_program(module, model: TorchModel):
-    """torch.export of module with a dynamic batch dimension; at the net's own shapes where a
-    layer fixes the first axis (a recurrent layer's T: LayerDef.fixed_batch)."""
+    """torch.export of module with a dynamic batch dimension (at the net's own shapes where a
+    layer fixes the first axis: a recurrent layer's T, LayerDef.fixed_batch), and dynamic height
+    and width where the graph leaves them open (graph.dynamic) and torch.export can reason about
+    them. Its symbolic shapes cannot get through some stacks of ceil-mode pooling (torch 2.13:
+    "cannot be solved using solve_univariate_inequality"); the program is then exported at
+    the nominal height and width, which model.fixed_size_reason records (caffe2x.json says
+    so; model.py itself takes any size)."""
     import torch
-    from torch.export import Dim
 
     graph = model.graph
     if fixes_batch(n.type for n in graph.nodes):
@@ -90,9 +94,21 @@ def trace_program(module, model: TorchModel):
         with torch.no_grad():
             return torch.export.export(module, examples)
     examples = tuple(torch.randn((EXPORT_BATCH, *graph.values[v].shape[1:])) for v in graph.inputs)
-    dynamic = tuple({0: Dim.DYNAMIC} for _ in examples)
+    open_axes = getattr(graph, "dynamic", {})
     with torch.no_grad():
-        return torch.export.export(module, examples, dynamic_shapes=dynamic)
+        if any(open_axes.values()):
+            try:
+                return torch.export.export(module, examples, dynamic_shapes=_dims(graph, open_axes))
+            except Exception as exc:  # torch's symbolic reasoning gave up: say why, export at the nominal size
+                model.fixed_size_reason = f"torch.export could not keep height and width dynamic: " \
+                                          f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        return torch.export.export(module, examples, dynamic_shapes=_dims(graph, {}))
+
+
+def _dims(graph, open_axes) -> tuple:
+    from torch.export import Dim
+
+    return tuple({axis: Dim.DYNAMIC for axis in (0, *open_axes.get(v, ()))} for v in graph.inputs)
 
 
 def manifest(model: TorchModel) -> dict:
@@ -100,11 +116,14 @@ def manifest(model: TorchModel) -> dict:
     return {
         "class": model.class_name,
         "layers": model.caffe_layers,  # attribute -> Caffe layer: names may repeat in Caffe
-        "inputs": [{"caffe_name": graph.values[v].top, "argument": arg, "shape": list(graph.values[v].shape)}
+        "inputs": [{"caffe_name": graph.values[v].top, "argument": arg, "shape": list(graph.values[v].shape),
+                    **({"dynamic_axes": list(graph.dynamic[v])} if getattr(graph, "dynamic", {}).get(v) else {})}
                    for v, arg in zip(graph.inputs, model.input_names)],
         "outputs": [{"caffe_name": top, "shape": list(graph.values[v].shape)}
                     for v, top in zip(graph.outputs, graph.output_tops)],
         "fused": {attr: node.fused for attr, node in zip(model.attributes, model.layer_nodes) if node.fused},
+        **({"model.pt2": f"exported at the nominal height and width: {model.fixed_size_reason}"}
+           if model.fixed_size_reason else {}),
         **graph.metadata,  # preprocessing, labels
     }
 
@@ -127,5 +146,6 @@ def write_folder(model: TorchModel, folder: str | os.PathLike, force: bool = Fal
             saved.result()
         if program is not None:
             torch.export.save(program, staging / "model.pt2")
+            (staging / "caffe2x.json").write_text(json.dumps(manifest(model), indent=1))  # and how it exported
     return [target / name for name in ("model.py", "model.pt", "model.pt2", "caffe2x.json")
             if (target / name).exists()]

@@ -1,0 +1,320 @@
+"""Region proposals (Faster R-CNN's RPN): anchors + predicted deltas -> (R, 5) ROIs.
+
+One implementation, two Caffe spellings:
+
+    layer { type: "Python" bottom: "rpn_cls_prob_reshape" bottom: "rpn_bbox_pred" bottom: "im_info"
+            top: "rois" python_param { module: "rpn.proposal_layer" layer: "ProposalLayer"
+                                       param_str: "'feat_stride': 16" } }
+    layer { type: "Proposal" bottom: ... (the same three) top: "rois"
+            proposal_param { feat_stride: 16 base_size: 16 min_size: 16 ratio: 0.5 ratio: 1 ratio: 2
+                             scale: 8 scale: 16 scale: 32 pre_nms_topn: 6000 post_nms_topn: 300
+                             nms_thresh: 0.7 } }
+
+Semantics: py-faster-rcnn (rbgirshick/py-faster-rcnn @781a917b378dbfdedb45b6a56189a31982da1b43)
+lib/rpn/proposal_layer.py with lib/rpn/generate_anchors.py, lib/fast_rcnn/bbox_transform.py
+(bbox_transform_inv, clip_boxes), lib/nms/py_cpu_nms.py and the TEST defaults of
+lib/fast_rcnn/config.py (RPN_PRE_NMS_TOP_N 6000, RPN_POST_NMS_TOP_N 300, RPN_NMS_THRESH 0.7,
+RPN_MIN_SIZE 16), in float32 as its blobs:
+- anchors: generate_anchors(base_size 16, ratios (0.5, 1, 2), scales) with np.round (half to
+  even), ratio-major; shifted by (w, h) * feat_stride, rows ordered (h, w, anchor);
+- scores: the second half of bottom 0's channels (foreground), (1, 2A, H, W) -> (H*W*A,);
+  deltas (1, 4A, H, W) -> (H*W*A, 4), the same order;
+- bbox_transform_inv with widths x2 - x1 + 1 and centres x1 + 0.5 * w (no -1 on x2: the
+  source's), clip to [0, im_w - 1] x [0, im_h - 1] (im_info = (height, width, scale));
+- keep boxes whose x2 - x1 + 1 and y2 - y1 + 1 are >= min_size * im_info[2];
+- sort by score, descending (ties: the lower anchor first; py-faster-rcnn's argsort()[::-1]
+  leaves ties unspecified), the first pre_nms_topn (<= 0: all), greedy NMS suppressing an
+  overlap > nms_thresh (areas and intersections with +1), the first post_nms_topn kept;
+- rois [0, x1, y1, x2, y2] (R x 5), and the optional second top the scores (R x 1).
+R is known only after the run: the shape rule gives Caffe's Reshape placeholder R = 1 and
+the layer declares dim 0 data-dependent. The fork takes one image (batch 1), as here.
+
+The C++ type reads OpenCV's ProposalParameter (proposal.proto): the same computation with
+base_size, min_size, ratio, scale, the top-N counts and nms_thresh as parameters; an absent
+ratio/scale list is py-faster-rcnn's (0.5, 1, 2) / (8, 16, 32).
+
+The rules below are plain functions over an array module `xp` (numpy, torch, tensorflow, or
+OnnxOps emitting ONNX nodes), used by the reference here and by every target:
+proposal_onnx.py (TopK + NonMaxSuppression), proposal_torch.py (the greedy NMS as a
+fixed-point torch.while_loop, exact), proposal_keras.py (top_k + NonMaxSuppressionV4, a
+TFLite builtin).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from caffe2x import api as caffe2x_api
+from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, float_literal, fork_params, python_param_mapping
+from caffe2x.weights import INPUT_RULES
+
+# py-faster-rcnn's lib/fast_rcnn/config.py, cfg.TEST
+TEST_PRE_NMS_TOP_N, TEST_POST_NMS_TOP_N, TEST_NMS_THRESH, TEST_MIN_SIZE = 6000, 300, 0.7, 16
+DEFAULT_RATIOS, DEFAULT_SCALES = (0.5, 1.0, 2.0), (8.0, 16.0, 32.0)
+PY_MODULE, PY_LAYER = "rpn.proposal_layer", "ProposalLayer"
+
+
+@dataclass(frozen=True)
+class ProposalParams:
+    feat_stride: int
+    base_size: int
+    min_size: float
+    ratios: tuple[float, ...]
+    scales: tuple[float, ...]
+    pre_nms_topn: int  # <= 0: no cut
+    post_nms_topn: int  # <= 0: no cut
+    nms_thresh: float
+    tops: int = 1  # rois, or rois and scores
+
+    @property
+    def num_anchors(self) -> int:
+        return len(self.ratios) * len(self.scales)
+
+
+def build_cpp(value) -> ProposalParams:
+    """proposal_param (OpenCV's ProposalParameter)."""
+    check(value.feat_stride > 0, f"proposal_param.feat_stride must be > 0 (got {value.feat_stride})")
+    return ProposalParams(int(value.feat_stride), int(value.base_size), float(value.min_size),
+                          tuple(float(r) for r in value.ratio) or DEFAULT_RATIOS,
+                          tuple(float(s) for s in value.scale) or DEFAULT_SCALES,
+                          int(value.pre_nms_topn), int(value.post_nms_topn), float(value.nms_thresh))
+
+
+def parse_python(layer) -> ProposalParams:
+    """py-faster-rcnn's ProposalLayer.setup: param_str gives feat_stride (required) and
+    optionally scales; the rest is cfg.TEST."""
+    values = python_param_mapping(layer)
+    check("feat_stride" in values, "py-faster-rcnn's ProposalLayer needs param_str \"'feat_stride': N\" "
+                                   f"(param_str gives {sorted(values)})")
+    stride, scales = values["feat_stride"], values.get("scales", DEFAULT_SCALES)
+    check(isinstance(stride, int) and not isinstance(stride, bool) and stride > 0,
+          f"param_str feat_stride must be a positive integer, not {stride!r}")
+    scales = scales if isinstance(scales, (list, tuple)) else [scales]
+    check(len(scales) > 0 and all(isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in scales),
+          f"param_str scales must be positive numbers, not {values.get('scales')!r}")
+    return ProposalParams(stride, 16, float(TEST_MIN_SIZE), DEFAULT_RATIOS, tuple(float(s) for s in scales),
+                          TEST_PRE_NMS_TOP_N, TEST_POST_NMS_TOP_N, TEST_NMS_THRESH)
+
+
+def infer(params: ProposalParams, bottoms):
+    """ProposalLayer's forward reads (scores 1 x 2A x H x W, deltas 1 x 4A x H x W, im_info 1 x 3);
+    tops (R x 5) and optionally (R x 1), R = 1 as Caffe's placeholder."""
+    check(len(bottoms) == 3, f"a Proposal layer takes three bottoms: the RPN scores, the box deltas and im_info "
+                             f"(image height, width, scale), which clipping and the minimum size need; this one has "
+                             f"{len(bottoms)}{' (no im_info)' if len(bottoms) == 2 else ''}")
+    scores, deltas, im_info = bottoms
+    a = params.num_anchors
+    check(len(scores) == 4 and len(deltas) == 4, f"scores and deltas must be 4-D, got {list(scores)}, {list(deltas)}")
+    check(scores[0] == 1, f"py-faster-rcnn's proposal layer takes one image (batch 1), got batch {scores[0]}")
+    check(scores[1] == 2 * a, f"scores have {scores[1]} channels, expected 2 x {a} anchors = {2 * a} "
+                              "(background, then foreground)")
+    check(tuple(deltas) == (1, 4 * a, *scores[2:]),
+          f"deltas must be 1 x {4 * a} x {scores[2]} x {scores[3]} (4 per anchor), got {list(deltas)}")
+    check(len(im_info) >= 2 and im_info[-1] >= 3, f"im_info must be 1 x 3 (height, width, scale), got {list(im_info)}")
+    return [(1, 5), (1, 1)][:params.tops]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules: py-faster-rcnn's arithmetic, float32, over an array module xp. Boxes are lists of
+# four coordinate arrays [x1, y1, x2, y2].
+# ---------------------------------------------------------------------------------------------
+
+def generate_anchors(base_size: int, ratios, scales) -> np.ndarray:
+    """generate_anchors.py: (A, 4) float64, ratio-major, around the (0, 0, base-1, base-1) window."""
+    def whctrs(anchor):
+        w, h = anchor[2] - anchor[0] + 1, anchor[3] - anchor[1] + 1
+        return w, h, anchor[0] + 0.5 * (w - 1), anchor[1] + 0.5 * (h - 1)
+
+    def mkanchors(ws, hs, x_ctr, y_ctr):
+        ws, hs = ws[:, None], hs[:, None]
+        return np.hstack((x_ctr - 0.5 * (ws - 1), y_ctr - 0.5 * (hs - 1),
+                          x_ctr + 0.5 * (ws - 1), y_ctr + 0.5 * (hs - 1)))
+
+    w, h, x_ctr, y_ctr = whctrs(np.array([1, 1, base_size, base_size], np.float64) - 1)
+    ws = np.round(np.sqrt(w * h / np.asarray(ratios, np.float64)))
+    ratio_anchors = mkanchors(ws, np.round(ws * np.asarray(ratios, np.float64)), x_ctr, y_ctr)
+    scales = np.asarray(scales, np.float64)
+    out = []
+    for anchor in ratio_anchors:
+        w, h, x_ctr, y_ctr = whctrs(anchor)
+        out.append(mkanchors(w * scales, h * scales, x_ctr, y_ctr))
+    return np.vstack(out)
+
+
+def shifted_anchors(base: np.ndarray, height: int, width: int, feat_stride: int) -> np.ndarray:
+    """Every anchor at every cell: (H * W * A, 4) float32, rows ordered (h, w, anchor)."""
+    shift_x, shift_y = np.meshgrid(np.arange(width) * feat_stride, np.arange(height) * feat_stride)
+    shifts = np.stack([shift_x.ravel(), shift_y.ravel(), shift_x.ravel(), shift_y.ravel()], 1)
+    return (base[None] + shifts[:, None]).reshape(-1, 4).astype(np.float32)
+
+
+def rpn_decode(xp, anchors, deltas):
+    """bbox_transform_inv: anchors and deltas (N, 4) -> [x1, y1, x2, y2], float32 op by op."""
+    widths = anchors[..., 2] - anchors[..., 0] + 1.0
+    heights = anchors[..., 3] - anchors[..., 1] + 1.0
+    ctr_x = anchors[..., 0] + 0.5 * widths
+    ctr_y = anchors[..., 1] + 0.5 * heights
+    pred_ctr_x = deltas[..., 0] * widths + ctr_x
+    pred_ctr_y = deltas[..., 1] * heights + ctr_y
+    pred_w = xp.exp(deltas[..., 2]) * widths
+    pred_h = xp.exp(deltas[..., 3]) * heights
+    return [pred_ctr_x - 0.5 * pred_w, pred_ctr_y - 0.5 * pred_h, pred_ctr_x + 0.5 * pred_w, pred_ctr_y + 0.5 * pred_h]
+
+
+def rpn_clip(xp, box, im_h, im_w):
+    """clip_boxes: max(min(v, im_side - 1), 0) for x against the width, y against the height."""
+    x_max, y_max = im_w - 1.0, im_h - 1.0
+    limits = (x_max, y_max, x_max, y_max)
+    return [xp.maximum(xp.minimum(v, limit), 0.0 * limit) for v, limit in zip(box, limits)]
+
+
+def rpn_too_small(box, min_size):
+    """_filter_boxes' complement: a side (x2 - x1 + 1, y2 - y1 + 1) below min_size * im_scale."""
+    return ((box[2] - box[0] + 1.0) < min_size) | ((box[3] - box[1] + 1.0) < min_size)
+
+
+def rpn_overlaps(xp, box, others):
+    """py_cpu_nms's overlap of box with each of others (+1 areas): inter / (area + areas - inter)."""
+    w = xp.maximum(xp.minimum(box[2], others[2]) - xp.maximum(box[0], others[0]) + 1.0, 0.0 * others[0])
+    h = xp.maximum(xp.minimum(box[3], others[3]) - xp.maximum(box[1], others[1]) + 1.0, 0.0 * others[1])
+    inter = w * h
+    area = (box[2] - box[0] + 1.0) * (box[3] - box[1] + 1.0)
+    areas = (others[2] - others[0] + 1.0) * (others[3] - others[1] + 1.0)
+    return inter / (area + areas - inter)
+
+
+def rpn_nms_corners(box):
+    """The box as corners whose plain IoU (ONNX NonMaxSuppression, TensorFlow's) is py_cpu_nms's
+    +1 overlap: (x1, y1, x2 + 1, y2 + 1)."""
+    return [box[0], box[1], box[2] + 1.0, box[3] + 1.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference kernel (NumPy, float32 as the fork)
+# ---------------------------------------------------------------------------------------------
+
+class _Float32:
+    """numpy for the rules, with exp correctly rounded to float32."""
+
+    maximum, minimum = staticmethod(np.maximum), staticmethod(np.minimum)
+
+    @staticmethod
+    def exp(x):
+        return np.exp(np.asarray(x, np.float64)).astype(np.float32)
+
+
+def greedy_nms(boxes: np.ndarray, thresh: float) -> list[int]:
+    """py_cpu_nms on boxes already in score order: the kept positions, in keep order."""
+    coords = [boxes[:, k] for k in range(4)]
+    order = np.arange(len(boxes))
+    keep: list[int] = []
+    while order.size:
+        i = int(order[0])
+        keep.append(i)
+        rest = order[1:]
+        ovr = rpn_overlaps(_Float32, [c[i] for c in coords], [c[rest] for c in coords])
+        order = rest[ovr <= np.float32(thresh)]
+    return keep
+
+
+def flat_inputs(scores, deltas, num_anchors):
+    """Foreground scores (N,) and deltas (N, 4), rows ordered (h, w, anchor) as the anchors."""
+    fg = scores[0, num_anchors:].transpose(1, 2, 0).reshape(-1)
+    return fg, deltas[0].transpose(1, 2, 0).reshape(-1, 4)
+
+
+def propose(scores, deltas, im_info, params: ProposalParams):
+    """ProposalLayer.forward: rois (R, 5) and their scores (R, 1), float32."""
+    scores, deltas, im_info = (np.asarray(x, np.float32) for x in (scores, deltas, im_info))
+    info = im_info.reshape(-1)
+    fg, flat_deltas = flat_inputs(scores, deltas, params.num_anchors)
+    anchors = shifted_anchors(generate_anchors(params.base_size, params.ratios, params.scales), scores.shape[2],
+                              scores.shape[3], params.feat_stride)
+    box = rpn_clip(_Float32, rpn_decode(_Float32, anchors, flat_deltas), info[0], info[1])
+    boxes = np.stack(box, 1).astype(np.float32)
+    keep = np.flatnonzero(~rpn_too_small(box, np.float32(params.min_size) * info[2]))
+    order = keep[np.argsort(-fg[keep], kind="stable")]
+    if params.pre_nms_topn > 0:
+        order = order[:params.pre_nms_topn]
+    kept = greedy_nms(boxes[order], params.nms_thresh)
+    if params.post_nms_topn > 0:
+        kept = kept[:params.post_nms_topn]
+    chosen = order[kept]
+    rois = np.hstack([np.zeros((len(chosen), 1), np.float32), boxes[chosen]])
+    return rois.astype(np.float32), fg[chosen].reshape(-1, 1).astype(np.float32)
+
+
+def reference(node, inputs):
+    rois, scores = propose(*inputs, node.params)
+    return [rois, scores][:node.params.tops]
+
+
+# ---------------------------------------------------------------------------------------------
+# Emitters
+# ---------------------------------------------------------------------------------------------
+
+def constructor_args(params: ProposalParams, scores_shape) -> str:
+    """The runtime classes' arguments: base anchors (A x 4), map size, stride, the cuts."""
+    base = generate_anchors(params.base_size, params.ratios, params.scales).tolist()
+    return (f"{base!r}, {scores_shape[2]}, {scores_shape[3]}, {params.feat_stride}, "
+            f"{float_literal(params.min_size)}, {params.pre_nms_topn}, {params.post_nms_topn}, "
+            f"{float_literal(params.nms_thresh)}")
+
+
+def onnx(node, inputs, outputs, builder):
+    """TopK, then the standard NonMaxSuppression (proposal_onnx.py)."""
+    from .proposal_onnx import emit
+
+    return emit(node, inputs, outputs, builder)
+
+
+def pytorch(node, ctx):
+    args = constructor_args(node.params, ctx.shape(node.inputs[0]))
+    return TorchLayer(f"Proposal({args}, {node.params.tops})",
+                      helpers=("caffe2x.families.detection.proposal_torch:Proposal",))
+
+
+def tensorflow(node, args, ctx):
+    """A Keras layer (proposal_keras.py) on the Caffe-layout bottoms; its (R, 5) keeps Caffe's form."""
+    inputs = ", ".join(ctx.to_caffe(node, arg, value) for arg, value in zip(args, node.inputs))
+    constructor = constructor_args(node.params, ctx.shape(node.inputs[0]))
+    return KerasLayer(f"Proposal({constructor}, {node.params.tops}, name={ctx.name(node)})([{inputs}])",
+                      custom=("caffe2x.families.detection.proposal_keras:Proposal",),
+                      layouts=["caffe"] * len(node.outputs))
+
+
+def image_info_input(graph, inputs) -> None:
+    """Drawn inputs (--random-weights, random_inputs): a net input that is a Proposal's im_info
+    holds (height, width, 1) of the net's largest 4-D input, the image, as py-faster-rcnn feeds it."""
+    images = [graph.values[v].shape for v in graph.inputs if len(graph.values[v].shape) == 4]
+    if not images:
+        return
+    height, width = max(images, key=lambda s: s[2] * s[3])[2:]
+    for node in graph.nodes:
+        if node.type in (PYTHON_TYPE, "Proposal") and len(node.inputs) == 3 and node.inputs[2] in graph.inputs:
+            value = graph.values[node.inputs[2]]
+            info = np.zeros(value.shape, np.float32)
+            info.reshape(-1, value.shape[-1])[:, :3] = (height, width, 1.0)
+            inputs[value.top] = info
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration: the C++ type and py-faster-rcnn's Python layer, one computation
+# ---------------------------------------------------------------------------------------------
+
+def _definition(parse) -> LayerDef:
+    def parse_with_tops(layer):
+        return replace(parse(layer), tops=len(layer.top))
+
+    if hasattr(parse, "fork_block"):  # what `caffe2x layers` lists as the parameters honoured
+        parse_with_tops.fork_block, parse_with_tops.fork_build = parse.fork_block, parse.fork_build
+    return LayerDef(parse_with_tops, infer, bottoms=(1, 3), tops=(1, 2), data_dependent=(0,))
+
+
+caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param", build_cpp)), reference,
+                           onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+PYTHON_TYPE = caffe2x_api.register_python_layer(PY_MODULE, PY_LAYER, _definition(parse_python), reference,
+                                                onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+INPUT_RULES.append(image_info_input)

@@ -1,0 +1,100 @@
+"""Shared by the ROIPooling and PSROIPooling tests: the nets, ROI sets that reach every rule
+(partly outside the map, inverted, points, .5 ties, another image of the batch), and each
+target's converted model run on any number of ROIs (converted once, R dynamic)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import caffe2x
+from caffe2x import api
+from caffe2x.io.prototxt import parse_prototxt_text
+
+
+def net_text(layers: str, features=(2, 8, 12, 10), rois: int = 7) -> str:
+    """`feat` (N, C, H, W) and `rois` (R, 5) inputs, then `layers`."""
+    dims = " ".join(f"dim: {d}" for d in features)
+    return (f'name: "rois"\n'
+            f'layer {{ name: "feat" type: "Input" top: "feat" input_param {{ shape {{ {dims} }} }} }}\n'
+            f'layer {{ name: "rois" type: "Input" top: "rois" input_param {{ shape {{ dim: {rois} dim: 5 }} }} }}\n'
+            + layers)
+
+
+def graph_of(text: str):
+    return caffe2x.graph_from_net(parse_prototxt_text(text))
+
+
+def roi_set(count: int, features=(2, 8, 12, 10), scale: float = 0.25, seed: int = 0) -> np.ndarray:
+    """`count` ROIs in image coordinates (the map times 1 / scale): random boxes, some reaching
+    past every side of the map, inverted ones (x2 < x1), points, coordinates whose scaled value
+    is a .5 tie (C's round goes away from zero) and batch indices with a fraction (truncated)."""
+    rng = np.random.default_rng(seed)
+    batch, _, height, width = features
+    image_h, image_w = height / scale, width / scale
+    special = np.array([
+        [0, -3 / scale, -2.5 / scale, 2.5 / scale, 1.5 / scale],  # outside top-left; .5 ties both ways
+        [batch - 1 + 0.7, image_w - 2, image_h - 3, image_w + 9 / scale, image_h + 4 / scale],  # past bottom-right
+        [0, 5 / scale, 4 / scale, 2 / scale, 1 / scale],  # inverted: the fork pools it as 1 x 1
+        [batch - 1, 3.5 / scale, 2.5 / scale, 3.5 / scale, 2.5 / scale],  # a point
+        [0, -20 / scale, -20 / scale, -15 / scale, -12 / scale],  # wholly outside: every bin empty
+        [0, 0, 0, image_w - 1, image_h - 1],  # the whole image
+        [0.2, 1.5 / scale, 0.5 / scale, 6.5 / scale, 9.5 / scale],
+    ], np.float32)
+    x = rng.uniform(-0.2 * image_w, 1.2 * image_w, (count, 2))
+    y = rng.uniform(-0.2 * image_h, 1.2 * image_h, (count, 2))
+    drawn = np.stack([rng.integers(0, batch, count), x[:, 0], y[:, 0], x[:, 1], y[:, 1]], axis=1)
+    rois = np.concatenate([special, drawn.astype(np.float32)])[:count] if count > len(special) else special[:count]
+    return np.asarray(rois, np.float32)
+
+
+def features_of(shape, seed: int = 1) -> np.ndarray:
+    """Random features with repeated values (ties) and a -inf (the fork's max starts at -FLT_MAX)."""
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    x[..., ::3, ::2] = np.round(x[..., ::3, ::2])
+    return x
+
+
+class Converted:
+    """One target's model of `graph`, converted once into `folder`, run on NCHW inputs; returns
+    {top: NCHW array}."""
+
+    def __init__(self, graph, target: str, folder, outputs: list[str]):
+        self.target, self.outputs = target, outputs
+        path = folder / {"onnx": "model.onnx", "tflite": "model.tflite"}.get(target, target)
+        api.convert(graph, target, path)
+        self.path = path
+        if target == "onnx":
+            import onnxruntime
+
+            self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        elif target == "pytorch":
+            import torch
+
+            self.program = torch.export.load(str(path / "model.pt2")).module()
+        elif target == "tensorflow":
+            import tensorflow as tf
+
+            self.serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        else:
+            import tensorflow as tf
+
+            self.runner = tf.lite.Interpreter(str(path)).get_signature_runner("serving_default")
+
+    def __call__(self, feat: np.ndarray, rois: np.ndarray) -> dict:
+        if self.target == "onnx":
+            return dict(zip(self.outputs, self.session.run(self.outputs, {"feat": feat, "rois": rois})))
+        if self.target == "pytorch":
+            import torch
+
+            with torch.no_grad():
+                got = self.program(torch.from_numpy(feat), torch.from_numpy(rois))
+            got = got if isinstance(got, tuple) else (got,)
+            return {top: g.numpy() for top, g in zip(self.outputs, got)}
+        nhwc = feat.transpose(0, 2, 3, 1)
+        if self.target == "tensorflow":
+            import tensorflow as tf
+
+            got = {k: v.numpy() for k, v in self.serve(feat=tf.constant(nhwc), rois=tf.constant(rois)).items()}
+        else:
+            got = self.runner(feat=nhwc, rois=rois)
+        return {top: np.asarray(got[top]).transpose(0, 3, 1, 2) for top in self.outputs}
