@@ -98,3 +98,39 @@ class Converted:
         else:
             got = self.runner(feat=nhwc, rois=rois)
         return {top: np.asarray(got[top]).transpose(0, 3, 1, 2) for top in self.outputs}
+
+
+FORK_CASE = "fork_roi"  # forkbuild's golden case: the real caffe-fast-rcnn ROIPooling and caffe-rfcn PSROIPooling
+
+
+def fork_case_available() -> bool:
+    from conftest import GOLDEN
+
+    return (GOLDEN / FORK_CASE / "manifest.json").exists()
+
+
+def fork_blobs(layer_type: str):
+    """(graph of the fork case, its inputs, the fork's blobs of the `layer_type` layers)."""
+    from conftest import golden_case
+
+    case = golden_case(FORK_CASE)
+    graph = case.load()
+    names = {node.name for node in graph.nodes if node.type == layer_type}
+    want = {key: blob for key, blob in case.blobs.items() if key.split(":")[0] in names}
+    return graph, case.inputs, want
+
+
+def fork_layers_alone(layer_type: str):
+    """For each `layer_type` layer of the fork case: (layer, the reference's top on the fork's own
+    bottoms, the fork's top)."""
+    from conftest import golden_case
+
+    from caffe2x.reference import REFERENCE
+
+    case = golden_case(FORK_CASE)
+    graph = case.load()
+    key_of = {value: key for key, value in graph.blob_keys().items()}
+    for node in graph.nodes:
+        if node.type == layer_type:
+            bottoms = [case.blobs[key_of[v]] for v in node.inputs]
+            yield node.name, REFERENCE.get(layer_type)(node, bottoms)[0], case.blobs[f"{node.name}:{node.tops[0]}"]

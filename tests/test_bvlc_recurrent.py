@@ -246,3 +246,45 @@ def test_pytorch_module_fine_tunes_the_recurrent_weights(rules, tmp_path):
         module.eval()
         again = module(*(torch.from_numpy(inputs[k]) for k in ("x", "cont", "xs", "h0", "c0")))
     assert normalized_error(again[0].numpy(), blobs["lstm:lstm"]) <= 1e-6
+
+
+def test_random_inputs_give_cont_caffes_flags(tmp_path):
+    """run/verify without --inputs: cont is 0 at t=0, then 1 (standard-normal values scaled the state)."""
+    path = tmp_path / "net.prototxt"
+    path.write_text(SEQUENCE_ONLY)
+    out = tmp_path / "blobs.npz"
+    result = CliRunner().invoke(main, ["run", str(path), "--random-weights", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with np.load(out) as blobs:
+        assert np.array_equal(blobs["input:cont"], [[0, 0], [1, 1], [1, 1]])
+        assert blobs["input:seq"].std() > 0.5  # the other inputs stay standard normal
+
+
+def test_tflite_uses_builtin_operators_only(rules, tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    _, graph, _, _ = rules
+    api.convert(graph, "tflite", tmp_path / "m.tflite")
+    ops = {op["op_name"] for op in tf.lite.Interpreter(str(tmp_path / "m.tflite"))._get_ops_details()}
+    assert "FULLY_CONNECTED" in ops and "LOGISTIC" in ops and "TANH" in ops, ops
+    assert not any(op.startswith("Flex") or op == "CUSTOM" for op in ops), ops
+
+
+TWO_4D = """
+layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 3 dim: 2 dim: 2 dim: 3 } } }
+layer { name: "cont" type: "Input" top: "cont" input_param { shape { dim: 3 dim: 2 } } }
+layer { name: "xs" type: "Input" top: "xs" input_param { shape { dim: 2 dim: 3 dim: 2 dim: 2 } } }
+layer { name: "lstm" type: "LSTM" bottom: "x" bottom: "cont" bottom: "xs" top: "lstm" recurrent_param { num_output: 3 } }
+"""
+
+
+def test_keras_takes_x_and_x_static_both_4d(tmp_path):
+    """Both are NHWC inside Keras: each goes back to Caffe's order through a Permute of its own
+    name (one name for both was a Keras error)."""
+    path = tmp_path / "net.prototxt"
+    path.write_text(TWO_4D)
+    graph = synthetic_weights(caffe2x.load_net(path))
+    inputs = {"x": np.random.default_rng(1).standard_normal((3, 2, 2, 3)).astype(np.float32),
+              "cont": np.array([[0, 0], [1, 0], [1, 1]], np.float32),
+              "xs": np.random.default_rng(2).standard_normal((2, 3, 2, 2)).astype(np.float32)}
+    result = api.verify(graph, "tensorflow", inputs, as_golden_blobs(graph, run(graph, inputs)), tolerance=1e-5)
+    assert result.passed, result.first_divergence

@@ -12,7 +12,17 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from roi_nets import Converted, features_of, graph_of, net_text, roi_set
+from roi_nets import (
+    FORK_CASE,
+    Converted,
+    features_of,
+    fork_blobs,
+    fork_case_available,
+    fork_layers_alone,
+    graph_of,
+    net_text,
+    roi_set,
+)
 
 from caffe2x import api
 from caffe2x.cli import main
@@ -215,3 +225,28 @@ def test_verify_compares_any_number_of_rois_on_every_target(tmp_path):
                     "--to", "pytorch")
     assert result.exit_code == 0, result.output
     assert "4x2x3x3" in result.output
+
+
+# ---- against the real fork's blobs (golden case fork_roi, made by forkbuild18: caffe-rfcn's kernel run on the CPU) --
+
+fork = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
+
+
+@fork
+def test_the_reference_matches_the_real_fork_on_every_psroipooling_top():
+    """Each layer on the fork's own bottoms: bit-exact (the kernel sums in the reference order)."""
+    checked = 0
+    for layer, got, want in fork_layers_alone("PSROIPooling"):
+        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
+        checked += 1
+    assert checked >= 3
+
+
+@fork
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_every_target_matches_the_real_fork(target):
+    graph, inputs, want = fork_blobs("PSROIPooling")
+    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
+    assert result.passed, result.first_divergence

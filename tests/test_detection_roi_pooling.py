@@ -11,7 +11,17 @@ import math
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from roi_nets import Converted, features_of, graph_of, net_text, roi_set
+from roi_nets import (
+    FORK_CASE,
+    Converted,
+    features_of,
+    fork_blobs,
+    fork_case_available,
+    fork_layers_alone,
+    graph_of,
+    net_text,
+    roi_set,
+)
 
 from caffe2x import api
 from caffe2x.cli import main
@@ -225,3 +235,67 @@ def test_random_inputs_draw_valid_rois_and_verify_passes(tmp_path):
     assert np.all(inputs["rois"][:, 0] < 2) and np.all(inputs["rois"][:, 3] >= inputs["rois"][:, 1])
     result = invoke("verify", net, "--random-weights", "--to", "onnx", "--to", "pytorch")
     assert result.exit_code == 0, result.output
+
+
+# ---- against the real fork's blobs (golden case fork_roi, made by forkbuild18) -------------------------------------
+
+fork = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
+
+
+@fork
+def test_the_reference_matches_the_real_fork_on_every_roipooling_top():
+    """Each layer on the fork's own bottoms: bit-exact (max pooling)."""
+    checked = 0
+    for layer, got, want in fork_layers_alone("ROIPooling"):
+        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
+        checked += 1
+    assert checked >= 5
+
+
+@fork
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_every_target_matches_the_real_fork(target):
+    graph, inputs, want = fork_blobs("ROIPooling")
+    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
+    assert result.passed, result.first_divergence
+
+
+# ---- ROIs a layer computes (a Proposal's rows: their count only the data decides) ------------------------------------
+
+ROWS_NET = net_text("""
+layer { name: "keep" type: "TestKeepRows" bottom: "rois" top: "kept" }
+layer { name: "pool" type: "ROIPooling" bottom: "feat" bottom: "kept" top: "pool"
+        roi_pooling_param { pooled_h: 2 pooled_w: 2 spatial_scale: 0.25 } }
+layer { name: "fc" type: "InnerProduct" bottom: "pool" top: "fc" inner_product_param { num_output: 3 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+""", FEATURES, 7)
+
+
+@pytest.fixture
+def keep_rows_layer():
+    """A layer like a Proposal: the ROIs whose x1 is below 20, a row count only the data decides."""
+    import caffe2x
+    from caffe2x.extend import EMITTER_FAMILIES, LayerDef
+    from caffe2x.targets.emitters import emitter_registry
+
+    caffe2x.register_layer("TestKeepRows", LayerDef(lambda layer: None, lambda params, bottoms: [bottoms[0]],
+                                                    data_dependent=(0,)),
+                           lambda node, inputs: [inputs[0][inputs[0][:, 1] < 20]])
+    yield
+    for registry in (caffe2x.LAYERS, caffe2x.REFERENCE, *map(emitter_registry, EMITTER_FAMILIES)):
+        registry.unregister("TestKeepRows")
+
+
+def test_layers_after_a_data_dependent_roi_count_run_at_that_count(keep_rows_layer):
+    """intelwild's Faster R-CNN/R-FCN finding: fc6 'made (41, 4096), shape rule says (1, 4096)'."""
+    graph = graph_of(ROWS_NET)
+    from caffe2x.weights import fill_random
+
+    graph = fill_random(graph, seed=0)
+    rois = roi_set(7, FEATURES)
+    values = run(graph, {"feat": features_of(FEATURES), "rois": rois})
+    kept = int((rois[:, 1] < 20).sum())
+    assert 1 < kept < 7
+    assert values["pool"].shape == (kept, 8, 2, 2) and values["prob"].shape == (kept, 3)

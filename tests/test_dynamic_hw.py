@@ -66,6 +66,20 @@ def test_pooling_is_sized_at_run_time_exactly_as_caffe_at_every_rounding(target)
         assert result.passed and len(result.records) == 10, result.first_divergence
 
 
+@pytest.mark.parametrize("target", ["tensorflow", "tflite"])
+def test_grouped_and_dilated_deconvolution_take_the_size_at_run_time(target):
+    """CaffeDeconv2D (groups, dilation) read the static height and width: None once they are open."""
+    pytest.importorskip("tensorflow")
+    case = golden_case("deconv")
+    graph = api.load_net(case.prototxt, case.caffemodel, dynamic_hw=True)
+    other = second_size(graph)
+    feed = {"data": np.random.default_rng(3).standard_normal(other.values["data"].shape).astype(np.float32)}
+    nominal, grown = TARGETS.get(target).run_each(graph, [case.inputs, feed])
+    assert compare_blobs(graph, target, "caffe", nominal, case.blobs).passed
+    result = compare_blobs(other, target, "builtin", grown, as_golden_blobs(other, forward(other, feed)))
+    assert result.passed and len(result.records) == 3
+
+
 def test_verify_a_fully_convolutional_golden_net_at_two_sizes_on_every_target():
     for module in ("onnxruntime", "torch", "tensorflow"):
         pytest.importorskip(module)

@@ -267,7 +267,7 @@ def test_the_markdown_table_has_one_row_per_builtin_type():
 # --- inspect on a net with unsupported types: the same origin table --------------------------
 
 UNSUPPORTED_NET = """name: "faster_rcnn_bits" input: "data" input_shape { dim: 1 dim: 3 dim: 32 dim: 32 }
-layer { name: "eval" type: "DetectionEvaluate" bottom: "data" top: "rois" }
+layer { name: "unpool" type: "MaxUnpool" bottom: "data" top: "rois" }
 layer { name: "ohem5" type: "BoxAnnotatorOHEM" bottom: "data" bottom: "rois" top: "pool5" }
 layer { name: "ohem6" type: "BoxAnnotatorOHEM" bottom: "data" bottom: "rois" top: "pool6" }
 layer { name: "mine" type: "NoSuchLayer" bottom: "pool6" top: "mine" }
@@ -280,8 +280,8 @@ def test_inspect_lists_every_unsupported_type_grouped_with_its_fork_from_the_tab
     result = invoke("inspect", net)
     assert result.exit_code == 2
     assert "BoxAnnotatorOHEM (2, from the " + forks.origin("BoxAnnotatorOHEM") + "): 'ohem5', 'ohem6'" in result.output
-    assert "DetectionEvaluate (1, from the " + forks.origin("DetectionEvaluate") + "): 'eval'" in result.output
+    assert "MaxUnpool (1, from the " + forks.origin("MaxUnpool") + "): 'unpool'" in result.output
     assert "NoSuchLayer (1): 'mine'" in result.output
     with pytest.raises(UnsupportedLayerError) as info:
         caffe2x.graph_from_net(parse_prototxt_text(UNSUPPORTED_NET))
-    assert info.value.forks == {t: forks.FORK_ORIGINS[t] for t in ("DetectionEvaluate", "BoxAnnotatorOHEM")}
+    assert info.value.forks == {t: forks.FORK_ORIGINS[t] for t in ("MaxUnpool", "BoxAnnotatorOHEM")}

@@ -66,17 +66,21 @@ def test_verify_int8_with_calibration_from_an_npz(tmp_path):
     (["--to", "tflite", "--quantize", "float16", "--calibration", "x.npz"], "--calibration applies to --quantize int8"),
     (["--to", "tflite", "--quantize", "int8", "--calibration", "{bad}"], "has no array for the net input(s) 'data'"),
     (["--to", "tflite", "--quantize", "int8", "--calibration", "{missing}"], "no such file or folder"),
+    (["--to", "tflite", "--quantize", "int8", "--calibration", "{folder}"], "the folder holds no image"),
 ])
 def test_bad_quantization_options_exit_2_and_write_nothing(tmp_path, extra, message):
     case = golden_case("lenet_mnist_trained")
     np.savez(tmp_path / "bad.npz", image=np.zeros((2, 1, 28, 28), np.float32))
-    extra = [e.format(bad=tmp_path / "bad.npz", missing=tmp_path / "none.npz") for e in extra]
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "notes.txt").write_text("no image here")
+    extra = [e.format(bad=tmp_path / "bad.npz", missing=tmp_path / "none.npz", folder=tmp_path / "images")
+             for e in extra]
     out = tmp_path / ("m.onnx" if "onnx" in extra else "m.tflite")
     result = CliRunner().invoke(main, ["convert", str(case.prototxt), "-w", str(case.caffemodel), "-o", str(out),
                                        *extra])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npz", "images"]
 
 
 def test_verify_quantize_needs_a_tflite_target():
@@ -84,3 +88,23 @@ def test_verify_quantize_needs_a_tflite_target():
     result = CliRunner().invoke(main, ["verify", str(case.prototxt), "-w", str(case.caffemodel), "--to", "onnx",
                                        "--quantize", "float16"])
     assert result.exit_code == 2 and "applies to --to tflite only" in result.output
+
+
+def test_int8_calibration_from_a_folder_of_images_through_the_recorded_preprocessing(tmp_path):
+    pytest.importorskip("tensorflow")
+    image = pytest.importorskip("PIL.Image")
+    case = golden_case("lenet_mnist_trained")
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i in range(8):  # the verify batch's distribution (uniform), at the input size (resizing smooths it)
+        image.fromarray(rng.integers(0, 256, (28, 28) if i else (20, 24), dtype=np.uint8)).save(folder / f"{i}.png")
+    graph = case.load()
+    graph.metadata["preprocessing"] = {"raw_scale": 1.0, "scale": [0.00390625], "input_layout": "nhwc"}
+    from caffe2x.frontend.calibration import read_calibration
+
+    samples = read_calibration(folder, graph)
+    assert len(samples) == 8 and samples[0]["data"].shape == (1, 1, 28, 28)
+    assert 0.0 <= samples[0]["data"].min() and samples[0]["data"].max() <= 1.0  # 0-255 scaled as recorded
+    result = api.verify(graph, "tflite", case.inputs, case.blobs, quantize=INT8, calibration=folder)
+    assert result.passed and result.records[0].tolerance == TOLERANCES[INT8].bound

@@ -60,9 +60,11 @@ def iter_forward(
         if node.type == "Input":
             yield node, [values[name] for name in node.outputs]
             continue
-        outputs = registry.get(node.type)(node, [values[name] for name in node.inputs])
-        outputs = [_as_blob(node, graph, name, (overrides or {}).get(name, out))
-                   for name, out in zip(node.outputs, outputs)]
+        bottoms = [values[name] for name in node.inputs]
+        outputs = registry.get(node.type)(node, bottoms)
+        expected = _expected_shapes(node, graph, bottoms)
+        outputs = [_as_blob(node, shape, (overrides or {}).get(name, out))
+                   for name, shape, out in zip(node.outputs, expected, outputs)]
         values.update(zip(node.outputs, outputs))
         yield node, outputs
         if keep is not None:
@@ -71,10 +73,22 @@ def iter_forward(
                     values.pop(name, None)
 
 
-def _as_blob(node: Node, graph: Graph, name: str, array: np.ndarray) -> np.ndarray:
+def _expected_shapes(node: Node, graph: Graph, bottoms: list[np.ndarray]) -> list[tuple[int, ...]]:
+    """The tops' shapes by the layer's shape rule: as built, or, downstream of a data-dependent
+    dim (a Proposal's rows, which ROIPooling, fc6 and cls_prob then carry), the rule applied to
+    the bottoms as they are."""
+    from ..layers import LAYERS
+
+    built = [graph.values[name].shape for name in node.outputs]
+    actual = [tuple(b.shape) for b in bottoms]
+    if actual == [graph.values[name].shape for name in node.inputs]:
+        return built
+    return [tuple(shape) for shape in LAYERS.get(node.type).infer(node.params, actual)]
+
+
+def _as_blob(node: Node, expected: tuple[int, ...], array: np.ndarray) -> np.ndarray:
     from ..layers import LAYERS, shapes_agree
 
-    expected = graph.values[name].shape
     array = np.asarray(array, dtype=np.float32)
     # A kernel disagreeing with its own shape rule is our bug (data-dependent dims excepted).
     if not shapes_agree(expected, array.shape, LAYERS.get(node.type).data_dependent):

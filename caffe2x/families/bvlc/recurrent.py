@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...extend import check, count
+from ...extend import DataBottom, check, count
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,23 @@ def flops_for(kind: RecurrentKind):
         return 2 * steps * streams * sum(count(s) for s in per_step) + static + 10 * kind.gates * count(tops[0])
 
     return flops
+
+
+def draw_continuation(params: RecurrentParams, shape, where, rng) -> np.ndarray:
+    """A random cont (run and verify without --inputs) as Caffe's nets feed it: 0 at the first
+    step (every stream starts a sequence), then 1; standard-normal values would scale the state."""
+    flags = np.ones(shape, np.float32)
+    flags[0] = 0.0
+    return flags
+
+
+def accept_continuation(params: RecurrentParams, values, where) -> None:
+    """Caffe reads any cont value (0 starts a sequence, 1 goes on, others scale the state):
+    nothing to refuse, the shape rule has checked T x N."""
+
+
+# cont is data (LayerDef.data_bottoms): drawn as flags for random inputs, never rows.
+CONTINUATION = DataBottom(1, accept_continuation, draw_continuation)
 
 
 def split_blobs(params: RecurrentParams, blobs: list):
@@ -280,5 +297,8 @@ def blob_state(node) -> dict[str, np.ndarray]:
 
 
 def keras_inputs(node, args, ctx) -> str:
-    """The Keras inputs in Caffe's axis order (a 4-D x or x_static is NHWC inside Keras)."""
-    return ", ".join(ctx.to_caffe(node, arg, value) for arg, value in zip(args, node.inputs))
+    """The Keras inputs in Caffe's axis order: a 4-D x or x_static is NHWC inside Keras, each
+    permuted back by a Keras layer of its own name (x and x_static may both be 4-D)."""
+    return ", ".join(f"layers.Permute((3, 1, 2), name={ctx.name(node, f'bottom{index}_to_nchw')})({arg})"
+                     if ctx.layout(value) == "nhwc" else ctx.to_caffe(node, arg, value)
+                     for index, (arg, value) in enumerate(zip(args, node.inputs)))

@@ -52,6 +52,7 @@ def tensorflow(node, args, ctx):
 
 register_layer("RNN", LayerDef(recurrent.parse_for(KIND), recurrent.infer_for(KIND),
                                weights=recurrent.weights_for(KIND), flops=recurrent.flops_for(KIND),
-                               bottoms=(1, None), tops=(1, None), fixed_batch=True),
+                               bottoms=(1, None), tops=(1, None), fixed_batch=True,
+                               data_bottoms=(recurrent.CONTINUATION,)),
                recurrent.reference_for(KIND, unroll_rnn), onnx=recurrent.onnx_for(KIND, unroll_rnn),
                pytorch=pytorch, tensorflow=tensorflow)

@@ -130,7 +130,7 @@ def tensorflow(node, args, ctx):
     return KerasLayer(f"PSROIPooling({_arguments(node.params)}, {channels_last}, name={ctx.name(node)})"
                       f"([{args[0]}, {args[1]}])",
                       custom=("caffe2x.families.detection.psroi_pooling_keras:PSROIPooling",),
-                      layouts=["nhwc" if channels_last else "nchw"])
+                      layouts=["nhwc" if channels_last else "caffe"])
 
 
 DEFINITION = LayerDef(fork_params("psroi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),

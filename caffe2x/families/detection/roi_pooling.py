@@ -142,7 +142,7 @@ def tensorflow(node, args, ctx):
     return KerasLayer(f"ROIPooling({_arguments(node.params)}, {channels_last}, name={ctx.name(node)})"
                       f"([{args[0]}, {args[1]}])",
                       custom=("caffe2x.families.detection.roi_pooling_keras:ROIPooling",),
-                      layouts=["nhwc" if channels_last else "nchw"])
+                      layouts=["nhwc" if channels_last else "caffe"])
 
 
 DEFINITION = LayerDef(fork_params("roi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),

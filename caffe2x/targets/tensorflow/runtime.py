@@ -182,7 +182,8 @@ class CaffeDeconv2D(layers.Layer):
         return kernel
 
     def call(self, x):
-        height, width = x.shape[1], x.shape[2]
+        # Static sizes where Keras knows them; a dynamic height or width (--dynamic-hw) at run time.
+        height, width = (x.shape[a] if x.shape[a] is not None else tf.shape(x)[a] for a in (1, 2))
         full = [(i - 1) * s + d * (k - 1) + 1 for i, s, d, k in
                 zip((height, width), self.strides, self.dilation, self.kernel)]
         out_shape = tf.stack([tf.shape(x)[0], full[0], full[1], self.filters // self.groups])
