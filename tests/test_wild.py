@@ -83,8 +83,11 @@ def test_each_wild_prototxt_is_the_published_file(name):
 @pytest.mark.parametrize("name", sorted(NETS))
 def test_wild_net_inspects(name):
     """Or, while some of its types are not registered, is refused naming exactly those."""
-    entry = NETS[name]
-    result = CliRunner().invoke(main, ["inspect", str(WILD / entry["file"]), *_shape_options(entry)])
+    check_inspect(WILD / NETS[name]["file"], NETS[name])
+
+
+def check_inspect(path, entry: dict) -> None:
+    result = CliRunner().invoke(main, ["inspect", str(path), *_shape_options(entry)])
     assert "Traceback" not in result.output
     waiting = waiting_types(entry)
     if not waiting:
@@ -93,8 +96,24 @@ def test_wild_net_inspects(name):
     assert result.exit_code == 2, result.output
     assert "UnsupportedLayerError" in result.output and all(f"{t} (" in result.output for t in waiting)
     with pytest.raises(UnsupportedLayerError) as refused:
-        caffe2x.load_net(WILD / entry["file"])
+        caffe2x.load_net(path)
     assert set(refused.value.by_type) == waiting
+
+
+def test_a_waiting_net_is_refused_naming_exactly_the_types_it_waits_for(tmp_path):
+    """The check a net listing "waits_for" gets until its types land (every issue-18 net had it
+    until ROIPooling, PSROIPooling, Proposal and the YOLO types were merged), and that it fails
+    when the net needs a type its entry does not list."""
+    net = tmp_path / "waiting.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 4 dim: 4 }\n'
+                   'layer { name: "a" type: "NotYetWritten" bottom: "data" top: "a" }\n'
+                   'layer { name: "b" type: "AlsoNotYet" bottom: "a" top: "b" }\n'
+                   'layer { name: "c" type: "ReLU" bottom: "b" top: "c" }\n')
+    entry = {"input_shapes": {"data": [1, 2, 4, 4]}, "waits_for": ["NotYetWritten", "AlsoNotYet", "ReLU"]}
+    assert waiting_types(entry) == {"NotYetWritten", "AlsoNotYet"}  # ReLU is registered: no longer waited for
+    check_inspect(net, entry)
+    with pytest.raises(AssertionError):
+        check_inspect(net, {**entry, "waits_for": ["NotYetWritten"]})  # AlsoNotYet missing from the entry
 
 
 class WeightedNets:
