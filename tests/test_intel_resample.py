@@ -140,7 +140,7 @@ def test_every_target_matches_the_forks_kernels(name, target):
     assert result.passed, result.first_divergence
 
 
-@pytest.mark.parametrize("target", ["onnx", "pytorch"])
+@pytest.mark.parametrize("target", TARGETS)
 def test_a_second_bottom_gives_the_size_and_the_batch_stays_dynamic(target):
     pytest.importorskip(IMPORTS[target])
     from caffe2x.targets import TARGETS as REGISTRY

@@ -9,6 +9,9 @@ Upsample sizes) allow only its published size is run at that size. An entry may 
 tolerance ("tolerance", with its "tolerance_reason") or keep some targets to `-m slow` runs
 ("slow_targets", with its "slow_reason"); CI deselects `slow` (pyproject addopts). An input
 whose values matter (Faster R-CNN's im_info, Fast R-CNN's rois) is given in "input_values".
+A net whose end-to-end comparison random weights make meaningless lists the layers it is
+verified up to ("verify_outputs", with its "verify_outputs_reason": the net cut there, as the
+CLI's --outputs does) and is converted whole to every target.
 
 A net whose layer types are still being written lists them in "waits_for": while any of them
 is not registered, its tests check instead that inspect (exit 2) and loading refuse it with an
@@ -67,6 +70,7 @@ def test_the_manifest_lists_every_wild_prototxt_with_its_provenance():
         assert ("slow_targets" in entry) == bool(entry.get("slow_reason")), entry["file"]
         assert set(entry.get("waits_for", [])) <= set(entry["layer_types"]), entry["file"]
         assert set(entry.get("input_values", {})) <= set(entry["input_shapes"]), entry["file"]
+        assert ("verify_outputs" in entry) == bool(entry.get("verify_outputs_reason")), entry["file"]
 
 
 @pytest.mark.parametrize("name", sorted(NETS))
@@ -79,8 +83,11 @@ def test_each_wild_prototxt_is_the_published_file(name):
 @pytest.mark.parametrize("name", sorted(NETS))
 def test_wild_net_inspects(name):
     """Or, while some of its types are not registered, is refused naming exactly those."""
-    entry = NETS[name]
-    result = CliRunner().invoke(main, ["inspect", str(WILD / entry["file"]), *_shape_options(entry)])
+    check_inspect(WILD / NETS[name]["file"], NETS[name])
+
+
+def check_inspect(path, entry: dict) -> None:
+    result = CliRunner().invoke(main, ["inspect", str(path), *_shape_options(entry)])
     assert "Traceback" not in result.output
     waiting = waiting_types(entry)
     if not waiting:
@@ -89,8 +96,24 @@ def test_wild_net_inspects(name):
     assert result.exit_code == 2, result.output
     assert "UnsupportedLayerError" in result.output and all(f"{t} (" in result.output for t in waiting)
     with pytest.raises(UnsupportedLayerError) as refused:
-        caffe2x.load_net(WILD / entry["file"])
+        caffe2x.load_net(path)
     assert set(refused.value.by_type) == waiting
+
+
+def test_a_waiting_net_is_refused_naming_exactly_the_types_it_waits_for(tmp_path):
+    """The check a net listing "waits_for" gets until its types land (every issue-18 net had it
+    until ROIPooling, PSROIPooling, Proposal and the YOLO types were merged), and that it fails
+    when the net needs a type its entry does not list."""
+    net = tmp_path / "waiting.prototxt"
+    net.write_text('input: "data" input_shape { dim: 1 dim: 2 dim: 4 dim: 4 }\n'
+                   'layer { name: "a" type: "NotYetWritten" bottom: "data" top: "a" }\n'
+                   'layer { name: "b" type: "AlsoNotYet" bottom: "a" top: "b" }\n'
+                   'layer { name: "c" type: "ReLU" bottom: "b" top: "c" }\n')
+    entry = {"input_shapes": {"data": [1, 2, 4, 4]}, "waits_for": ["NotYetWritten", "AlsoNotYet", "ReLU"]}
+    assert waiting_types(entry) == {"NotYetWritten", "AlsoNotYet"}  # ReLU is registered: no longer waited for
+    check_inspect(net, entry)
+    with pytest.raises(AssertionError):
+        check_inspect(net, {**entry, "waits_for": ["NotYetWritten"]})  # AlsoNotYet missing from the entry
 
 
 class WeightedNets:
@@ -110,6 +133,10 @@ class WeightedNets:
             graph = synthetic_weights(graph, 0)
             inputs = api.random_inputs(graph, 0)
             inputs.update({k: np.array(v, np.float32) for k, v in entry.get("input_values", {}).items()})
+            if "verify_outputs" in entry:
+                graph = api.cut(graph, entry["verify_outputs"])
+                names = {graph.values[v].top for v in graph.inputs}
+                inputs = {k: v for k, v in inputs.items() if k in names}
             reference = as_golden_blobs(graph, run(graph, inputs))
             _check_meaningful(graph, reference)
             self._cache[name] = (graph, inputs, reference)
@@ -154,6 +181,22 @@ def test_wild_net_verifies_with_random_weights(name, target, weighted_nets):
     result = api.verify(graph, target, inputs, reference, tolerance=tolerance)
     assert result.passed, result.first_divergence
     assert result.records, "no blob was compared"
+
+
+CUT = sorted(name for name, entry in NETS.items() if "verify_outputs" in entry)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", CUT)
+def test_a_net_verified_cut_converts_whole(name, target, tmp_path):
+    """The layers after the cut are converted too, to every target, with --random-weights."""
+    pytest.importorskip(IMPORTS[target])
+    entry = NETS[name]
+    output = tmp_path / {"onnx": "model.onnx", "tflite": "model.tflite"}.get(target, "model")
+    result = CliRunner().invoke(main, ["convert", str(WILD / entry["file"]), "--random-weights", "--to", target,
+                                       "-o", str(output), *_shape_options(entry)])
+    assert result.exit_code == 0, result.output
+    assert output.exists()
 
 
 def test_random_weights_that_give_nan_or_a_constant_output_fail_the_wild_check(tmp_path):
