@@ -114,7 +114,15 @@ def compare_blobs(graph: Graph, target: str, reference_name: str, got: Mapping[s
             continue
         if key in dynamic:  # rows only the data decides: counted, then compared row by row
             result.records.append(compare_rows(layer, top, index, target, got[key], want[key], limit,
-                                               scores.get(key)))
+                                               scores.get(key), axis=dynamic[key][0]))
+            continue
+        if got[key].shape != want[key].shape and not result.passed and result.records:
+            # Downstream of a failed blob (a data-dependent row count that differs: Proposal ->
+            # ROIPooling -> fc6), a shape may follow it: a failure after the first divergence.
+            result.records.append(BlobRecord(
+                layer, top, list(want[key].shape), BlobError(float("inf"), float("inf"), float("inf"), 0.0), limit,
+                index=index, note=f"the {target} model gives shape {list(got[key].shape)}, the reference "
+                                  f"{list(want[key].shape)}, after the first divergence"))
             continue
         if got[key].shape != want[key].shape:
             raise Caffe2xError(f"blob {key}: the {target} model gives shape {list(got[key].shape)}, "
@@ -143,11 +151,11 @@ def score_columns(graph: Graph) -> dict[str, int]:
             if layer.type in LAYERS and LAYERS.get(layer.type).score_column is not None for top in layer.tops}
 
 
-def untie_rows(got: np.ndarray, want: np.ndarray, score_column: int, limit: float) -> np.ndarray:
-    """`got` (1 x 1 x N x K) with its rows reordered to match `want`'s only within runs of rows whose
-    reference scores agree within the tolerance: each reference row of a run takes the closest
-    unused target row of the same run. Rows that differ still differ afterwards."""
-    rows_got, rows_want = _rows(got), _rows(want)
+def untie_rows(got: np.ndarray, want: np.ndarray, score_column: int, limit: float, axis: int = 2) -> np.ndarray:
+    """`got` (rows on `axis`: 1 x 1 x N x K) with its rows reordered to match `want`'s only within
+    runs of rows whose reference scores agree within the tolerance: each reference row of a run takes
+    the closest unused target row of the same run. Rows that differ still differ afterwards."""
+    rows_got, rows_want = _rows(got, axis), _rows(want, axis)
     scale = float(np.abs(rows_want).max()) if rows_want.size else 1.0
     tied = np.abs(np.diff(rows_want[:, score_column])) <= limit * (scale or 1.0)
     starts = [0] + [int(i) + 1 for i in np.flatnonzero(~tied)]
@@ -158,38 +166,39 @@ def untie_rows(got: np.ndarray, want: np.ndarray, score_column: int, limit: floa
             best = min(free, key=lambda j: float(np.abs(rows_got[j] - row).max()))
             free.remove(best)
             order.append(best)
-    return np.take(got, order, axis=2)
+    return np.take(got, order, axis=axis)
 
 
 def compare_rows(layer: str, top: str, index: int, target: str, got: np.ndarray, want: np.ndarray,
-                 limit: float, score_column: int | None = None) -> BlobRecord:
-    """A blob whose dim 2 holds data-dependent rows (DetectionOutput's 1 x 1 x N x 7): the row
-    counts must agree, then the blob compares like any other; a failure says how many rows each
-    side has and which row differs first. With a score column, rows whose reference scores tie
-    within the tolerance may come in either order (untie_rows)."""
+                 limit: float, score_column: int | None = None, axis: int = 2) -> BlobRecord:
+    """A blob whose dim `axis` holds data-dependent rows (DetectionOutput's 1 x 1 x N x 7 on
+    axis 2, a Proposal's R x 5 on axis 0): the row counts must agree, then the blob compares like
+    any other; a failure says how many rows each side has and which row differs first. With a
+    score column, rows whose reference scores tie within the tolerance may come in either order
+    (untie_rows)."""
     got, want = np.asarray(got), np.asarray(want)
-    if got.ndim != want.ndim or got.shape[:2] + got.shape[3:] != want.shape[:2] + want.shape[3:]:
+    if got.ndim != want.ndim or np.delete(got.shape, axis).tolist() != np.delete(want.shape, axis).tolist():
         raise Caffe2xError(f"blob {layer}:{top}: the {target} model gives shape {list(got.shape)}, "
-                           f"the reference {list(want.shape)} (only dim 2, the rows, may differ).")
+                           f"the reference {list(want.shape)} (only dim {axis}, the rows, may differ).")
     if got.shape == want.shape:
         error = compare(got, want)
-        if not error.within(limit) and score_column is not None and got.ndim == 4:
-            got = untie_rows(got, want, score_column, limit)
+        if not error.within(limit) and score_column is not None:
+            got = untie_rows(got, want, score_column, limit, axis)
             error = compare(got, want)
-        note = None if error.within(limit) else first_differing_row(target, got, want, limit)
+        note = None if error.within(limit) else first_differing_row(target, got, want, limit, axis)
         return BlobRecord(layer, top, list(want.shape), error, limit, index=index, note=note)
     failed = BlobError(float("inf"), float("inf"), float("inf"), 0.0)
     return BlobRecord(layer, top, list(want.shape), failed, limit, index=index,
-                      note=first_differing_row(target, got, want, limit))
+                      note=first_differing_row(target, got, want, limit, axis))
 
 
-def _rows(blob: np.ndarray) -> np.ndarray:
-    return np.moveaxis(blob, 2, 0).reshape(blob.shape[2], -1).astype(np.float64)
+def _rows(blob: np.ndarray, axis: int = 2) -> np.ndarray:
+    return np.moveaxis(blob, axis, 0).reshape(blob.shape[axis], -1).astype(np.float64)
 
 
-def first_differing_row(target: str, got: np.ndarray, want: np.ndarray, limit: float) -> str:
+def first_differing_row(target: str, got: np.ndarray, want: np.ndarray, limit: float, axis: int = 2) -> str:
     """'the T model gives G rows, the reference W; first differing row i: T [...], reference [...]'."""
-    rows_got, rows_want = _rows(got), _rows(want)
+    rows_got, rows_want = _rows(got, axis), _rows(want, axis)
     scale = float(np.abs(rows_want).max()) if rows_want.size else 1.0
     common = min(len(rows_got), len(rows_want))
     errors = np.abs(rows_got[:common] - rows_want[:common]).max(axis=1, initial=0.0) / (scale or 1.0)

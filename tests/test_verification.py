@@ -215,3 +215,17 @@ def test_blob_errors_do_not_depend_on_the_number_of_blas_threads():
                                    "OPENBLAS_NUM_THREADS": threads}).stdout
                for threads in ("1", "2")}
     assert len(printed) == 1, printed
+
+
+def test_rows_on_axis_0_that_differ_in_count_fail_with_a_note_not_a_crash():
+    """A Proposal's R x 5 rois keep their data-dependent rows on axis 0; a target that kept 52
+    rows where the reference kept 53 crashed verify (rows assumed on axis 2: an AxisError)."""
+    from caffe2x.parity import compare_rows
+
+    rng = np.random.default_rng(0)
+    want = rng.uniform(0, 100, (53, 5)).astype(np.float32)
+    got = np.delete(want, 7, axis=0)
+    record = compare_rows("proposal", "rois", 3, "pytorch", got, want, 1e-4, axis=0)
+    assert not record.passed and "gives 52 rows, the reference 53; first differing row 7" in record.note
+    same = compare_rows("proposal", "rois", 3, "pytorch", want.copy(), want, 1e-4, axis=0)
+    assert same.passed and same.note is None
