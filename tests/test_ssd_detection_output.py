@@ -231,7 +231,7 @@ def test_pytorch_folder_exports_a_program_with_data_dependent_rows(tmp_path):
 
     d = detector("ssd_variants", 2)
     written = caffe2x.convert(d.graph(), "pytorch", tmp_path / "out")
-    assert sorted(p.name for p in written) == ["caffe2x.json", "model.pt", "model.pt2", "model.py"]
+    assert sorted(p.name for p in written) == ["caffe2x.json", "example_inputs.pt", "model.pt", "model.pt2", "model.py"]
     program = torch.export.load(tmp_path / "out" / "model.pt2").module()
     got = program(*[torch.from_numpy(d.inputs[b]) for b in d.bottoms])
     assert_rows(got.numpy(), d.want, "model.pt2")
