@@ -51,6 +51,7 @@ def test_documented_call_is_quiet_and_matches_caffe(name, layer, caplog):
 def test_single_input_model_declares_its_input_alone():
     source = generate(golden_case("bvlc_alexnet_thin").load()).source
     assert "return keras.Model(data, {" in source
-    assert "    outputs = model(np.random" in source
+    assert "    outputs = model(inputs['data'])" in source  # the one input alone, not a list of one
     two = generate(golden_case("legacy_input_shape").load()).source
     assert "return keras.Model([data, aux], {" in two
+    assert "    outputs = model([inputs['data'], inputs['aux']])" in two
