@@ -367,5 +367,6 @@ def test_faster_rcnn_zf_end_to_end_on_every_target(target):
     want = as_golden_blobs(graph, run(graph, inputs))
     result = caffe2x.verify(graph, target, inputs, want, tolerance=1e-4)
     layers = {r.layer for r in result.records}
-    assert result.passed and {"proposal", "cls_prob", "bbox_pred"} <= layers, \
-        [(r.layer, r.note) for r in result.records if not r.passed]
+    # TFLite gives the net's outputs only; the rois feed ROIPooling inside the net.
+    compared = {"cls_prob", "bbox_pred"} | ({"proposal"} if target != "tflite" else set())
+    assert result.passed and compared <= layers, [(r.layer, r.note) for r in result.records if not r.passed]
