@@ -54,8 +54,11 @@ def _prototxt_types(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     from caffe2x.io.prototxt import read_prototxt
+    from caffe2x.layers.python import python_layer_type
 
-    return {layer.name: layer.type for layer in read_prototxt(path).layer}
+    # A Python layer is listed under the type it is registered as: "Python:<module>.<layer>".
+    return {layer.name: python_layer_type(layer) if layer.type == "Python" else layer.type
+            for layer in read_prototxt(path).layer}
 
 
 def _cases_cell(cases: list[str]) -> str:

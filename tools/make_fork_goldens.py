@@ -224,8 +224,7 @@ UNCOMMITTED = {"fork_faster_rcnn_zf"}
 # cases with py-faster-rcnn's Python layers: its lib (tools/fork_trees/setup_pyfrcnn.py) must be on PYTHONPATH
 PYTHON_LAYER_CASES = {"fork_proposal", "fork_faster_rcnn_zf", "fork_faster_rcnn_zf_thin"}
 # cases for layers caffe2x does not support yet (issue 18): kept out of the folder the tests scan
-PENDING = {"fork_roi", "fork_proposal", "fork_proposal_cpp",
-           "fork_faster_rcnn_zf", "fork_faster_rcnn_zf_thin"}
+PENDING = {"fork_proposal_cpp", "fork_faster_rcnn_zf"}
 
 # fork_roi's ROIs (batch index, x1, y1, x2, y2) in pixels of a 224x320 image
 ROI_ROWS = np.array([
