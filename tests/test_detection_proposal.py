@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import FIXTURES
 
 import caffe2x
 from caffe2x.cli import main
@@ -19,7 +20,7 @@ from caffe2x.families.detection import proposal
 from caffe2x.io.prototxt import parse_prototxt_text
 from caffe2x.reference import as_golden_blobs, run
 
-GOLDEN = Path("/work/wt/goldens_out/fork_proposal")
+GOLDEN = FIXTURES / "golden" / "fork_proposal"  # py-faster-rcnn's own ProposalLayer, run in pycaffe
 TOLERANCE = 1e-5
 PYTHON_BLOCK = ('type: "Python" python_param { module: "rpn.proposal_layer" layer: "ProposalLayer" '
                 "param_str: \"%s\" }")
@@ -301,7 +302,6 @@ def test_wrong_channel_counts_and_batch_are_refused():
 
 # ---- the real py-faster-rcnn (forkbuild18's case) -----------------------------------------------
 
-@pytest.mark.skipif(not (GOLDEN / "blobs.npz").exists(), reason="fork_proposal golden not built yet")
 @pytest.mark.parametrize("target", ["reference"] + TARGETS)
 def test_real_py_faster_rcnn_blobs(target):
     manifest = json.loads((GOLDEN / "manifest.json").read_text()) if (GOLDEN / "manifest.json").exists() else {}
