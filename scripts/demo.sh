@@ -11,4 +11,4 @@ set -x
 .venv/bin/caffe2x inspect $net/net.prototxt -w $net/net.caffemodel --input-shape data=4,1,28,28
 .venv/bin/caffe2x convert $net/net.prototxt -w $net/net.caffemodel --to onnx -o out/lenet.onnx --force
 .venv/bin/caffe2x verify $net/net.prototxt -w $net/net.caffemodel --to onnx \
-  --reference $net/blobs.npz --report out/lenet_onnx_report.json
+  --reference $net/blobs.npz --report out/lenet_onnx_report.json --force
