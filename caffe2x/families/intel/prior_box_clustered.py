@@ -28,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import caffe2x
-from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, fork_params
-from caffe2x.families.ssd.prior_box import grid_priors, legacy_hw, size_pair, variances_of
+from caffe2x.extend import LayerDef, check, fork_params
+from caffe2x.families.ssd.prior_box import constant_priors_emitters, grid_priors, legacy_hw, size_pair, variances_of
 
 
 @dataclass(frozen=True)
@@ -73,36 +73,10 @@ def clustered_priors(params: PriorBoxClusteredParams, feature_shape, image_shape
     return grid_priors(params.widths, params.heights, params, feature_shape, image_shape)
 
 
-def reference(node, inputs):
-    return [clustered_priors(node.params, inputs[0].shape, inputs[1].shape)]
-
-
-def _priors(node, shape_of):
-    return clustered_priors(node.params, shape_of(node.inputs[0]), shape_of(node.inputs[1]))
-
-
-def onnx(node, inputs, outputs, builder):
-    priors = builder.const(node.name, "priors", _priors(node, builder.shape))
-    return [builder.op("Identity", [priors], node.name, output=outputs[0])]
-
-
-def pytorch(node, ctx):
-    """The SSD PriorBox's runtime module: a (1, 2, count) buffer, refused at other input sizes."""
-    priors = _priors(node, ctx.shape)
-    feature_hw = legacy_hw(ctx.shape(node.inputs[0]))
-    image_hw = None if node.params.img_h and node.params.img_w else legacy_hw(ctx.shape(node.inputs[1]))
-    return TorchLayer(f"PriorBox({priors.shape[2]}, {feature_hw}, {image_hw})", state={"priors": priors},
-                      helpers=("caffe2x.families.ssd.prior_box_torch:PriorBox",))
-
-
-def tensorflow(node, args, ctx):
-    priors = _priors(node, ctx.shape)
-    return KerasLayer(f"PriorBox({priors.shape[2]}, name={ctx.name(node)})([{args[0]}, {args[1]}])",
-                      weights={ctx.raw_name(node): [priors]},
-                      custom=("caffe2x.families.ssd.prior_box_keras:PriorBox",), layouts=["caffe"])
+# The same constant and runtime modules as the SSD PriorBox, with this layer's sizes.
+reference, EMITTERS = constant_priors_emitters(clustered_priors)
 
 
 PRIOR_BOX_CLUSTERED = LayerDef(fork_params("prior_box_param", build), infer, bottoms=(2, 2))
 
-caffe2x.register_layer("PriorBoxClustered", PRIOR_BOX_CLUSTERED, reference,
-                       onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+caffe2x.register_layer("PriorBoxClustered", PRIOR_BOX_CLUSTERED, reference, **EMITTERS)

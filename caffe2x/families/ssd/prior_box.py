@@ -170,36 +170,41 @@ def grid_priors(box_widths, box_heights, params, feature_shape, image_shape) -> 
     return np.stack([coordinates, variances])[None]
 
 
-def reference(node, inputs):
-    return [prior_boxes(node.params, inputs[0].shape, inputs[1].shape)]
+def constant_priors_emitters(compute):
+    """The reference and every target's emitter of a layer whose top is a constant of its bottoms'
+    shapes, `compute(params, feature_shape, image_shape)`: PriorBox, and Intel's PriorBoxClustered
+    (another rule for the sizes, the same placement and the same runtime modules)."""
+
+    def priors(node, shape_of) -> np.ndarray:
+        return compute(node.params, shape_of(node.inputs[0]), shape_of(node.inputs[1]))
+
+    def reference(node, inputs):
+        return [compute(node.params, inputs[0].shape, inputs[1].shape)]
+
+    def onnx(node, inputs, outputs, builder):
+        constant = builder.const(node.name, "priors", priors(node, builder.shape))
+        return [builder.op("Identity", [constant], node.name, output=outputs[0])]
+
+    def pytorch(node, ctx):
+        values = priors(node, ctx.shape)
+        feature_hw = legacy_hw(ctx.shape(node.inputs[0]))
+        # The image bottom's size matters only when img_size/img_h/img_w do not replace it.
+        image_hw = None if node.params.img_h and node.params.img_w else legacy_hw(ctx.shape(node.inputs[1]))
+        return TorchLayer(f"PriorBox({values.shape[2]}, {feature_hw}, {image_hw})", state={"priors": values},
+                          helpers=("caffe2x.families.ssd.prior_box_torch:PriorBox",))
+
+    def tensorflow(node, args, ctx):
+        values = priors(node, ctx.shape)
+        return KerasLayer(f"PriorBox({values.shape[2]}, name={ctx.name(node)})([{args[0]}, {args[1]}])",
+                          weights={ctx.raw_name(node): [values]},
+                          custom=("caffe2x.families.ssd.prior_box_keras:PriorBox",), layouts=["caffe"])
+
+    return reference, {"onnx": onnx, "pytorch": pytorch, "tensorflow": tensorflow}
 
 
-def _priors(node, shape_of) -> np.ndarray:
-    """The constant every target emits: the rule on the node's bottom shapes."""
-    return prior_boxes(node.params, shape_of(node.inputs[0]), shape_of(node.inputs[1]))
-
-
-def onnx(node, inputs, outputs, builder):
-    priors = builder.const(node.name, "priors", _priors(node, builder.shape))
-    return [builder.op("Identity", [priors], node.name, output=outputs[0])]
-
-
-def pytorch(node, ctx):
-    priors = _priors(node, ctx.shape)
-    feature_hw = legacy_hw(ctx.shape(node.inputs[0]))
-    # The image bottom's size matters only when img_size/img_h/img_w do not replace it.
-    image_hw = None if node.params.img_h and node.params.img_w else legacy_hw(ctx.shape(node.inputs[1]))
-    return TorchLayer(f"PriorBox({priors.shape[2]}, {feature_hw}, {image_hw})", state={"priors": priors},
-                      helpers=("caffe2x.families.ssd.prior_box_torch:PriorBox",))
-
-
-def tensorflow(node, args, ctx):
-    priors = _priors(node, ctx.shape)
-    return KerasLayer(f"PriorBox({priors.shape[2]}, name={ctx.name(node)})([{args[0]}, {args[1]}])",
-                      weights={ctx.raw_name(node): [priors]},
-                      custom=("caffe2x.families.ssd.prior_box_keras:PriorBox",), layouts=["caffe"])
+reference, EMITTERS = constant_priors_emitters(prior_boxes)
 
 
 PRIOR_BOX = LayerDef(fork_params("prior_box_param", build), infer, bottoms=(2, 2))
 
-caffe2x.register_layer("PriorBox", PRIOR_BOX, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+caffe2x.register_layer("PriorBox", PRIOR_BOX, reference, **EMITTERS)
