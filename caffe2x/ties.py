@@ -19,10 +19,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .compare import BlobError
+from .decisions import Settlement, golden_key, record_key, settle_decisions
 from .ir.graph import Graph, Node
 from .parity import BlobRecord
-
-MAX_ROUNDS = 16  # index blobs settled one after another, earliest first
 
 
 def _pooling_mask(node: Node, bottom: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -86,70 +85,37 @@ def near_tie_gap(node: Node, position: int, bottom: np.ndarray, got: np.ndarray,
     return float(np.abs(chosen - wanted).max() / scale)
 
 
+def near_tie(graph: Graph, record: BlobRecord, records: list[BlobRecord], got: Mapping[str, np.ndarray],
+             reference: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray]) -> Settlement | None:
+    """The decisions rule (caffe2x/decisions.py) for index blobs: a failing index blob whose
+    differences are all near-ties is settled on the target's indices (the re-run takes them,
+    so its record's error is 0), the record noting how many indices differ and the largest
+    value gap; None otherwise."""
+    key = record_key(record)
+    indices = index_blobs(graph)
+    if key not in indices or key not in got or key not in reference:
+        return None
+    node, position = indices[key]
+    keys = graph.blob_keys()
+    bottom = reference.get(golden_key(keys, node.inputs[0]))
+    if bottom is None:
+        return None
+    target, wanted = np.asarray(got[key]), np.asarray(reference[key])
+    gap = near_tie_gap(node, position, bottom, target, wanted)
+    if gap > record.tolerance:
+        return None
+    return Settlement({keys[key]: target}, _note(int((target != wanted).sum()), gap, record.error))
+
+
 def settle_near_ties(graph: Graph, records: list[BlobRecord], got: Mapping[str, np.ndarray],
                      reference: Mapping[str, np.ndarray], inputs: Mapping[str, np.ndarray],
                      compare_all: Callable[[Mapping[str, np.ndarray]], list[BlobRecord]]) -> list[BlobRecord]:
-    """The records with every near-tie settled (module docstring): while the first failing blob
-    is an index blob whose differences are all near-ties, it and the blobs after it are compared
-    again with the reference re-run on the target's indices (so it passes, its record noting
-    how many indices differ and the largest value gap). `compare_all(reference)` compares every
-    blob against a reference."""
-    indices = index_blobs(graph)
-    keys = graph.blob_keys()
-    settled: dict[str, tuple[np.ndarray, str]] = {}  # LAYER:TOP -> the target's indices, the record's note
-    for _ in range(MAX_ROUNDS):
-        first = next((r for r in records if not r.passed), None)
-        key = f"{first.layer}:{first.top}" if first else None
-        if key not in indices or key not in got:
-            return records
-        node, position = indices[key]
-        bottom = reference.get(_key_of(keys, node.inputs[0]))
-        if bottom is None:
-            return records
-        gap = near_tie_gap(node, position, bottom, np.asarray(got[key]), np.asarray(reference[key]))
-        if gap > first.tolerance:
-            return records
-        differ = int((np.asarray(got[key]) != np.asarray(reference[key])).sum())
-        settled[key] = (np.asarray(got[key]), _note(differ, gap, first.error))
-        overrides = {keys[k]: array for k, (array, _) in settled.items()}
-        rerun = _rerun(graph, inputs, overrides)
-        # Blobs before the first settled one keep the original reference; the rest the re-run's.
-        start = min(r.index for r in records if f"{r.layer}:{r.top}" in settled)
-        merged = {**reference, **{k: v for k, v in rerun.items() if _index_of(records, k, start)}}
-        records = [_settled(r, settled) for r in compare_all(merged)]
-    return records
-
-
-def _rerun(graph: Graph, inputs: Mapping[str, np.ndarray], overrides: Mapping[str, np.ndarray]):
-    from .reference import as_golden_blobs, run
-
-    return as_golden_blobs(graph, run(graph, inputs, overrides=overrides))
-
-
-def _key_of(keys: Mapping[str, str], value: str) -> str | None:
-    """The golden key of a value (a layer's bottom), preferring its producer's own key."""
-    return next((key for key, name in keys.items() if name == value), None)
-
-
-def _index_of(records: list[BlobRecord], key: str, start: int) -> bool:
-    """True if `key` is a compared blob at or after position `start`, or no compared blob at all
-    (the re-run's inputs and uncompared values are harmless either way)."""
-    for record in records:
-        if f"{record.layer}:{record.top}" == key:
-            return record.index >= start
-    return False
+    """The records with every near-tie settled (module docstring): caffe2x.decisions.settle_decisions
+    with the near-tie rule alone. `compare_all(reference)` compares every blob against a reference."""
+    return settle_decisions(graph, records, got, reference, inputs, compare_all, [near_tie])
 
 
 def _note(differ: int, gap: float, error: BlobError) -> str:
     return (f"{differ} near-tie index(es) broken the other way (as indices: max abs error {error.max_abs:.6g}); each "
             f"selects a value within {gap:.2e} (normalized) of the reference's choice; the blobs after it are "
             "compared with the reference re-run on this target's indices")
-
-
-def _settled(record: BlobRecord, settled: Mapping[str, tuple[np.ndarray, str]]) -> BlobRecord:
-    """A settled index blob's record: compared with the re-run (which took the target's indices,
-    so its error is 0), it says what was settled."""
-    key = f"{record.layer}:{record.top}"
-    if key in settled:
-        record.note = settled[key][1]
-    return record
