@@ -59,15 +59,37 @@ def run_tensorflow(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], dev
 
 def run_tflite(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device: str = "cpu",
                quantize: str | None = None, calibration=None) -> list[dict[str, np.ndarray]]:
-    """Final outputs only: a TFLite model exposes its signature's outputs. Converted once
-    (quantized if asked), run on each input set; the signature runner resizes its inputs to
-    each set's shapes (a model with dynamic height and width)."""
+    """Final outputs, and the rows of data-dependent layers with their bottoms: a TFLite model
+    exposes its signature's outputs only, so the model verified also outputs those (verify's
+    row flips, caffe2x/flips.py, re-run such a layer on the target's own bottoms). Converted
+    once (quantized if asked), run on each input set; the signature runner resizes its inputs
+    to each set's shapes (a model with dynamic height and width)."""
     import tensorflow as tf
 
-    model = generate(graph)
+    model = generate(with_row_taps(graph))
     interpreter = tf.lite.Interpreter(model_content=tflite_bytes(model, quantize, calibration))
     runner = interpreter.get_signature_runner("serving_default")
     return [_tflite_blobs(model, runner(**feeds(model, inputs))) for inputs in input_sets]
+
+
+def with_row_taps(graph: Graph) -> Graph:
+    """The graph with the tops of its data-dependent layers and their bottoms added to its
+    outputs (caffe2x.flips.row_layer_values), each under its Caffe top; one whose top name an
+    output already has (an in-place chain) stays inside. The graph itself if none is added."""
+    from ...flips import row_layer_values
+    from ...passes.rewrite import clone
+
+    tops, taps = set(graph.output_tops), []
+    for value in row_layer_values(graph):
+        if value not in graph.outputs and graph.values[value].top not in tops:  # one output per top name
+            tops.add(graph.values[value].top)
+            taps.append(value)
+    if not taps:
+        return graph
+    tapped = clone(graph)
+    tapped.outputs = [*graph.outputs, *taps]
+    tapped.output_tops = [*graph.output_tops, *(graph.values[value].top for value in taps)]
+    return tapped
 
 
 def _tflite_blobs(model: KerasModel, produced) -> dict[str, np.ndarray]:
