@@ -32,22 +32,8 @@ import numpy as np
 
 from .decisions import Settlement, golden_key, record_key
 from .ir.graph import Graph, Node
+from .layers.base import row_nodes
 from .parity import BlobRecord, compare_rows
-
-
-def row_layers(graph: Graph) -> list[Node]:
-    """The nodes whose tops hold data-dependent rows (LayerDef.data_dependent)."""
-    from .layers import LAYERS
-
-    return [node for node in graph.nodes if node.type in LAYERS and LAYERS.get(node.type).data_dependent]
-
-
-def row_layer_values(graph: Graph) -> list[str]:
-    """The values the row-flip rule reads from a target: the tops of every row layer and their
-    bottoms, net inputs left out (a target that shows only its outputs shows these too when
-    verified: caffe2x.targets.tensorflow.runner.run_tflite)."""
-    values = [value for node in row_layers(graph) for value in [*node.inputs, *node.outputs]]
-    return [value for value in dict.fromkeys(values) if value not in graph.inputs]
 
 
 def row_flip(graph: Graph, record: BlobRecord, records: list[BlobRecord], got: Mapping[str, np.ndarray],
@@ -86,7 +72,7 @@ def row_flip(graph: Graph, record: BlobRecord, records: list[BlobRecord], got: M
 
 def _producer(graph: Graph, record: BlobRecord) -> Node | None:
     """The row layer whose top the record compares; None for any other blob."""
-    return next((node for node in row_layers(graph)
+    return next((node for node in row_nodes(graph)
                  if node.key_layer == record.layer and record.top in node.tops), None)
 
 

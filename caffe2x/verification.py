@@ -17,8 +17,9 @@ import numpy as np
 from .compare import DEFAULT_TOLERANCE
 from .decisions import settle_decisions
 from .errors import Caffe2xError, InputShapeError, VerificationTimeout
-from .flips import row_flip, row_layers
+from .flips import row_flip
 from .ir.graph import Graph
+from .layers.base import row_nodes
 from .parity import VerifyResult, compare_blobs
 from .targets import TARGETS, ConvertOptions
 from .ties import index_blobs, near_tie
@@ -117,7 +118,7 @@ def verify_sizes(target: str, cases: Sequence[SizeCase], settings: VerifySetting
     results = []
     for case, blobs in zip(cases, got):
         result = compare_blobs(case.graph, target, case.reference_name, blobs, case.reference, tolerance, tolerances)
-        if not result.passed and (index_blobs(case.graph) or row_layers(case.graph)):
+        if not result.passed and (index_blobs(case.graph) or row_nodes(case.graph)):
             # an argmax broken the other way at a near-tie, rows an NMS kept otherwise (caffe2x/decisions.py)?
             result.records = settle_decisions(
                 case.graph, result.records, blobs, case.reference, case.inputs,

@@ -21,7 +21,7 @@ LAYERS = {
     "frontend": 4,  # Caffe net -> IR
     "passes": 5, "reference": 5,  # graph -> graph; the NumPy executor
     "targets": 6,
-    "parity": 7, "ties": 7, "report": 7, "summary": 7, "weights": 7, "catalog": 7,
+    "parity": 7, "ties": 7, "decisions": 7, "flips": 7, "report": 7, "summary": 7, "weights": 7, "catalog": 7,
     "verification": 8,
     "api": 9, "extend": 9, "families": 9, "batch": 9, "batch_ray": 9, "batch_worker": 9, "__init__": 9,
     "cli": 10, "__main__": 10,

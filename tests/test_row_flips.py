@@ -12,8 +12,9 @@ from segmentation_nets import input_layer
 
 import caffe2x
 from caffe2x.decisions import settle_decisions
-from caffe2x.flips import row_flip, row_layer_values, unmatched_rows
+from caffe2x.flips import row_flip, unmatched_rows
 from caffe2x.io.prototxt import parse_prototxt_text
+from caffe2x.layers.base import row_values
 from caffe2x.parity import compare_blobs
 from caffe2x.reference import as_golden_blobs, run
 from caffe2x.ties import near_tie
@@ -173,7 +174,7 @@ def test_tflite_shows_the_rows_and_their_bottoms_when_verified():
 
     graph = graph_of()
     tapped = with_row_taps(graph)
-    assert set(row_layer_values(graph)) == {graph.blob_keys()[k] for k in ("rpn_bbox_pred:rpn_bbox_pred", "proposal:rois",
+    assert set(row_values(graph)) == {graph.blob_keys()[k] for k in ("rpn_bbox_pred:rpn_bbox_pred", "proposal:rois",
                                                                           "input:rpn_cls_prob_reshape")} - set(graph.inputs)
     assert tapped.output_tops == ["fc", "rpn_bbox_pred", "rois"] and graph.output_tops == ["fc"]
     pytest.importorskip("tensorflow")

@@ -157,6 +157,20 @@ def shapes_agree(expected: Shape, actual: Shape, data_dependent: tuple[int, ...]
 LAYERS: Registry[LayerDef] = Registry("layer definitions")
 
 
+def row_nodes(graph) -> list:
+    """The nodes of an ir Graph whose tops hold data-dependent rows (LayerDef.data_dependent:
+    Proposal, DetectionOutput, the YOLO outputs)."""
+    return [node for node in graph.nodes if node.type in LAYERS and LAYERS.get(node.type).data_dependent]
+
+
+def row_values(graph) -> list[str]:
+    """The tops of every row node and their bottoms, net inputs left out: what verify's row
+    flips (caffe2x/flips.py) read from a target, so a target that shows only its outputs
+    (TFLite) shows these too when verified."""
+    values = [value for node in row_nodes(graph) for value in [*node.inputs, *node.outputs]]
+    return [value for value in dict.fromkeys(values) if value not in graph.inputs]
+
+
 def fixes_batch(node_types) -> bool:
     """Whether a layer of these types fixes its bottoms' first axis (LayerDef.fixed_batch), so
     that a converted net keeps its own first dims instead of a dynamic batch."""

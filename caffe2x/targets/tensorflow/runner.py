@@ -74,13 +74,13 @@ def run_tflite(graph: Graph, input_sets: list[Mapping[str, np.ndarray]], device:
 
 def with_row_taps(graph: Graph) -> Graph:
     """The graph with the tops of its data-dependent layers and their bottoms added to its
-    outputs (caffe2x.flips.row_layer_values), each under its Caffe top; one whose top name an
+    outputs (caffe2x.layers.base.row_values), each under its Caffe top; one whose top name an
     output already has (an in-place chain) stays inside. The graph itself if none is added."""
-    from ...flips import row_layer_values
+    from ...layers.base import row_values
     from ...passes.rewrite import clone
 
     tops, taps = set(graph.output_tops), []
-    for value in row_layer_values(graph):
+    for value in row_values(graph):
         if value not in graph.outputs and graph.values[value].top not in tops:  # one output per top name
             tops.add(graph.values[value].top)
             taps.append(value)
