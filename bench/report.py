@@ -201,6 +201,75 @@ def _ssd_goal(section: dict) -> list[str]:
                                   f"DNN's: {_ms(ours)} ms against {_ms(theirs)} ms ({_ratio(ours, theirs)}).")]
 
 
+def _faster_rcnn_conversion(c: dict) -> list[str]:
+    verify = c.get("verify", {})
+    imports = ", ".join(f"`import {m}` {s:.1f} s" for m, s in c["imports"].items())
+    rows = [f"Conversion, all in one fresh process: the frameworks imported first ({imports}), the net and its "
+            f"caffemodel loaded once (`caffe2x.load_net`, {c['load_net']:.1f} s), then `caffe2x.convert` per target, "
+            "one after the other (verify not included); then `caffe2x.verify` per target against caffe2x's builtin "
+            f"reference on the same input, tolerance {verify.get('tolerance', '-')} (its own conversion in memory, "
+            f"the run and the per-blob comparison; the reference itself {verify.get('reference_seconds', 0):.1f} s, "
+            "once).", "",
+            "| target | convert s | output MB | verify s | verify | worst blob (normalized error) | rows |",
+            "|---|---|---|---|---|---|---|"]
+    for target, conv in c["convert"].items():
+        v = verify.get(target)
+        cells = ["-"] * 4 if not v else [
+            f"{v['seconds']:.1f}", "passed" if v["passed"] else "**failed**",
+            f"{v['worst_blob']} ({v['worst_normalized_error']:.1e})",
+            ", ".join(f"{k} {n}" for k, n in v["rows"].items())]
+        rows.append(f"| {target} | {conv['seconds']:.1f} | {conv['output_mb']:.0f} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _faster_rcnn_agreement(a: dict) -> list[str]:
+    rpn = ", ".join(f"{k} {v:.1e}" for k, v in a["rpn_normalized_error"].items())
+    same = a["cls_prob_normalized_error_same_rois"], a["bbox_pred_normalized_error_same_rois"]
+    return [
+        "Outputs compared first, on the same input (recorded, not a stop). Before the Proposal, the RPN blobs "
+        f"agree (normalized max error {rpn}). ROIs: {a['rows_onnxruntime']} rows from ONNX Runtime, "
+        f"{a['rows_opencv']} from OpenCV; the first {a['rois_leading_same_rows']} agree row by row within "
+        f"{a['row_match_px']} px ({a['rois_same_row']} rows in place in all), then they part (largest difference "
+        f"{a['rois_max_difference_px']:.1f} px). As sets: {a['rois_onnxruntime_found_in_opencv']} of ONNX "
+        f"Runtime's rows are among OpenCV's; {a['rois_below_min_size_opencv']} of OpenCV's rows are smaller than "
+        f"py-faster-rcnn's minimum size ({a['min_size']:g} px; ONNX Runtime's: "
+        f"{a['rois_below_min_size_onnxruntime']}), and "
+        f"{a.get('rois_opencv_unmatched_not_below_min_size', '-')} of OpenCV's unmatched rows are not. On the rows "
+        f"whose ROIs agree in place, cls_prob and bbox_pred agree within {_sci(same[0])} and {_sci(same[1])} "
+        f"(normalized); over all rows they differ by up to {a['cls_prob_max_difference']:.2f} (cls_prob) and "
+        f"{a['bbox_pred_max_difference']:.2f} (bbox_pred)."]
+
+
+def _sci(value: float | None) -> str:
+    return f"{value:.1e}" if value is not None else "-"
+
+
+def _faster_rcnn_rows(section: dict) -> list[str]:
+    m, c, speed = section["machine"], section["conversion"], section["speed"]
+    rows = [f"Measured {section['date']} by `bench/faster_rcnn.py` on {m['cpu']}, {m['cores']} cores, Python "
+            f"{m['python']}; the machine was shared with other work (load average "
+            f"{m['load_average_before'][0]:.1f} before, {m.get('load_average_after', ['-'])[0]:.1f} after; the "
+            "process ran under `nice -n 5`): read the seconds as rough. Net: "
+            f"`{section['prototxt']}` (py-faster-rcnn's ZF test net, its Python ProposalLayer included), input "
+            f"{'x'.join(map(str, section['input']))}, im_info {section['im_info']}, weights "
+            f"{section['weights']} at full size ({section['caffemodel_mb']:.0f} MB caffemodel), the data seeded "
+            "standard-normal.", ""]
+    rows += [f"Conversion: error: {c['error']}"] if "error" in c else _faster_rcnn_conversion(c)
+    if "error" in speed:
+        return rows + ["", f"Inference: error: {speed['error']}"]
+    ours, theirs = speed["onnxruntime_ms"], speed["opencv_ms"]
+    versions = ", ".join(f"{k} {v}" for k, v in speed["versions"].items())
+    return rows + [
+        "", f"Inference in one fresh process ({versions}), both limited to {speed['threads']} threads, the same "
+        f"input; two warm-ups each, then the median of {speed['timed_runs']} runs each, timed in alternating "
+        "blocks. OpenCV runs the Caffe prototxt and caffemodel, with the one layer it cannot create "
+        f"(`type: \"Python\"`) rewritten as its own `type: \"Proposal\"` with `{speed['opencv_proposal']}`.", "",
+        "| | ms | ratio to OpenCV |", "|---|---|---|",
+        f"| ONNX Runtime, caffe2x's model | {_ms(ours)} | {_ratio(ours, theirs)} |",
+        f"| OpenCV DNN, the Caffe files | {_ms(theirs)} | 1.00x |", "",
+        *_faster_rcnn_agreement(speed["agreement"])]
+
+
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
     found = []
     for name, entry in models.items():
@@ -301,6 +370,8 @@ def write_markdown(results: dict, path: Path) -> None:
         lines += ["## TensorFlow artefacts", "", *_tf_artefact_rows(results["tf_artefacts"]), ""]
     if results.get("ssd"):
         lines += ["## MobileNet-SSD", "", *_ssd_rows(results["ssd"]), ""]
+    if results.get("faster_rcnn"):
+        lines += ["## Faster R-CNN ZF", "", *_faster_rcnn_rows(results["faster_rcnn"]), ""]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += [notes.read_text().strip(), ""]
