@@ -185,29 +185,45 @@ def compare_outputs(ours: dict, theirs: dict, min_size: float) -> dict:
     """ours/theirs: {"rois", "cls_prob", "bbox_pred", RPN blobs} from onnxruntime and OpenCV. The RPN
     blobs (the Proposal's inputs) by normalized max error; the ROIs row by row (how many leading rows
     agree, the largest difference) and as sets (rows with a same box in the other output); the
-    class scores and box deltas on the rows whose ROIs agree in place, where they must agree."""
+    class scores and box deltas of the rows with the same ROI (wherever each is), which must agree."""
     a, b = ours["rois"].reshape(-1, 5), theirs["rois"].reshape(-1, 5)
     n = min(len(a), len(b))
     in_place = np.abs(a[:n] - b[:n]).max(axis=1) <= ROW_MATCH_PX
-    nearest = np.abs(a[:, None, 1:] - b[None, :, 1:]).max(axis=2) if len(a) and len(b) else np.zeros((len(a), 0))
+    distance = np.abs(a[:, None, 1:] - b[None, :, 1:]).max(axis=2) if len(a) and len(b) else np.full((len(a), 1), 1e9)
+    ours_rows = np.flatnonzero(distance.min(axis=1) <= ROW_MATCH_PX)
+    theirs_rows = distance[ours_rows].argmin(axis=1)  # each matched row's same box in OpenCV's output
+    unmatched = b[np.setdiff1d(np.arange(len(b)), theirs_rows)]
     found = {"rows_onnxruntime": len(a), "rows_opencv": len(b), "row_match_px": ROW_MATCH_PX,
              "rpn_normalized_error": {k: normalized(ours[k], theirs[k]) for k in RPN_BLOBS},
              "rois_same_row": int(in_place.sum()),
              "rois_leading_same_rows": int(n if in_place.all() else np.argmin(in_place)),
              "rois_max_difference_px": float(np.abs(a[:n] - b[:n]).max()) if n else 0.0,
-             "rois_onnxruntime_found_in_opencv": int((nearest.min(axis=1) <= ROW_MATCH_PX).sum()) if b.size else 0,
-             "rois_opencv_found_in_onnxruntime": int((nearest.min(axis=0) <= ROW_MATCH_PX).sum()) if a.size else 0,
+             "rois_same_box": len(ours_rows),
              "min_size": min_size, "rois_below_min_size_onnxruntime": below_min_size(a, min_size),
-             "rois_below_min_size_opencv": below_min_size(b, min_size)}
-    if a.size and b.size:  # OpenCV's rows that neither match ours nor fall under the min-size filter
-        unmatched = b[nearest.min(axis=0) > ROW_MATCH_PX]
-        found["rois_opencv_unmatched_not_below_min_size"] = len(unmatched) - below_min_size(unmatched, min_size)
+             "rois_below_min_size_opencv": below_min_size(b, min_size),
+             # OpenCV's rows with no same box in ours that py-faster-rcnn's min-size filter would keep
+             "rois_opencv_unmatched_not_below_min_size": len(unmatched) - below_min_size(unmatched, min_size)}
     for key in OUTPUTS:
         x, y = ours[key].reshape(len(a), -1), theirs[key].reshape(len(b), -1)
         found[f"{key}_max_difference"] = float(np.abs(x[:n] - y[:n]).max()) if n else 0.0
-        found[f"{key}_normalized_error_same_rois"] = normalized(x[:n][in_place], y[:n][in_place]) \
-            if in_place.any() else None
+        found[f"{key}_normalized_error_same_box"] = normalized(x[ours_rows], y[theirs_rows]) \
+            if len(ours_rows) else None
     return found
+
+
+def opencv_layer_ms(cv2, net, inputs: dict, names: list[str], runs: int) -> dict:
+    """OpenCV's own per-layer timings (getPerfProfile), median over runs, for the layers that cost
+    most and for the Proposal; "all": the sum over layers."""
+    layers = net.getLayerNames()
+    ticks = []
+    for _ in range(runs):
+        opencv_forward(net, inputs, names)
+        total, per_layer = net.getPerfProfile()
+        ticks.append([total, *np.asarray(per_layer).reshape(-1)])
+    ms = np.median(np.array(ticks, np.float64), axis=0) * 1000 / cv2.getTickFrequency()
+    per = dict(zip(layers, ms[1:]))
+    top = sorted(per, key=per.get, reverse=True)[:4]
+    return {"all": float(ms[0]), **{name: float(per[name]) for name in dict.fromkeys([*top, "proposal"])}}
 
 
 def ort_session(path: Path, threads: int):
@@ -281,6 +297,7 @@ def speed(prototxt: Path, weights: Path, input_shapes: dict, repeats: int, threa
             "opencv": lambda: opencv_forward(net, inputs, names)}
     out.update({f"{impl}_ms": ms for impl, ms in median_ms(runs, repeats, in_blocks(repeats)).items()})
     out["timed_runs"] = repeats
+    out["opencv_layers_ms"] = opencv_layer_ms(cv2, net, inputs, names, 5)
     return out
 
 

@@ -224,20 +224,20 @@ def _faster_rcnn_conversion(c: dict) -> list[str]:
 
 def _faster_rcnn_agreement(a: dict) -> list[str]:
     rpn = ", ".join(f"{k} {v:.1e}" for k, v in a["rpn_normalized_error"].items())
-    same = a["cls_prob_normalized_error_same_rois"], a["bbox_pred_normalized_error_same_rois"]
+    same = a["cls_prob_normalized_error_same_box"], a["bbox_pred_normalized_error_same_box"]
     return [
         "Outputs compared first, on the same input (recorded, not a stop). Before the Proposal, the RPN blobs "
         f"agree (normalized max error {rpn}). ROIs: {a['rows_onnxruntime']} rows from ONNX Runtime, "
-        f"{a['rows_opencv']} from OpenCV; the first {a['rois_leading_same_rows']} agree row by row within "
-        f"{a['row_match_px']} px ({a['rois_same_row']} rows in place in all), then they part (largest difference "
-        f"{a['rois_max_difference_px']:.1f} px). As sets: {a['rois_onnxruntime_found_in_opencv']} of ONNX "
-        f"Runtime's rows are among OpenCV's; {a['rois_below_min_size_opencv']} of OpenCV's rows are smaller than "
-        f"py-faster-rcnn's minimum size ({a['min_size']:g} px; ONNX Runtime's: "
-        f"{a['rois_below_min_size_onnxruntime']}), and "
-        f"{a.get('rois_opencv_unmatched_not_below_min_size', '-')} of OpenCV's unmatched rows are not. On the rows "
-        f"whose ROIs agree in place, cls_prob and bbox_pred agree within {_sci(same[0])} and {_sci(same[1])} "
-        f"(normalized); over all rows they differ by up to {a['cls_prob_max_difference']:.2f} (cls_prob) and "
-        f"{a['bbox_pred_max_difference']:.2f} (bbox_pred)."]
+        f"{a['rows_opencv']} from OpenCV; {a['rois_leading_same_rows']} leading rows agree in place within "
+        f"{a['row_match_px']} px ({a['rois_same_row']} rows in place in all; largest difference in place "
+        f"{a['rois_max_difference_px']:.1f} px), and {a['rois_same_box']} of ONNX Runtime's rows have the same box "
+        f"somewhere in OpenCV's. {a['rois_below_min_size_opencv']} of OpenCV's rows are smaller than "
+        f"py-faster-rcnn's minimum size ({a['min_size']:g} px wide or high; ONNX Runtime's: "
+        f"{a['rois_below_min_size_onnxruntime']}), and {a['rois_opencv_unmatched_not_below_min_size']} of "
+        "OpenCV's rows without a same box in ONNX Runtime's are not. On the rows with the same box, cls_prob and "
+        f"bbox_pred agree within {_sci(same[0])} and {_sci(same[1])} (normalized); row by row over all rows they "
+        f"differ by up to {a['cls_prob_max_difference']:.2f} (cls_prob) and {a['bbox_pred_max_difference']:.2f} "
+        "(bbox_pred)."]
 
 
 def _sci(value: float | None) -> str:
@@ -267,7 +267,15 @@ def _faster_rcnn_rows(section: dict) -> list[str]:
         "| | ms | ratio to OpenCV |", "|---|---|---|",
         f"| ONNX Runtime, caffe2x's model | {_ms(ours)} | {_ratio(ours, theirs)} |",
         f"| OpenCV DNN, the Caffe files | {_ms(theirs)} | 1.00x |", "",
-        *_faster_rcnn_agreement(speed["agreement"])]
+        *_opencv_layers(speed.get("opencv_layers_ms")), *_faster_rcnn_agreement(speed["agreement"])]
+
+
+def _opencv_layers(layers: dict | None) -> list[str]:
+    if not layers:
+        return []
+    return ["OpenCV's own layer timings (getPerfProfile, median of 5 runs after the timed ones): "
+            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in layers.items() if name != "all")
+            + f" of {layers['all']:.0f} ms in all layers.", ""]
 
 
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
