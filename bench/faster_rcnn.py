@@ -2,7 +2,7 @@
 fixtures/nets/faster_rcnn_zf_test.prototxt) at py-faster-rcnn's TEST scale: conversion time
 per target, and ONNX Runtime against OpenCV DNN running the Caffe original, in one run:
 
-    .venv/bin/python bench/faster_rcnn.py [--repeats 1] [--speed-repeats 10] [--no-verify]
+    .venv/bin/python bench/faster_rcnn.py [--repeats 1] [--speed-repeats 10] [--no-verify] [--fork-only]
 
 Weights: full-size random weights (caffe2x's synth-weights recipe, seed 0), written once to
 bench/.cache; nothing is downloaded. Input: 1x3x600x800 (the shorter side 600, as cfg.TEST.SCALES,
@@ -21,6 +21,8 @@ type 'Python'"), so its copy of the prototxt has that one layer rewritten into O
 `type: "Proposal"` with the same parameters (opencv_prototxt). The outputs are compared first
 (compare_outputs, recorded, not a stop: OpenCV's Proposal is not py-faster-rcnn's), then both are
 timed in alternating blocks after two warm-ups each. Needs OpenCV 4 (bench/opencv_caffe.py).
+Then (`--fork`) OpenCV against the real py-faster-rcnn's blobs on the thin ZF golden case, the same
+comparison (fork_agreement).
 Merges the result into bench/results.json under "faster_rcnn" and regenerates bench/RESULTS.md.
 """
 
@@ -49,6 +51,7 @@ THREADS = os.cpu_count() or 1
 TARGETS = (("onnx", "m.onnx"), ("pytorch", "pt"), ("tensorflow", "tf"), ("tflite", "m.tflite"))
 FRAMEWORK = {"onnx": "onnx", "pytorch": "torch", "tensorflow": "tensorflow", "tflite": "tensorflow"}
 OUTPUTS = ("cls_prob", "bbox_pred")
+FORK_CASE = ROOT / "fixtures/golden/fork_faster_rcnn_zf_thin"  # real py-faster-rcnn blobs, a thin ZF
 RPN_BLOBS = ("rpn_cls_prob_reshape", "rpn_bbox_pred")  # the Proposal's inputs: the nets agree up to here
 ROW_MATCH_PX = 0.01  # two ROIs are the same box when every coordinate is within this (pixels)
 VERIFY_TOLERANCE = 1e-4
@@ -301,6 +304,28 @@ def speed(prototxt: Path, weights: Path, input_shapes: dict, repeats: int, threa
     return out
 
 
+def fork_agreement(case: Path = FORK_CASE) -> dict:
+    """OpenCV against the real py-faster-rcnn, without caffe2x: the thin ZF golden case (the fork's
+    own input, ROIs, class scores and box deltas, run in pycaffe), compared as compare_outputs does."""
+    from opencv_caffe import cv2_with_caffe
+
+    import caffe2x
+
+    cv2 = cv2_with_caffe()
+    graph = caffe2x.load_net(case / "net.prototxt")
+    with np.load(case / "blobs.npz") as blobs:
+        inputs = {k.removeprefix("input:"): blobs[k] for k in blobs.files if k.startswith("input:")}
+        fork = {top: blobs[f"{layer}:{top}"] for layer, top in
+                [("proposal", "rois"), *[(name, name) for name in (*OUTPUTS, *RPN_BLOBS)]]}
+    text, _ = opencv_prototxt((case / "net.prototxt").read_text(), graph)
+    proposal = next(n for n in graph.nodes if n.name == "proposal")
+    with tempfile.TemporaryDirectory() as tmp:
+        net = opencv_net(cv2, text, case / "net.caffemodel", 1, Path(tmp))
+    theirs = opencv_forward(net, inputs, ["rois", *OUTPUTS, *RPN_BLOBS])
+    found = compare_outputs(fork, theirs, proposal.params.min_size * float(inputs["im_info"][0, 2]))
+    return {"case": str(case.relative_to(ROOT)), **found}
+
+
 # ---- the run ------------------------------------------------------------------------------------
 
 def child(flag: str, args: argparse.Namespace) -> dict:
@@ -317,7 +342,7 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "load_average_before": list(os.getloadavg())}
+            "load_average_before": list(os.getloadavg()), "nice": os.nice(0)}
 
 
 def measure_section(args: argparse.Namespace) -> dict:
@@ -330,6 +355,7 @@ def measure_section(args: argparse.Namespace) -> dict:
     section["conversion"] = child("--conversion", args)
     os.sync()  # the conversions wrote gigabytes: flushed now, not while the nets are timed
     section["speed"] = child("--speed", args)
+    section["fork_agreement"] = child("--fork", args)
     section["machine"]["load_average_after"] = list(os.getloadavg())
     return section
 
@@ -342,6 +368,9 @@ def main() -> int:
     parser.add_argument("--no-verify", action="store_true", help="conversion times only, no verify")
     parser.add_argument("--conversion", action="store_true", help="only the conversion figures, as one JSON line")
     parser.add_argument("--speed", action="store_true", help="only the speed figures, as one JSON line")
+    parser.add_argument("--fork", action="store_true", help="only OpenCV against the fork's blobs, as one JSON line")
+    parser.add_argument("--fork-only", action="store_true",
+                        help="add OpenCV against the fork's blobs to the results of the last full run")
     args = parser.parse_args()
     if args.conversion:
         print(json.dumps(conversion(PROTOTXT, WEIGHTS, shapes(), [t for t, _ in TARGETS], args.repeats,
@@ -350,9 +379,15 @@ def main() -> int:
     if args.speed:
         print(json.dumps(speed(PROTOTXT, WEIGHTS, shapes(), args.speed_repeats, args.threads)))
         return 0
+    if args.fork:
+        print(json.dumps(fork_agreement()))
+        return 0
     path = HERE / "results.json"
     results = json.loads(path.read_text())
-    results["faster_rcnn"] = measure_section(args)
+    if args.fork_only:  # seconds: added to the last full run's section
+        results["faster_rcnn"]["fork_agreement"] = child("--fork", args)
+    else:
+        results["faster_rcnn"] = measure_section(args)
     path.write_text(json.dumps(results, indent=1))
     from report import write_markdown
 

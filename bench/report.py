@@ -244,12 +244,20 @@ def _sci(value: float | None) -> str:
     return f"{value:.1e}" if value is not None else "-"
 
 
+def _load(m: dict) -> str:
+    """The 1-minute load average before and after the run: above 1 before it, other work had the cores."""
+    before, after = m["load_average_before"][0], m.get("load_average_after", [0.0])[0]
+    niceness = f", the benchmark at niceness {m['nice']}" if m.get("nice") else ""
+    if before <= 1:
+        return f"load average {before:.1f} before the run, {after:.1f} after{niceness}"
+    return (f"the machine was shared with other work (load average {before:.1f} before the run, {after:.1f} after"
+            f"{niceness}): read the seconds as rough")
+
+
 def _faster_rcnn_rows(section: dict) -> list[str]:
     m, c, speed = section["machine"], section["conversion"], section["speed"]
     rows = [f"Measured {section['date']} by `bench/faster_rcnn.py` on {m['cpu']}, {m['cores']} cores, Python "
-            f"{m['python']}; the machine was shared with other work (load average "
-            f"{m['load_average_before'][0]:.1f} before, {m.get('load_average_after', ['-'])[0]:.1f} after; the "
-            "process ran under `nice -n 5`): read the seconds as rough. Net: "
+            f"{m['python']}; {_load(m)}. Net: "
             f"`{section['prototxt']}` (py-faster-rcnn's ZF test net, its Python ProposalLayer included), input "
             f"{'x'.join(map(str, section['input']))}, im_info {section['im_info']}, weights "
             f"{section['weights']} at full size ({section['caffemodel_mb']:.0f} MB caffemodel), the data seeded "
@@ -267,7 +275,25 @@ def _faster_rcnn_rows(section: dict) -> list[str]:
         "| | ms | ratio to OpenCV |", "|---|---|---|",
         f"| ONNX Runtime, caffe2x's model | {_ms(ours)} | {_ratio(ours, theirs)} |",
         f"| OpenCV DNN, the Caffe files | {_ms(theirs)} | 1.00x |", "",
-        *_opencv_layers(speed.get("opencv_layers_ms")), *_faster_rcnn_agreement(speed["agreement"])]
+        *_opencv_layers(speed.get("opencv_layers_ms")), *_faster_rcnn_agreement(speed["agreement"]),
+        *_fork_agreement(section.get("fork_agreement"))]
+
+
+def _fork_agreement(a: dict | None) -> list[str]:
+    """OpenCV against the real py-faster-rcnn's blobs (the thin ZF golden case), no caffe2x involved."""
+    if not a:
+        return []
+    if "error" in a:
+        return ["", f"OpenCV against the real py-faster-rcnn: error: {a['error']}"]
+    return ["", f"OpenCV against the real py-faster-rcnn (pycaffe), on the thin ZF golden case `{a['case']}` "
+            "(the fork's own input and blobs; OpenCV given the same rewritten Proposal): the RPN blobs agree "
+            f"({', '.join(f'{v:.1e}' for v in a['rpn_normalized_error'].values())}); of the fork's "
+            f"{a['rows_onnxruntime']} ROIs, {a['rois_leading_same_rows']} lead OpenCV's {a['rows_opencv']} in "
+            f"place and {a['rois_same_box']} are among them; {a['rois_below_min_size_opencv']} of OpenCV's rows "
+            f"are under the minimum size (the fork's: {a['rois_below_min_size_onnxruntime']}) and "
+            f"{a['rois_opencv_unmatched_not_below_min_size']} of its other rows are not the fork's. On the same "
+            f"boxes, cls_prob and bbox_pred agree within {_sci(a['cls_prob_normalized_error_same_box'])} and "
+            f"{_sci(a['bbox_pred_normalized_error_same_box'])}."]
 
 
 def _opencv_layers(layers: dict | None) -> list[str]:
