@@ -4,6 +4,9 @@ counts what it says, and the conversion and speed steps run end to end (no timin
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -84,16 +87,28 @@ def test_conversion_step_converts_and_verifies_the_thin_net():
     assert verified["worst_normalized_error"] <= faster_rcnn.VERIFY_TOLERANCE
 
 
+def in_fresh_process(code: str) -> subprocess.CompletedProcess:
+    """Python code run with the bench folder importable, in a process of its own: TensorFlow's
+    Keras imports whichever cv2 it finds, so a test process that collected TensorFlow tests holds
+    that one (OpenCV 5 here, which cannot read Caffe files) and an OpenCV 4 beside it cannot load."""
+    path = os.pathsep.join([str(BENCH.parent), str(BENCH), os.environ.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path}, cwd=BENCH.parent)
+
+
 def test_speed_step_against_opencv_on_the_thin_net():
     """Needs an OpenCV with its Caffe importer (OpenCV 4; see bench/opencv_caffe.py)."""
     pytest.importorskip("onnxruntime")
-    from opencv_caffe import cv2_with_caffe
-
-    try:
-        cv2_with_caffe()
-    except (ImportError, RuntimeError) as error:
-        pytest.skip(str(error))
-    found = faster_rcnn.speed(THIN / "net.prototxt", THIN / "net.caffemodel", THIN_SHAPES, 2, 1)
+    available = in_fresh_process("from opencv_caffe import cv2_with_caffe; cv2_with_caffe()")
+    if "has no Caffe importer" in available.stderr or "No module named 'cv2'" in available.stderr:
+        pytest.skip(available.stderr.strip().splitlines()[-1])
+    assert available.returncode == 0, available.stderr[-2000:]
+    shapes = {k: list(v) for k, v in THIN_SHAPES.items()}
+    ran = in_fresh_process(f"import json, faster_rcnn; from pathlib import Path; print(json.dumps(faster_rcnn.speed("
+                           f"Path({str(THIN / 'net.prototxt')!r}), Path({str(THIN / 'net.caffemodel')!r}), "
+                           f"{shapes!r}, 2, 1)))")
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    found = json.loads(ran.stdout.strip().splitlines()[-1])
     agreement = found["agreement"]
     assert found["threads"] == 1 and found["onnxruntime_ms"] > 0 and found["opencv_ms"] > 0
     assert max(agreement["rpn_normalized_error"].values()) < 1e-4
