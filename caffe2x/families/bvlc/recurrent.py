@@ -128,13 +128,10 @@ def draw_continuation(params: RecurrentParams, shape, where, rng) -> np.ndarray:
     return flags
 
 
-def accept_continuation(params: RecurrentParams, values, where) -> None:
-    """Caffe reads any cont value (0 starts a sequence, 1 goes on, others scale the state):
-    nothing to refuse, the shape rule has checked T x N."""
-
-
-# cont is data (LayerDef.data_bottoms): drawn as flags for random inputs, never rows.
-CONTINUATION = DataBottom(1, accept_continuation, draw_continuation)
+# cont is data (LayerDef.data_bottoms): drawn as flags for random inputs, never rows; any given
+# value is read as Caffe reads it (0 starts a sequence, 1 goes on, others scale the state), the shape
+# rule has checked T x N.
+CONTINUATION = DataBottom(1, None, draw_continuation)
 
 
 def split_blobs(params: RecurrentParams, blobs: list):
