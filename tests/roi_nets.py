@@ -1,6 +1,8 @@
 """Shared by the ROIPooling and PSROIPooling tests: the nets, ROI sets that reach every rule
-(partly outside the map, inverted, points, .5 ties, another image of the batch), and each
-target's converted model run on any number of ROIs (converted once, R dynamic)."""
+(partly outside the map, inverted, points, .5 ties, another image of the batch), each target's
+converted model run on any number of ROIs (converted once, R dynamic), and the checks both
+layers' tests make alike (against the real fork's blobs, ONNX dims, TFLite builtins, a net
+refused before converting)."""
 
 from __future__ import annotations
 

@@ -101,4 +101,4 @@ def arguments(p: PSROIPoolingParams) -> str:
 
 
 register_roi_layer("PSROIPooling", fork_params("psroi_pooling_param", build), infer, reference, arguments,
-                   onnx_kernel="psroi_pooling", runtime_module="psroi_pooling")
+                   name="psroi_pooling")

@@ -113,4 +113,4 @@ def arguments(p: ROIPoolingParams) -> str:
 
 
 register_roi_layer("ROIPooling", fork_params("roi_pooling_param", build), infer, reference, arguments,
-                   onnx_kernel="roi_pooling", runtime_module="roi_pooling")
+                   name="roi_pooling")
