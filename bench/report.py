@@ -201,6 +201,109 @@ def _ssd_goal(section: dict) -> list[str]:
                                   f"DNN's: {_ms(ours)} ms against {_ms(theirs)} ms ({_ratio(ours, theirs)}).")]
 
 
+def _faster_rcnn_conversion(c: dict) -> list[str]:
+    verify = c.get("verify", {})
+    imports = ", ".join(f"`import {m}` {s:.1f} s" for m, s in c["imports"].items())
+    rows = [f"Conversion, all in one fresh process: the frameworks imported first ({imports}), the net and its "
+            f"caffemodel loaded once (`caffe2x.load_net`, {c['load_net']:.1f} s), then `caffe2x.convert` per target, "
+            "one after the other (verify not included); then `caffe2x.verify` per target against caffe2x's builtin "
+            f"reference on the same input, tolerance {verify.get('tolerance', '-')} (its own conversion in memory, "
+            f"the run and the per-blob comparison; the reference itself {verify.get('reference_seconds', 0):.1f} s, "
+            "once).", "",
+            "| target | convert s | output MB | verify s | verify | worst blob (normalized error) | rows |",
+            "|---|---|---|---|---|---|---|"]
+    for target, conv in c["convert"].items():
+        v = verify.get(target)
+        cells = ["-"] * 4 if not v else [
+            f"{v['seconds']:.1f}", "passed" if v["passed"] else "**failed**",
+            f"{v['worst_blob']} ({v['worst_normalized_error']:.1e})",
+            ", ".join(f"{k} {n}" for k, n in v["rows"].items())]
+        rows.append(f"| {target} | {conv['seconds']:.1f} | {conv['output_mb']:.0f} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _faster_rcnn_agreement(a: dict) -> list[str]:
+    rpn = ", ".join(f"{k} {v:.1e}" for k, v in a["rpn_normalized_error"].items())
+    same = a["cls_prob_normalized_error_same_box"], a["bbox_pred_normalized_error_same_box"]
+    return [
+        "Outputs compared first, on the same input (recorded, not a stop). Before the Proposal, the RPN blobs "
+        f"agree (normalized max error {rpn}). ROIs: {a['rows_onnxruntime']} rows from ONNX Runtime, "
+        f"{a['rows_opencv']} from OpenCV; {a['rois_leading_same_rows']} leading rows agree in place within "
+        f"{a['row_match_px']} px ({a['rois_same_row']} rows in place in all; largest difference in place "
+        f"{a['rois_max_difference_px']:.1f} px), and {a['rois_same_box']} of ONNX Runtime's rows have the same box "
+        f"somewhere in OpenCV's. {a['rois_below_min_size_opencv']} of OpenCV's rows are smaller than "
+        f"py-faster-rcnn's minimum size ({a['min_size']:g} px wide or high; ONNX Runtime's: "
+        f"{a['rois_below_min_size_onnxruntime']}), and {a['rois_opencv_unmatched_not_below_min_size']} of "
+        "OpenCV's rows without a same box in ONNX Runtime's are not. On the rows with the same box, cls_prob and "
+        f"bbox_pred agree within {_sci(same[0])} and {_sci(same[1])} (normalized); row by row over all rows they "
+        f"differ by up to {a['cls_prob_max_difference']:.2f} (cls_prob) and {a['bbox_pred_max_difference']:.2f} "
+        "(bbox_pred)."]
+
+
+def _sci(value: float | None) -> str:
+    return f"{value:.1e}" if value is not None else "-"
+
+
+def _load(m: dict) -> str:
+    """The 1-minute load average before and after the run: above 1 before it, other work had the cores."""
+    before, after = m["load_average_before"][0], m.get("load_average_after", [0.0])[0]
+    niceness = f", the benchmark at niceness {m['nice']}" if m.get("nice") else ""
+    if before <= 1:
+        return f"load average {before:.1f} before the run, {after:.1f} after{niceness}"
+    return (f"the machine was shared with other work (load average {before:.1f} before the run, {after:.1f} after"
+            f"{niceness}): read the seconds as rough")
+
+
+def _faster_rcnn_rows(section: dict) -> list[str]:
+    m, c, speed = section["machine"], section["conversion"], section["speed"]
+    rows = [f"Measured {section['date']} by `bench/faster_rcnn.py` on {m['cpu']}, {m['cores']} cores, Python "
+            f"{m['python']}; {_load(m)}. Net: "
+            f"`{section['prototxt']}` (py-faster-rcnn's ZF test net, its Python ProposalLayer included), input "
+            f"{'x'.join(map(str, section['input']))}, im_info {section['im_info']}, weights "
+            f"{section['weights']} at full size ({section['caffemodel_mb']:.0f} MB caffemodel), the data seeded "
+            "standard-normal.", ""]
+    rows += [f"Conversion: error: {c['error']}"] if "error" in c else _faster_rcnn_conversion(c)
+    if "error" in speed:
+        return rows + ["", f"Inference: error: {speed['error']}"]
+    ours, theirs = speed["onnxruntime_ms"], speed["opencv_ms"]
+    versions = ", ".join(f"{k} {v}" for k, v in speed["versions"].items())
+    return rows + [
+        "", f"Inference in one fresh process ({versions}), both limited to {speed['threads']} threads, the same "
+        f"input; two warm-ups each, then the median of {speed['timed_runs']} runs each, timed in alternating "
+        "blocks. OpenCV runs the Caffe prototxt and caffemodel, with the one layer it cannot create "
+        f"(`type: \"Python\"`) rewritten as its own `type: \"Proposal\"` with `{speed['opencv_proposal']}`.", "",
+        "| | ms | ratio to OpenCV |", "|---|---|---|",
+        f"| ONNX Runtime, caffe2x's model | {_ms(ours)} | {_ratio(ours, theirs)} |",
+        f"| OpenCV DNN, the Caffe files | {_ms(theirs)} | 1.00x |", "",
+        *_opencv_layers(speed.get("opencv_layers_ms")), *_faster_rcnn_agreement(speed["agreement"]),
+        *_fork_agreement(section.get("fork_agreement"))]
+
+
+def _fork_agreement(a: dict | None) -> list[str]:
+    """OpenCV against the real py-faster-rcnn's blobs (the thin ZF golden case), no caffe2x involved."""
+    if not a:
+        return []
+    if "error" in a:
+        return ["", f"OpenCV against the real py-faster-rcnn: error: {a['error']}"]
+    return ["", f"OpenCV against the real py-faster-rcnn (pycaffe), on the thin ZF golden case `{a['case']}` "
+            "(the fork's own input and blobs; OpenCV given the same rewritten Proposal): the RPN blobs agree "
+            f"({', '.join(f'{v:.1e}' for v in a['rpn_normalized_error'].values())}); of the fork's "
+            f"{a['rows_onnxruntime']} ROIs, {a['rois_leading_same_rows']} lead OpenCV's {a['rows_opencv']} in "
+            f"place and {a['rois_same_box']} are among them; {a['rois_below_min_size_opencv']} of OpenCV's rows "
+            f"are under the minimum size (the fork's: {a['rois_below_min_size_onnxruntime']}) and "
+            f"{a['rois_opencv_unmatched_not_below_min_size']} of its other rows are not the fork's. On the same "
+            f"boxes, cls_prob and bbox_pred agree within {_sci(a['cls_prob_normalized_error_same_box'])} and "
+            f"{_sci(a['bbox_pred_normalized_error_same_box'])}."]
+
+
+def _opencv_layers(layers: dict | None) -> list[str]:
+    if not layers:
+        return []
+    return ["OpenCV's own layer timings (getPerfProfile, median of 5 runs after the timed ones): "
+            + ", ".join(f"{name} {ms:.0f} ms" for name, ms in layers.items() if name != "all")
+            + f" of {layers['all']:.0f} ms in all layers.", ""]
+
+
 def _hand_ratios(models: dict, framework: str, key: str) -> list[tuple[str, int, float]]:
     found = []
     for name, entry in models.items():
@@ -301,6 +404,8 @@ def write_markdown(results: dict, path: Path) -> None:
         lines += ["## TensorFlow artefacts", "", *_tf_artefact_rows(results["tf_artefacts"]), ""]
     if results.get("ssd"):
         lines += ["## MobileNet-SSD", "", *_ssd_rows(results["ssd"]), ""]
+    if results.get("faster_rcnn"):
+        lines += ["## Faster R-CNN ZF", "", *_faster_rcnn_rows(results["faster_rcnn"]), ""]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += [notes.read_text().strip(), ""]

@@ -1,6 +1,7 @@
 """caffe2x benchmarks: conversion cost against the read-and-parse floor, and
 converted-model speed against hand-written models and OpenCV's DNN module; then the
-TensorFlow artefacts (bench/tf_artefacts.py) and MobileNet-SSD (bench/ssd.py).
+TensorFlow artefacts (bench/tf_artefacts.py), MobileNet-SSD (bench/ssd.py) and Faster R-CNN ZF
+(bench/faster_rcnn.py).
 
     .venv/bin/python bench/run.py [--models alexnet,googlenet,vgg16,resnet50] [--repeats 3]
                                   [--speed-repeats 15] [--verify-model resnet50]
@@ -147,7 +148,10 @@ def machine() -> dict:
     versions = {}
     for module in ("numpy", "onnx", "onnxruntime", "torch", "tensorflow", "cv2"):
         code = f"import {module}; print({module}.__version__)"
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if module == "cv2":  # the OpenCV the benchmarks use (bench/opencv_caffe.py)
+            code = "from opencv_caffe import cv2_with_caffe; print(cv2_with_caffe().__version__)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=HERE if module == "cv2" else ROOT)
         versions[module] = out.stdout.strip() or "not installed"
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": memory, "python": platform.python_version(),
             "platform": platform.platform(), "threads": THREADS, "versions": versions}
@@ -186,6 +190,11 @@ def main() -> int:
     import ssd
 
     results["ssd"] = ssd.measure_section(args.repeats, args.speed_repeats)
+    (HERE / "results.json").write_text(json.dumps(results, indent=1))
+    import faster_rcnn
+
+    results["faster_rcnn"] = faster_rcnn.measure_section(argparse.Namespace(
+        repeats=1, speed_repeats=args.speed_repeats, threads=THREADS, no_verify=False))
     (HERE / "results.json").write_text(json.dumps(results, indent=1))
     from report import write_markdown
 

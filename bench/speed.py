@@ -91,8 +91,9 @@ def bench_onnx(name, prototxt, weights, shape, repeats, threads):
 
 
 def bench_opencv(prototxt, weights, shape, repeats, threads):
-    import cv2
+    from opencv_caffe import cv2_with_caffe
 
+    cv2 = cv2_with_caffe()
     cv2.setNumThreads(threads)
     net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
     out = {}

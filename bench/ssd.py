@@ -112,7 +112,7 @@ def ort_session(path: Path):
 
 def speed(repeats: int) -> dict:
     """Run in a fresh process (`ssd.py --speed`): both frameworks loaded, checked, timed."""
-    import cv2
+    from opencv_caffe import cv2_with_caffe
     from speed import in_blocks, median_ms, repeats_for
 
     import caffe2x
@@ -121,6 +121,7 @@ def speed(repeats: int) -> dict:
 
     with np.load(CASE / "blobs.npz") as blobs:
         x, golden = blobs["input:data"], blobs[f"{DETECTION_LAYER}:{DETECTION_LAYER}"]
+    cv2 = cv2_with_caffe()
     cv2.setNumThreads(THREADS)
     net = cv2.dnn.readNetFromCaffe(str(PROTOTXT), str(WEIGHTS))
     graph = caffe2x.load_net(PROTOTXT, WEIGHTS, {"data": (1, *SHAPE)})

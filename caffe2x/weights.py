@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .frontend.input_values import INPUT_RULES, random_inputs  # noqa: F401  (defined there; public here)
+from .frontend.input_values import random_inputs  # noqa: F401  (defined there; public here)
 from .ir.graph import Graph, Node
 from .layers.base import LAYERS, BatchStatistics
 

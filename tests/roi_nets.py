@@ -1,10 +1,13 @@
 """Shared by the ROIPooling and PSROIPooling tests: the nets, ROI sets that reach every rule
-(partly outside the map, inverted, points, .5 ties, another image of the batch), and each
-target's converted model run on any number of ROIs (converted once, R dynamic)."""
+(partly outside the map, inverted, points, .5 ties, another image of the batch), each target's
+converted model run on any number of ROIs (converted once, R dynamic), and the checks both
+layers' tests make alike (against the real fork's blobs, ONNX dims, TFLite builtins, a net
+refused before converting)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import caffe2x
 from caffe2x import api
@@ -100,6 +103,67 @@ class Converted:
         return {top: np.asarray(got[top]).transpose(0, 3, 1, 2) for top in self.outputs}
 
 
+def invoke(*args):
+    """The CLI as a user runs it; never a traceback."""
+    from click.testing import CliRunner
+
+    from caffe2x.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def assert_refused_before_converting(tmp_path, text: str, match: str, target: str, output: str, printed: str) -> None:
+    """A net the shape rule refuses: a ShapeError matching `match` when read, and `convert` to
+    `target` exits 2 printing `printed`, with nothing written at tmp_path / output."""
+    from caffe2x.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=match):
+        graph_of(text)
+    path = tmp_path / "net.prototxt"
+    path.write_text(text)
+    result = invoke("convert", path, "--random-weights", "--to", target, "-o", tmp_path / output)
+    assert result.exit_code == 2 and printed in result.output, result.output
+    assert not (tmp_path / output).exists()
+
+
+def pooled_at_every_roi_count(graph_for, target: str, folder, tops: list[str], features, scale: float = 0.25):
+    """One model of graph_for(7) converted to `target` (R dynamic), run at R = 1, 7 and 61 ROIs:
+    (top, R, the model's top, the reference's on graph_for(R)), shapes already checked equal."""
+    from caffe2x.reference import run
+
+    model = Converted(graph_for(7), target, folder, tops)
+    feat = features_of(features, seed=3)
+    for count in (1, 7, 61):
+        rois = roi_set(count, features, scale=scale, seed=count)
+        want = run(graph_for(count), {"feat": feat, "rois": rois})
+        got = model(feat, rois)
+        for top in tops:
+            assert got[top].shape == want[top].shape, (top, count)
+            yield top, count, got[top], want[top]
+
+
+def onnx_dims(graph, path) -> dict[str, list]:
+    """The declared dims of the ONNX model's inputs and outputs (a name for a dynamic one)."""
+    import onnx
+
+    api.convert(graph, "onnx", path)
+    model = onnx.load(str(path)).graph
+    return {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in [*model.input, *model.output]}
+
+
+def tflite_builtins(graph, path) -> set[str]:
+    """The TFLite model's operators, every one a builtin (no custom or Flex operator)."""
+    from mobile_nets import tflite_operators
+
+    api.convert(graph, "tflite", path)
+    builtins, custom = tflite_operators(path)
+    assert not custom, custom
+    return builtins
+
+
 FORK_CASE = "fork_roi"  # forkbuild's golden case: the real caffe-fast-rcnn ROIPooling and caffe-rfcn PSROIPooling
 
 
@@ -107,6 +171,29 @@ def fork_case_available() -> bool:
     from conftest import GOLDEN
 
     return (GOLDEN / FORK_CASE / "manifest.json").exists()
+
+
+needs_fork_case = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
+
+
+def assert_reference_is_the_fork(layer_type: str, at_least: int) -> None:
+    """Each `layer_type` layer of the fork case on the fork's own bottoms: bit-exact, and at least
+    `at_least` layers checked."""
+    checked = 0
+    for layer, got, want in fork_layers_alone(layer_type):
+        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
+        checked += 1
+    assert checked >= at_least
+
+
+def assert_target_matches_the_fork(layer_type: str, target: str) -> None:
+    """verify of the fork case on `target` against the fork's blobs of the `layer_type` layers, every
+    one compared (TFLite gives the net's outputs only)."""
+    graph, inputs, want = fork_blobs(layer_type)
+    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
+    compared = {f"{r.layer}:{r.top}" for r in result.records}
+    assert set(want) <= compared or target == "tflite", set(want) - compared
+    assert result.passed, result.first_divergence
 
 
 def fork_blobs(layer_type: str):

@@ -345,6 +345,33 @@ def test_zf_random_inputs_hold_the_image_size_in_im_info():
     assert inputs["im_info"].tolist() == [[224.0, 300.0, 1.0]]
 
 
+@pytest.mark.parametrize("block", [CPP_BLOCK % "feat_stride: 16", PYTHON_BLOCK % "\\'feat_stride\\': 16"])
+def test_random_im_info_of_rpn_maps_given_as_inputs_is_the_area_they_cover(block):
+    """im_info is a data bottom of both spellings (LayerDef.data_bottoms): with no image input, the
+    14 x 19 maps at stride 16 cover 224 x 304. It was the maps' own 14 x 19, under the minimum box
+    size 16: every box was filtered out, zero rows."""
+    from caffe2x.weights import random_inputs
+
+    graph = graph_of(net_text(block))
+    inputs = random_inputs(graph, 0)
+    assert inputs["im_info"].tolist() == [[224.0, 304.0, 1.0]]
+    assert run(graph, inputs)["rois"].shape[0] > 0
+
+
+def test_random_im_info_of_the_real_case_lets_every_proposal_keep_rows():
+    """fork_proposal's three layers on drawn inputs: each im_info the image its maps cover
+    (224 x 320, and 64 x 96 for the 4 x 6 maps), so `python model.py` on the converted folders'
+    example inputs gets rows (TFLite cannot read zero rows back)."""
+    from caffe2x.weights import random_inputs
+
+    graph = caffe2x.load_net(GOLDEN / "net.prototxt")
+    inputs = random_inputs(graph, 0)
+    assert inputs["im_info"].tolist() == inputs["im_info_scaled"].tolist() == [[224.0, 320.0, 1.0]]
+    assert inputs["im_info_small"].tolist() == [[64.0, 96.0, 1.0]]
+    values = run(graph, inputs)
+    assert all(values[top].shape[0] > 0 for top in ("rois", "rois_scaled", "rois_small"))
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_faster_rcnn_zf_image_to_rois_on_every_target(target):
     """The real ZF test prototxt (its Python ProposalLayer included) from image to ROIs: every blob

@@ -11,22 +11,21 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from roi_nets import (
-    FORK_CASE,
-    Converted,
+    assert_reference_is_the_fork,
+    assert_refused_before_converting,
+    assert_target_matches_the_fork,
     features_of,
-    fork_blobs,
-    fork_case_available,
-    fork_layers_alone,
     graph_of,
+    invoke,
+    needs_fork_case,
     net_text,
+    onnx_dims,
+    pooled_at_every_roi_count,
     roi_set,
+    tflite_builtins,
 )
 
-from caffe2x import api
-from caffe2x.cli import main
-from caffe2x.errors import ShapeError
 from caffe2x.reference import run
 
 # ps3 reads the 18-channel map (2 x 3²); ps2 (4 x 2² = 16 channels) its first 16 through a Slice.
@@ -130,43 +129,24 @@ def net():
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
-def test_every_target_pools_any_number_of_rois_as_the_reference(net, target, tmp_path_factory):
-    model = Converted(net, target, tmp_path_factory.mktemp(target), ["ps2", "ps3"])
-    feat = features_of(FEATURES, seed=3)
-    for count in (1, 7, 61):
-        rois = roi_set(count, FEATURES, scale=0.25, seed=count)
-        want = run(_net(count), {"feat": feat, "rois": rois})
-        got = model(feat, rois)
-        for top in ("ps2", "ps3"):
-            assert got[top].shape == want[top].shape, (top, count)
-            error = np.abs(got[top] - want[top]).max() / np.abs(want[top]).max()
-            assert error <= 1e-6, (target, top, count, error)  # the sums' order: a few ulps
+def test_every_target_pools_any_number_of_rois_as_the_reference(target, tmp_path_factory):
+    for top, count, got, want in pooled_at_every_roi_count(_net, target, tmp_path_factory.mktemp(target),
+                                                           ["ps2", "ps3"], FEATURES):
+        error = np.abs(got - want).max() / np.abs(want).max()
+        assert error <= 1e-6, (target, top, count, error)  # the sums' order: a few ulps
 
 
 def test_the_onnx_model_declares_the_roi_count_dynamic(net, tmp_path):
-    import onnx
-
-    api.convert(net, "onnx", tmp_path / "m.onnx")
-    graph = onnx.load(str(tmp_path / "m.onnx")).graph
-    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in graph.output}
+    dims = onnx_dims(net, tmp_path / "m.onnx")
     assert dims["ps3"] == ["R", 2, 3, 3] and dims["ps2"] == ["R", 4, 2, 2]
 
 
 def test_the_tflite_model_uses_builtin_operators_only(net, tmp_path):
-    from mobile_nets import tflite_operators
-
-    api.convert(net, "tflite", tmp_path / "m.tflite")
-    builtins, custom = tflite_operators(tmp_path / "m.tflite")
-    assert not custom and {"BATCH_MATMUL", "GATHER_ND", "SUM", "FLOOR", "CEIL", "SELECT_V2"} <= builtins, (builtins, custom)
+    builtins = tflite_builtins(net, tmp_path / "m.tflite")
+    assert {"BATCH_MATMUL", "GATHER_ND", "SUM", "FLOOR", "CEIL", "SELECT_V2"} <= builtins, builtins
 
 
 # ---- bad inputs: typed errors, exit 2, nothing written ----------------------------------------------------------
-
-
-def invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
 
 
 @pytest.mark.parametrize("shape, params, message", [
@@ -179,13 +159,8 @@ def invoke(*args):
 def test_shapes_and_parameters_the_fork_refuses_are_typed_errors(tmp_path, shape, params, message):
     text = net_text('layer { name: "p" type: "PSROIPooling" bottom: "feat" bottom: "rois" top: "p" '
                     f'psroi_pooling_param {{ {params} }} }}', shape, 3)
-    with pytest.raises(ShapeError, match=r"layer 'p' \(PSROIPooling\).*" + message):
-        graph_of(text)
-    path = tmp_path / "net.prototxt"
-    path.write_text(text)
-    result = invoke("convert", path, "--random-weights", "--to", "pytorch", "-o", tmp_path / "out")
-    assert result.exit_code == 2 and "ShapeError" in result.output
-    assert not (tmp_path / "out").exists()
+    assert_refused_before_converting(tmp_path, text, r"layer 'p' \(PSROIPooling\).*" + message, "pytorch", "out",
+                                     "ShapeError")
 
 
 RFCN_NET = """name: "rfcn_bits"
@@ -229,24 +204,13 @@ def test_verify_compares_any_number_of_rois_on_every_target(tmp_path):
 
 # ---- against the real fork's blobs (golden case fork_roi, made by forkbuild18: caffe-rfcn's kernel run on the CPU) --
 
-fork = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
-
-
-@fork
+@needs_fork_case
 def test_the_reference_matches_the_real_fork_on_every_psroipooling_top():
     """Each layer on the fork's own bottoms: bit-exact (the kernel sums in the reference order)."""
-    checked = 0
-    for layer, got, want in fork_layers_alone("PSROIPooling"):
-        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
-        checked += 1
-    assert checked >= 3
+    assert_reference_is_the_fork("PSROIPooling", at_least=3)
 
 
-@fork
+@needs_fork_case
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_every_target_matches_the_real_fork(target):
-    graph, inputs, want = fork_blobs("PSROIPooling")
-    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
-    compared = {f"{r.layer}:{r.top}" for r in result.records}
-    assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
-    assert result.passed, result.first_divergence
+    assert_target_matches_the_fork("PSROIPooling", target)

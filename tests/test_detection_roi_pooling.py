@@ -10,22 +10,23 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from roi_nets import (
     FORK_CASE,
-    Converted,
+    assert_reference_is_the_fork,
+    assert_refused_before_converting,
+    assert_target_matches_the_fork,
     features_of,
-    fork_blobs,
-    fork_case_available,
-    fork_layers_alone,
     graph_of,
+    invoke,
+    needs_fork_case,
     net_text,
+    onnx_dims,
+    pooled_at_every_roi_count,
     roi_set,
+    tflite_builtins,
 )
 
 from caffe2x import api
-from caffe2x.cli import main
-from caffe2x.errors import ShapeError
 from caffe2x.reference import run
 
 FLT_MAX = np.float32(3.4028234663852886e38)
@@ -113,61 +114,40 @@ def test_rounding_ties_inverted_boxes_and_bins_outside_the_map_follow_the_fork()
     assert np.array_equal(got, fork_forward(feat, rois, 2, 2, 0.5))
 
 
+def _net(count: int):
+    return graph_of(net_text(LAYERS, FEATURES, count))
+
+
 @pytest.fixture(scope="module")
 def net():
-    return graph_of(net_text(LAYERS, FEATURES, 7))
+    return _net(7)
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
-def test_every_target_pools_any_number_of_rois_as_the_reference(net, target, tmp_path_factory):
-    model = Converted(net, target, tmp_path_factory.mktemp(target), ["pool32", "pool44"])
-    feat = features_of(FEATURES, seed=3)
-    for count in (1, 7, 61):
-        rois = roi_set(count, FEATURES, seed=count)
-        want = run(graph_of(net_text(LAYERS, FEATURES, count)), {"feat": feat, "rois": rois})
-        got = model(feat, rois)
-        for top, *_ in CASES:
-            assert got[top].shape == want[top].shape, (top, count)
-            assert np.array_equal(got[top], want[top]), (target, top, count, np.abs(got[top] - want[top]).max())
+def test_every_target_pools_any_number_of_rois_as_the_reference(target, tmp_path_factory):
+    for top, count, got, want in pooled_at_every_roi_count(_net, target, tmp_path_factory.mktemp(target),
+                                                           ["pool32", "pool44"], FEATURES):
+        assert np.array_equal(got, want), (target, top, count, np.abs(got - want).max())
 
 
 def test_the_onnx_model_declares_the_roi_count_dynamic(net, tmp_path):
-    import onnx
-
-    api.convert(net, "onnx", tmp_path / "m.onnx")
-    graph = onnx.load(str(tmp_path / "m.onnx")).graph
-    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
-            for v in [*graph.input, *graph.output]}
+    dims = onnx_dims(net, tmp_path / "m.onnx")
     assert dims == {"feat": ["N", 70, 12, 10], "rois": ["R", 5], "pool32": ["R", 70, 3, 2], "pool44": ["R", 70, 4, 4]}
 
 
 def test_the_tflite_model_uses_builtin_operators_only(net, tmp_path):
-    from mobile_nets import tflite_operators
-
-    api.convert(net, "tflite", tmp_path / "m.tflite")
-    builtins, custom = tflite_operators(tmp_path / "m.tflite")
-    assert not custom and {"GATHER", "MAXIMUM", "FLOOR", "CEIL", "SELECT_V2"} <= builtins, (builtins, custom)
+    builtins = tflite_builtins(net, tmp_path / "m.tflite")
+    assert {"GATHER", "MAXIMUM", "FLOOR", "CEIL", "SELECT_V2"} <= builtins, builtins
 
 
 # ---- bad inputs: typed errors, exit 2, nothing written ----------------------------------------------------------
 
 
-def invoke(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    return result
-
-
 def test_a_feature_map_smaller_than_the_pooled_grid_is_refused(tmp_path):
     text = net_text('layer { name: "p" type: "ROIPooling" bottom: "feat" bottom: "rois" top: "p" '
                     'roi_pooling_param { pooled_h: 7 pooled_w: 7 spatial_scale: 0.0625 } }', (1, 4, 6, 9), 3)
-    with pytest.raises(ShapeError, match=r"layer 'p' \(ROIPooling\).*6 x 9 \(H x W\), smaller than the 7 x 7"):
-        graph_of(text)
-    path = tmp_path / "net.prototxt"
-    path.write_text(text)
-    result = invoke("convert", path, "--random-weights", "--to", "onnx", "-o", tmp_path / "m.onnx")
-    assert result.exit_code == 2 and "smaller than the 7 x 7 pooled grid" in result.output
-    assert not (tmp_path / "m.onnx").exists()
+    assert_refused_before_converting(tmp_path, text, r"layer 'p' \(ROIPooling\).*6 x 9 \(H x W\), smaller than the 7 x 7",
+                                     "onnx", "m.onnx", "smaller than the 7 x 7 pooled grid")
 
 
 IMAGE_NET = """name: "fast_rcnn_bits"
@@ -239,27 +219,16 @@ def test_random_inputs_draw_valid_rois_and_verify_passes(tmp_path):
 
 # ---- against the real fork's blobs (golden case fork_roi, made by forkbuild18) -------------------------------------
 
-fork = pytest.mark.skipif(not fork_case_available(), reason=f"golden case {FORK_CASE} not in fixtures/golden yet")
-
-
-@fork
+@needs_fork_case
 def test_the_reference_matches_the_real_fork_on_every_roipooling_top():
     """Each layer on the fork's own bottoms: bit-exact (max pooling)."""
-    checked = 0
-    for layer, got, want in fork_layers_alone("ROIPooling"):
-        assert got.shape == want.shape and np.array_equal(got, want), (layer, np.abs(got - want).max())
-        checked += 1
-    assert checked >= 5
+    assert_reference_is_the_fork("ROIPooling", at_least=5)
 
 
-@fork
+@needs_fork_case
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
 def test_every_target_matches_the_real_fork(target):
-    graph, inputs, want = fork_blobs("ROIPooling")
-    result = api.verify(graph, target, inputs, want, tolerance=1e-6)
-    compared = {f"{r.layer}:{r.top}" for r in result.records}
-    assert set(want) <= compared or target == "tflite", set(want) - compared  # TFLite: the net's outputs only
-    assert result.passed, result.first_divergence
+    assert_target_matches_the_fork("ROIPooling", target)
 
 
 # ---- ROIs a layer computes (a Proposal's rows: their count only the data decides) ------------------------------------
@@ -301,7 +270,7 @@ def test_layers_after_a_data_dependent_roi_count_run_at_that_count(keep_rows_lay
     assert values["pool"].shape == (kept, FEATURES[1], 2, 2) and values["prob"].shape == (kept, 3)
 
 
-@fork
+@needs_fork_case
 def test_the_fork_case_verifies_through_the_cli():
     """Its maps are net inputs: the image's size is unknown, so ROIs past the map are not refused."""
     from conftest import GOLDEN

@@ -26,8 +26,6 @@ def _manifest(tmp_path, cases, targets):
         folder = FIXTURES / "golden" / name
         entry = {"name": name, "prototxt": str(folder / "net.prototxt"), "weights": str(folder / "net.caffemodel"),
                  "reference": str(folder / "blobs.npz"), "targets": targets}
-        if name == "resnet50_thin":  # Caffe's own fp32 rounding, amplified (see test_golden_reference)
-            entry["tolerance"] = 3e-4
         models.append(entry)
     path = tmp_path / "manifest.yaml"
     path.write_text(yaml.safe_dump({"models": models}))
@@ -37,8 +35,9 @@ def _manifest(tmp_path, cases, targets):
 # convert-all's own work (the pool, the reports, the cache) on a sample of the golden cases:
 # a classic net, small layer cases, an SSD-fork and a SegNet-fork case. Every golden case is
 # converted and verified on every target by test_onnx, test_torch and test_tensorflow
-# already; running all of them through the batch again doubled CI's time as cases grew.
-BATCH_CASES = ["concat_slice", "eltwise", "fork_segnet", "lenet_mnist_trained", "lrn", "resnet50_thin", "ssd_layers"]
+# already; running all of them through the batch again doubled CI's time as cases grew. The
+# thin ResNet-50, the largest case, left the sample for the same reason.
+BATCH_CASES = ["concat_slice", "eltwise", "fork_segnet", "lenet_mnist_trained", "lrn", "ssd_layers"]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +57,8 @@ def test_batch_converts_and_verifies_every_sampled_fixture_on_every_target(batch
     for model in doc["models"]:
         assert [t["target"] for t in model["targets"]] == TARGETS
         assert all(t["status"] == "passed" and t["compared"] > 0 for t in model["targets"]), model["name"]
-    assert (root / "out" / "resnet50_thin" / "model.onnx").exists()
-    assert (root / "out" / "resnet50_thin" / "tensorflow" / "saved_model.pb").exists()
+    assert (root / "out" / "lenet_mnist_trained" / "model.onnx").exists()
+    assert (root / "out" / "lenet_mnist_trained" / "tensorflow" / "saved_model.pb").exists()
 
 
 def test_json_report_follows_its_schema(batch):

@@ -81,6 +81,16 @@ def test_runtime_source_refuses_an_unknown_class():
         runtime_source("caffe2x.targets.torch.runtime", ["NoSuchLayer"])
 
 
+def test_runtime_sources_do_not_depend_on_the_order_of_the_references():
+    # The torch generator passes a set: its order changed with PYTHONHASHSEED, and with it the
+    # order of the plugin modules' classes in model.py (two runs, two different files).
+    references = ["caffe2x.families.bvlc.embed_torch:Embed", "caffe2x.families.bvlc.clip_torch:Clip", "CaffePool"]
+    first = runtime_sources(references, "caffe2x.targets.torch.runtime")
+    assert runtime_sources(references[::-1], "caffe2x.targets.torch.runtime") == first
+    assert first.index(next(s for s in first if "class Clip(" in s)) < \
+        first.index(next(s for s in first if "class Embed(" in s))
+
+
 def test_a_plugin_runtime_class_must_be_importable_and_unique():
     with pytest.raises(RuntimeSourceError, match="no module 'no_such_plugin.runtime'"):
         runtime_sources(["no_such_plugin.runtime:Gain"], "caffe2x.targets.torch.runtime")

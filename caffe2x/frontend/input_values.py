@@ -1,6 +1,6 @@
 """Net inputs whose values are data a layer reads as such (LayerDef.data_bottoms: ROIPooling's
-boxes), not activations: checked before anything runs, drawn valid for random inputs, and their
-first dimension, a row count, kept dynamic on its own by the targets."""
+boxes, a Proposal's im_info), not activations: checked before anything runs, drawn valid for
+random inputs, and their first dimension, a row count, kept dynamic on its own by the targets."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def check_input_values(graph: Graph, arrays: Mapping[str, np.ndarray]) -> None:
     given values its layer refuses. Run before any work, so nothing is written on a refusal."""
     for value, node, rule, where in data_bottom_inputs(graph):
         top = graph.values[value].top
-        if top in arrays:
+        if top in arrays and rule.check is not None:
             rule.check(node.params, np.asarray(arrays[top]), where)
 
 
@@ -73,21 +73,13 @@ def row_inputs(graph: Graph) -> list[str]:
     return list(dict.fromkeys(value for value, _, rule, _ in data_bottom_inputs(graph) if rule.rows))
 
 
-# Rules (graph, inputs) -> None that replace a drawn input whose meaning a layer fixes: a
-# Proposal's im_info (image height, width, scale) is the image's size, not noise.
-INPUT_RULES: list = []
-
-
 def random_inputs(graph: Graph, seed: int | tuple[int, ...]) -> dict[str, np.ndarray]:
     """Seeded standard-normal inputs of the graph's input shapes, keyed by Caffe input name; an
-    input a layer reads as data (LayerDef.data_bottoms: ROIs, Embed indices, LSTM cont) is drawn
-    valid by that layer, then INPUT_RULES replace inputs that must hold something else. The one
-    path for random inputs: run, verify, synthetic weights, and the converted folders' example
-    inputs (caffe2x.targets.common.example_inputs) all draw here."""
+    input a layer reads as data (LayerDef.data_bottoms: ROIs, Embed indices, LSTM cont, a
+    Proposal's im_info) is drawn valid by that layer. The one path for random inputs: run,
+    verify, synthetic weights, and the converted folders' example inputs
+    (caffe2x.targets.common.example_inputs) all draw here."""
     rng = np.random.default_rng(seed)
     arrays = {graph.values[v].top: rng.standard_normal(graph.values[v].shape).astype(np.float32)
               for v in graph.inputs}
-    arrays = draw_input_values(graph, arrays, rng)  # ROIs and other data bottoms: valid values
-    for rule in INPUT_RULES:
-        rule(graph, arrays)
-    return arrays
+    return draw_input_values(graph, arrays, rng)  # ROIs, im_info and other data bottoms: valid values

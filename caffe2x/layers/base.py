@@ -89,8 +89,9 @@ class LayerDef:
         layer's T, which Caffe fixes): a net holding one converts with its own first dims
         (no dynamic batch in ONNX or torch.export), see fixes_batch
     data_bottoms: bottoms whose VALUES the layer needs in range when a net input holds them
-        (DataBottom: ROIPooling's boxes): checked before `run` and `verify` run anything, drawn
-        in range by random_inputs, and (rows) their first dimension kept dynamic on its own
+        (DataBottom: ROIPooling's boxes, a Proposal's im_info): checked before `run` and `verify`
+        run anything, drawn in range by random_inputs, and (rows) their first dimension kept
+        dynamic on its own
     """
 
     parse: Callable[[Any], Any]
@@ -121,19 +122,22 @@ class DataBottomContext:
 
 @dataclass(frozen=True)
 class DataBottom:
-    """A bottom whose values are data the layer reads as such (ROIPooling's (R, 5) boxes), not
-    activations: when a net input holds it, caffe2x checks the values a user gives before
-    running anything (`run`, `verify`) and draws valid ones for random inputs.
+    """A bottom whose values are data the layer reads as such (ROIPooling's (R, 5) boxes, a
+    Proposal's im_info), not activations: when a net input holds it, caffe2x checks the values a
+    user gives before running anything (`run`, `verify`) and draws valid ones for random inputs
+    (the one mechanism for input values: random_inputs has no other rule).
 
     index: the bottom's position
-    check: (params, array, DataBottomContext) -> None; raises InputValueError saying what is wrong
+    check: (params, array, DataBottomContext) -> None; raises InputValueError saying what is wrong;
+        None where the layer reads any value (LSTM's cont, a Proposal's im_info: the shape rule
+        has checked the shape, and the fork reads any number)
     draw: (params, shape, DataBottomContext, numpy Generator) -> float32 array of that shape
     rows: its first dimension counts rows the data decides (ROIs), not the batch: converted
         models keep it dynamic on its own (ONNX gives it a named dim of its own)
     """
 
     index: int
-    check: Callable[[Any, Any, DataBottomContext], None]
+    check: Callable[[Any, Any, DataBottomContext], None] | None
     draw: Callable[[Any, Shape, DataBottomContext, Any], Any]
     rows: bool = False
 

@@ -146,7 +146,9 @@ def runtime_sources(references, default_module: str) -> list[str]:
     runtime classes first, then each plugin module's, each with what it needs; one
     namespace, so two definitions of one name are an error."""
     by_module: dict[str, set[str]] = {default_module: set()}
-    for reference in references:
+    # Sorted: `references` is often a set, whose order changes with PYTHONHASHSEED, and the
+    # same net must give the same model.py on every run.
+    for reference in sorted(references):
         module, name = split_reference(reference, default_module)
         by_module.setdefault(module, set()).add(name)
     for module in by_module:

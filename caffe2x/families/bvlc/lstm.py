@@ -17,10 +17,6 @@ number. Its tanh is 2 * sigmoid(2x) - 1, equal to tanh within float32 rounding.
 
 from __future__ import annotations
 
-import numpy as np
-
-from ...api import register_layer
-from ...extend import KerasLayer, LayerDef, TorchLayer
 from . import recurrent
 
 
@@ -47,23 +43,4 @@ def unroll_lstm(terms, conts, states, blobs, ops):
 KIND = recurrent.RecurrentKind("LSTM", gates=4, states=("h", "c"),
                                recurrent_blobs=lambda hidden: [(4 * hidden, hidden)])
 
-
-def pytorch(node, ctx):
-    return TorchLayer(f"LSTM({recurrent.constructor_args(node, ctx.shape)})", state=recurrent.blob_state(node),
-                      helpers=("caffe2x.families.bvlc.recurrent_torch:LSTM",))
-
-
-def tensorflow(node, args, ctx):
-    return KerasLayer(f"LSTM({recurrent.constructor_args(node, ctx.shape)}, name={ctx.name(node)})"
-                      f"([{recurrent.keras_inputs(node, args, ctx)}])",
-                      weights={ctx.raw_name(node): [np.asarray(w, np.float32) for w in node.weights]},
-                      custom=("caffe2x.families.bvlc.recurrent_keras:LSTM",),
-                      layouts=["caffe"] * len(node.outputs))
-
-
-register_layer("LSTM", LayerDef(recurrent.parse_for(KIND), recurrent.infer_for(KIND),
-                                weights=recurrent.weights_for(KIND), flops=recurrent.flops_for(KIND),
-                                bottoms=(1, None), tops=(1, None), fixed_batch=True,
-                                data_bottoms=(recurrent.CONTINUATION,)),
-               recurrent.reference_for(KIND, unroll_lstm), onnx=recurrent.onnx_for(KIND, unroll_lstm),
-               pytorch=pytorch, tensorflow=tensorflow)
+recurrent.register(KIND, unroll_lstm)

@@ -1,5 +1,6 @@
 """What BVLC's LSTM and RNN layers share (RecurrentLayer): bottoms, shapes, blobs, the
-unrolled loop, and the NumPy backend the reference runs it with.
+unrolled loop, the NumPy backend the reference runs it with, the emitters and the
+registration (register: lstm.py and rnn.py give only their cell's loop and blobs).
 
 Source: BVLC/caffe master, commit 9b891540183ddc834a02b2bd81b31afae71b2153,
 src/caffe/layers/recurrent_layer.cpp (+ include/caffe/layers/recurrent_layer.hpp):
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...extend import DataBottom, check, count
+from ...api import register_layer
+from ...extend import DataBottom, KerasLayer, LayerDef, TorchLayer, check, count
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,10 @@ def draw_continuation(params: RecurrentParams, shape, where, rng) -> np.ndarray:
     return flags
 
 
-def accept_continuation(params: RecurrentParams, values, where) -> None:
-    """Caffe reads any cont value (0 starts a sequence, 1 goes on, others scale the state):
-    nothing to refuse, the shape rule has checked T x N."""
-
-
-# cont is data (LayerDef.data_bottoms): drawn as flags for random inputs, never rows.
-CONTINUATION = DataBottom(1, accept_continuation, draw_continuation)
+# cont is data (LayerDef.data_bottoms): drawn as flags for random inputs, never rows; any given
+# value is read as Caffe reads it (0 starts a sequence, 1 goes on, others scale the state), the shape
+# rule has checked T x N.
+CONTINUATION = DataBottom(1, None, draw_continuation)
 
 
 def split_blobs(params: RecurrentParams, blobs: list):
@@ -302,3 +301,37 @@ def keras_inputs(node, args, ctx) -> str:
     return ", ".join(f"layers.Permute((3, 1, 2), name={ctx.name(node, f'bottom{index}_to_nchw')})({arg})"
                      if ctx.layout(value) == "nhwc" else ctx.to_caffe(node, arg, value)
                      for index, (arg, value) in enumerate(zip(args, node.inputs)))
+
+
+def pytorch_for(kind: RecurrentKind):
+    """The PyTorch emitter: recurrent_torch.py's class of the kind's name, the blobs its state."""
+
+    def pytorch(node, ctx):
+        return TorchLayer(f"{kind.type}({constructor_args(node, ctx.shape)})", state=blob_state(node),
+                          helpers=(f"caffe2x.families.bvlc.recurrent_torch:{kind.type}",))
+
+    return pytorch
+
+
+def tensorflow_for(kind: RecurrentKind):
+    """The Keras emitter: recurrent_keras.py's class of the kind's name on the Caffe-layout
+    bottoms, the blobs its weights; the tops keep Caffe's layout."""
+
+    def tensorflow(node, args, ctx):
+        return KerasLayer(f"{kind.type}({constructor_args(node, ctx.shape)}, name={ctx.name(node)})"
+                          f"([{keras_inputs(node, args, ctx)}])",
+                          weights={ctx.raw_name(node): [np.asarray(w, np.float32) for w in node.weights]},
+                          custom=(f"caffe2x.families.bvlc.recurrent_keras:{kind.type}",),
+                          layouts=["caffe"] * len(node.outputs))
+
+    return tensorflow
+
+
+def register(kind: RecurrentKind, unroll) -> None:
+    """Register the kind's layer type: recurrent_param, Caffe's shape rule and blobs, T fixed
+    (fixed_batch), cont a data bottom, the reference and every emitter running `unroll`
+    (lstm.unroll_lstm, rnn.unroll_rnn)."""
+    definition = LayerDef(parse_for(kind), infer_for(kind), weights=weights_for(kind), flops=flops_for(kind),
+                          bottoms=(1, None), tops=(1, None), fixed_batch=True, data_bottoms=(CONTINUATION,))
+    register_layer(kind.type, definition, reference_for(kind, unroll), onnx=onnx_for(kind, unroll),
+                   pytorch=pytorch_for(kind), tensorflow=tensorflow_for(kind))

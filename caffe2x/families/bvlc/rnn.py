@@ -14,10 +14,6 @@ The top is o_1..o_T (with expose_hidden also h_T); the blobs W_xh (H x D), b_h (
 
 from __future__ import annotations
 
-import numpy as np
-
-from ...api import register_layer
-from ...extend import KerasLayer, LayerDef, TorchLayer
 from . import recurrent
 
 
@@ -36,23 +32,4 @@ def unroll_rnn(terms, conts, states, blobs, ops):
 KIND = recurrent.RecurrentKind("RNN", gates=1, states=("h",),
                                recurrent_blobs=lambda hidden: [(hidden, hidden), (hidden, hidden), (hidden,)])
 
-
-def pytorch(node, ctx):
-    return TorchLayer(f"RNN({recurrent.constructor_args(node, ctx.shape)})", state=recurrent.blob_state(node),
-                      helpers=("caffe2x.families.bvlc.recurrent_torch:RNN",))
-
-
-def tensorflow(node, args, ctx):
-    return KerasLayer(f"RNN({recurrent.constructor_args(node, ctx.shape)}, name={ctx.name(node)})"
-                      f"([{recurrent.keras_inputs(node, args, ctx)}])",
-                      weights={ctx.raw_name(node): [np.asarray(w, np.float32) for w in node.weights]},
-                      custom=("caffe2x.families.bvlc.recurrent_keras:RNN",),
-                      layouts=["caffe"] * len(node.outputs))
-
-
-register_layer("RNN", LayerDef(recurrent.parse_for(KIND), recurrent.infer_for(KIND),
-                               weights=recurrent.weights_for(KIND), flops=recurrent.flops_for(KIND),
-                               bottoms=(1, None), tops=(1, None), fixed_batch=True,
-                               data_bottoms=(recurrent.CONTINUATION,)),
-               recurrent.reference_for(KIND, unroll_rnn), onnx=recurrent.onnx_for(KIND, unroll_rnn),
-               pytorch=pytorch, tensorflow=tensorflow)
+recurrent.register(KIND, unroll_rnn)

@@ -2,7 +2,8 @@
 PSROIPooling (R-FCN, daijifeng001/caffe-rfcn) and the region proposal layer (Proposal, and
 py-faster-rcnn's Python ProposalLayer). One module per layer: parameters, shape rule, the
 fork's arithmetic, reference kernel and an emitter per target; roi_bins.py holds the ROI rules
-both pooling layers and the input checks use.
+both pooling layers and the input checks use, roi_layer.py the registration and emitters the two
+pooling layers share.
 
 The forks' parameter blocks are declared by .proto files (the forks' own messages and field
 numbers), loaded here so that `import caffe2x` reads these nets typed."""

@@ -47,8 +47,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from caffe2x import api as caffe2x_api
-from caffe2x.extend import KerasLayer, LayerDef, TorchLayer, check, float_literal, fork_params, python_param_mapping
-from caffe2x.weights import INPUT_RULES
+from caffe2x.extend import (
+    DataBottom,
+    KerasLayer,
+    LayerDef,
+    TorchLayer,
+    check,
+    float_literal,
+    fork_params,
+    python_param_mapping,
+)
+
+from .roi_inputs import known_image
 
 # py-faster-rcnn's lib/fast_rcnn/config.py, cfg.TEST
 TEST_PRE_NMS_TOP_N, TEST_POST_NMS_TOP_N, TEST_NMS_THRESH, TEST_MIN_SIZE = 6000, 300, 0.7, 16
@@ -285,19 +295,23 @@ def tensorflow(node, args, ctx):
                       layouts=["caffe"] * len(node.outputs))
 
 
-def image_info_input(graph, inputs) -> None:
-    """Drawn inputs (--random-weights, random_inputs): a net input that is a Proposal's im_info
-    holds (height, width, 1) of the net's largest 4-D input, the image, as py-faster-rcnn feeds it."""
-    images = [graph.values[v].shape for v in graph.inputs if len(graph.values[v].shape) == 4]
-    if not images:
-        return
-    height, width = max(images, key=lambda s: s[2] * s[3])[2:]
-    for node in graph.nodes:
-        if node.type in (PYTHON_TYPE, "Proposal") and len(node.inputs) == 3 and node.inputs[2] in graph.inputs:
-            value = graph.values[node.inputs[2]]
-            info = np.zeros(value.shape, np.float32)
-            info.reshape(-1, value.shape[-1])[:, :3] = (height, width, 1.0)
-            inputs[value.top] = info
+def draw_image_info(params: ProposalParams, shape, context, rng) -> np.ndarray:
+    """A random im_info (random inputs, example inputs, --random-weights): (height, width, 1) of
+    the image, as py-faster-rcnn feeds it. The image is the 4-D net input the RPN maps are computed
+    from (roi_inputs.known_image, at 1 / feat_stride); where the maps are themselves net inputs,
+    the area they cover, map x feat_stride (the map's own size would filter every box out)."""
+    image = known_image(context, 1.0 / params.feat_stride)
+    if image is None:
+        _, _, map_h, map_w = context.bottom_shapes[0]
+        image = (map_h * params.feat_stride, map_w * params.feat_stride)
+    info = np.zeros(shape, np.float32)
+    info.reshape(-1, shape[-1])[:, :3] = (*image, 1.0)
+    return info
+
+
+# im_info is data (LayerDef.data_bottoms): drawn as the image's size; any given value is read as
+# py-faster-rcnn reads it (the shape rule has checked 1 x 3).
+IMAGE_INFO = DataBottom(2, None, draw_image_info)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,11 +324,11 @@ def _definition(parse) -> LayerDef:
 
     if hasattr(parse, "fork_block"):  # what `caffe2x layers` lists as the parameters honoured
         parse_with_tops.fork_block, parse_with_tops.fork_build = parse.fork_block, parse.fork_build
-    return LayerDef(parse_with_tops, infer, bottoms=(1, 3), tops=(1, 2), data_dependent=(0,))
+    return LayerDef(parse_with_tops, infer, bottoms=(1, 3), tops=(1, 2), data_dependent=(0,),
+                    data_bottoms=(IMAGE_INFO,))
 
 
 caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param", build_cpp)), reference,
                            onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
 PYTHON_TYPE = caffe2x_api.register_python_layer(PY_MODULE, PY_LAYER, _definition(parse_python), reference,
                                                 onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
-INPUT_RULES.append(image_info_input)

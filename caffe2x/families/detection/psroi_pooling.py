@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...api import register_layer
-from ...extend import DataBottom, KerasLayer, LayerDef, TorchLayer, check, count, float_literal, fork_params
+from ...extend import check, float_literal, fork_params
 from .roi_bins import batch_indices, bin_index, psroi_pooling_bins, roi_columns
-from .roi_inputs import ROI_COLUMNS, check_rois, draw_rois
+from .roi_inputs import ROI_COLUMNS
+from .roi_layer import register_roi_layer
 from .roi_pooling import check_batch_indices, check_feature_map, check_roi_blob
 
 
@@ -62,10 +62,6 @@ def infer(params: PSROIPoolingParams, bottoms):
                                    f"{params.output_dim} x {size}² = {channels} (the fork CHECKs it)")
     check_roi_blob(rois)
     return [(rois[0], params.output_dim, size, size)]
-
-
-def flops(params: PSROIPoolingParams, bottoms, tops):
-    return count(tops[0])
 
 
 def bins(params: PSROIPoolingParams, rois, height: int, width: int):
@@ -99,42 +95,10 @@ def reference(node, inputs):
     return [top]
 
 
-def check_data(params: PSROIPoolingParams, rois, context) -> None:
-    check_rois("PSROIPooling", rois, context, params.spatial_scale)
-
-
-def draw_data(params: PSROIPoolingParams, shape, context, rng):
-    return draw_rois(shape, context, params.spatial_scale, rng)
-
-
-# ---------------------------------------------------------------------------------------------
-# Emitters
-# ---------------------------------------------------------------------------------------------
-
-def _arguments(p: PSROIPoolingParams) -> str:
+def arguments(p: PSROIPoolingParams) -> str:
+    """The runtime classes' arguments (psroi_pooling_torch.py, psroi_pooling_keras.py; roi_onnx.py reads the params)."""
     return f"{float_literal(p.spatial_scale)}, {p.output_dim}, {p.group_size}"
 
 
-def onnx(node, inputs, outputs, builder):
-    from .roi_onnx import psroi_pooling
-
-    return [psroi_pooling(node, inputs, outputs[0], builder)]
-
-
-def pytorch(node, ctx):
-    return TorchLayer(f"PSROIPooling({_arguments(node.params)})",
-                      helpers=("caffe2x.families.detection.psroi_pooling_torch:PSROIPooling",))
-
-
-def tensorflow(node, args, ctx):
-    channels_last = ctx.layout(node.inputs[0]) == "nhwc"
-    return KerasLayer(f"PSROIPooling({_arguments(node.params)}, {channels_last}, name={ctx.name(node)})"
-                      f"([{args[0]}, {args[1]}])",
-                      custom=("caffe2x.families.detection.psroi_pooling_keras:PSROIPooling",),
-                      layouts=["nhwc" if channels_last else "caffe"])
-
-
-DEFINITION = LayerDef(fork_params("psroi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),
-                      data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
-
-register_layer("PSROIPooling", DEFINITION, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+register_roi_layer("PSROIPooling", fork_params("psroi_pooling_param", build), infer, reference, arguments,
+                   name="psroi_pooling")

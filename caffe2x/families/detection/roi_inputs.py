@@ -1,6 +1,7 @@
 """ROIs given as data (a net input holds the (R, 5) blob, as Fast R-CNN test nets and R-FCN
 feed their boxes): what `run` and `verify` refuse before running anything, and what random
-inputs draw. Shared by ROIPooling and PSROIPooling (LayerDef.data_bottoms).
+inputs draw. Shared by ROIPooling and PSROIPooling (LayerDef.data_bottoms); known_image also
+finds the image a Proposal's drawn im_info holds.
 
 The image is the one the net takes: the spatial size (H, W) of the 4-D net input the feature
 map is computed from (`data`), where that input scaled by spatial_scale spans at least half the

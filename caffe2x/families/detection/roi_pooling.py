@@ -32,10 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...api import register_layer
-from ...extend import DataBottom, KerasLayer, LayerDef, TorchLayer, check, count, float_literal, fork_params
+from ...extend import check, count, float_literal, fork_params
 from .roi_bins import FLT_MAX, batch_indices, bin_index, roi_columns, roi_pooling_bins
-from .roi_inputs import ROI_COLUMNS, check_rois, draw_rois
+from .roi_inputs import ROI_COLUMNS
+from .roi_layer import register_roi_layer
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,6 @@ def infer(params: ROIPoolingParams, bottoms):
     return [(rois[0], features[1], params.pooled_h, params.pooled_w)]
 
 
-def flops(params: ROIPoolingParams, bottoms, tops):
-    return count(tops[0])
-
-
 def bins(params: ROIPoolingParams, rois, height: int, width: int):
     """The fork's bin bounds of every ROI, as NumPy int arrays (R, P)."""
     bounds = roi_pooling_bins(np, *roi_columns(rois), bin_index(params.pooled_h), bin_index(params.pooled_w),
@@ -111,42 +107,10 @@ def check_batch_indices(images, batch: int) -> None:
                      "(the fork CHECK-fails: the batch index must lie in [0, N))")
 
 
-def check_data(params: ROIPoolingParams, rois, context) -> None:
-    check_rois("ROIPooling", rois, context, params.spatial_scale)
-
-
-def draw_data(params: ROIPoolingParams, shape, context, rng):
-    return draw_rois(shape, context, params.spatial_scale, rng)
-
-
-# ---------------------------------------------------------------------------------------------
-# Emitters
-# ---------------------------------------------------------------------------------------------
-
-def _arguments(p: ROIPoolingParams) -> str:
+def arguments(p: ROIPoolingParams) -> str:
+    """The runtime classes' arguments (roi_pooling_torch.py, roi_pooling_keras.py; roi_onnx.py reads the params)."""
     return f"{p.pooled_h}, {p.pooled_w}, {float_literal(p.spatial_scale)}"
 
 
-def onnx(node, inputs, outputs, builder):
-    from .roi_onnx import roi_pooling
-
-    return [roi_pooling(node, inputs, outputs[0], builder)]
-
-
-def pytorch(node, ctx):
-    return TorchLayer(f"ROIPooling({_arguments(node.params)})",
-                      helpers=("caffe2x.families.detection.roi_pooling_torch:ROIPooling",))
-
-
-def tensorflow(node, args, ctx):
-    channels_last = ctx.layout(node.inputs[0]) == "nhwc"
-    return KerasLayer(f"ROIPooling({_arguments(node.params)}, {channels_last}, name={ctx.name(node)})"
-                      f"([{args[0]}, {args[1]}])",
-                      custom=("caffe2x.families.detection.roi_pooling_keras:ROIPooling",),
-                      layouts=["nhwc" if channels_last else "caffe"])
-
-
-DEFINITION = LayerDef(fork_params("roi_pooling_param", build), infer, flops=flops, bottoms=(2, 2),
-                      data_bottoms=(DataBottom(1, check_data, draw_data, rows=True),))
-
-register_layer("ROIPooling", DEFINITION, reference, onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
+register_roi_layer("ROIPooling", fork_params("roi_pooling_param", build), infer, reference, arguments,
+                   name="roi_pooling")
