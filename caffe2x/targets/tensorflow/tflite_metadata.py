@@ -42,8 +42,9 @@ def metadata_document(graph) -> dict:
     return {"producer": "caffe2x", "version": __version__, **graph.metadata}
 
 
-def add_metadata(content: bytes, graph) -> bytes:
-    """The flatbuffer `content` with caffe2x's entries added (replacing any of the same names)."""
+def add_metadata(content: bytes, graph) -> bytes | memoryview:
+    """The flatbuffer `content` with caffe2x's entries added (replacing any of the same names),
+    as bytes or a memoryview of them (what a file's write takes)."""
     from tensorflow.lite.python import schema_py_generated as schema
     from tensorflow.lite.tools import flatbuffer_utils
 
@@ -63,7 +64,18 @@ def add_metadata(content: bytes, graph) -> bytes:
         entry.name, entry.buffer = name, len(model.buffers) - 1
         kept.append(entry)
     model.metadata = kept
-    return flatbuffer_utils.convert_object_to_bytearray(model)
+    return _pack(model, len(content) + sum(len(data) for data in entries.values()))
+
+
+def _pack(model, size: int) -> memoryview:
+    """flatbuffer_utils.convert_object_to_bytearray without its copies of the weights: the
+    builder sized for the model at once (grown from 1 kB it doubles some twenty times), and
+    the result a view of the builder's bytes (its Output() and bytes() copy them twice)."""
+    import flatbuffers
+
+    builder = flatbuffers.Builder(size + 65536)  # + the tables' and vectors' headers
+    builder.Finish(model.Pack(builder), file_identifier=_IDENTIFIER)
+    return memoryview(builder.Bytes)[builder.Head():]
 
 
 def _name(name) -> str:
