@@ -16,6 +16,7 @@ from .api import (
     register_layer,
     register_param,
     register_python_layer,
+    tflite_metadata,
     verify,
 )
 from .errors import (
@@ -43,7 +44,7 @@ __all__ = [
     "MAX_BLOB_ELEMENTS", "MissingExtraError", "Node", "ParamMessage", "ParamValue", "PrototxtError", "REFERENCE",
     "RegistryError", "SchemaError", "ShapeError", "UnsupportedLayerError", "Value", "WeightsError", "convert",
     "fork_param", "graph_from_net", "load_net", "load_plugins", "load_proto", "register_field", "register_layer",
-    "register_param", "register_python_layer", "verify", "__version__",
+    "register_param", "register_python_layer", "tflite_metadata", "verify", "__version__",
 ]
 
 # Last: the built-in fork layer families register themselves through the public API above.

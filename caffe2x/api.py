@@ -134,6 +134,20 @@ def record_preprocessing_snippet(graph: Graph) -> str | None:
     return code
 
 
+def tflite_metadata(path: PathLike) -> dict:
+    """The metadata a .tflite file written by caffe2x carries (its "caffe2x" metadata entry):
+    "producer", "version", and as in caffe2x.json "preprocessing", "preprocessing_snippet",
+    "labels" where recorded; {} for a TFLite file without it. Needs TensorFlow."""
+    from .targets import TARGETS
+    from .targets.quiet import quiet_framework_logs
+
+    TARGETS.get("tflite").require()
+    with quiet_framework_logs():
+        from .targets.tensorflow.tflite_metadata import read_metadata
+
+        return read_metadata(path)
+
+
 def cut(graph: Graph, layers: list[str]) -> Graph:
     """The net cut at `layers` (CLI --outputs): their tops become the outputs, in that order,
     and every layer they do not need is dropped. An unknown name is a GraphError."""

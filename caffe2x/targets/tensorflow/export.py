@@ -16,6 +16,7 @@ from ...io.atomic import atomic_dir, atomic_file
 from ...io.npz import write_npz
 from ..common import example_inputs
 from .codegen import EXAMPLE_INPUTS, KerasModel, external_shape
+from .tflite_metadata import add_metadata
 
 
 def build(model: KerasModel):
@@ -116,7 +117,9 @@ def tflite_bytes(model: KerasModel, quantize: str | None = None, calibration=Non
 
 def write_tflite(model: KerasModel, path: str | os.PathLike, force: bool = False, quantize: str | None = None,
                  calibration=None) -> list[Path]:
-    content = tflite_bytes(model, quantize, calibration)
+    # The written file alone carries the preprocessing and labels (tflite_metadata.py);
+    # verify's in-memory models run without them.
+    content = add_metadata(tflite_bytes(model, quantize, calibration), model.graph)
     with atomic_file(path, force) as temp:
         temp.write_bytes(content)
     return [Path(path)]
