@@ -33,14 +33,15 @@ def check_layer_variants(variants: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def parse_layer_variants(items: Iterable[str]) -> dict[str, str]:
-    """CLI TYPE=NAME strings -> {type: name}, each checked (check_layer_variants)."""
+    """CLI TYPE=NAME strings -> {type: name}; graph_from_net checks the names (check_layer_variants),
+    after --plugin has registered its types."""
     chosen = {}
     for item in items:
         layer_type, sep, name = item.partition("=")
         if not sep or not layer_type.strip() or not name.strip():
             raise LayerVariantError(f"--layer-variant {item!r}: expected TYPE=NAME (e.g. Proposal=pva).")
         chosen[layer_type.strip()] = name.strip()
-    return check_layer_variants(chosen)
+    return chosen
 
 
 def apply_variant(variants: Mapping[str, str], layer_type: str, params):
