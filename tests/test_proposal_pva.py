@@ -99,7 +99,7 @@ def test_cli_refuses_a_bad_layer_variant_exit_2_nothing_written(tmp_path, option
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_the_choice_is_recorded_in_caffe2x_json(tmp_path):
+def test_the_choice_is_recorded_in_caffe2x_json_and_the_onnx_metadata(tmp_path):
     pytest.importorskip("torch")
     out = tmp_path / "torch"
     result = CliRunner().invoke(main, ["convert", str(CASE / "net.prototxt"), "-w", str(CASE / "net.caffemodel"),
@@ -107,6 +107,12 @@ def test_the_choice_is_recorded_in_caffe2x_json(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((out / "caffe2x.json").read_text())["layer_variants"] == PVA
     assert "0.7, 2, 'pva')" in (out / "model.py").read_text()  # the module built as the pva variant
+    onnx = pytest.importorskip("onnx")
+    result = CliRunner().invoke(main, ["convert", str(CASE / "net.prototxt"), "-w", str(CASE / "net.caffemodel"),
+                                       "--to", "onnx", "-o", str(tmp_path / "m.onnx"), "--layer-variant", "Proposal=pva"])
+    assert result.exit_code == 0, result.output
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    assert json.loads(props["caffe2x.layer_variants"]) == PVA
 
 
 def test_cli_verify_passes_the_reference_with_the_variant_only(tmp_path):
