@@ -167,3 +167,12 @@ def test_fork_sort_order_is_the_forks_partial_quicksort():
 def test_pva_needs_positive_top_n_counts():
     with pytest.raises(caffe2x.Caffe2xError, match="pre_nms_topn and post_nms_topn > 0"):
         proposal.to_pva(proposal.ProposalParams(16, 16, 16.0, (1.0,), (8.0,), 0, 5, 0.7))
+
+
+def test_pva_anchors_round_half_up_where_py_faster_rcnn_rounds_half_to_even():
+    """base_size 9, ratio 0.5: width round(sqrt(81 / 0.5)) = 13, height 13 * 0.5 = 6.5: 7 in the
+    fork ((int)(x + 0.5)), 6 in py-faster-rcnn (np.round)."""
+    default = proposal.ProposalParams(16, 9, 16.0, (0.5,), (1.0,), 10, 5, 0.7)
+    heights = [float(a[0, 3] - a[0, 1] + 1) for a in (proposal.base_anchors(default),
+                                                proposal.base_anchors(proposal.to_pva(default)))]
+    assert heights == [6.0, 7.0]

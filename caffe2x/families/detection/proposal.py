@@ -48,8 +48,10 @@ same type name and proposal_param. Every rule above is shared except:
 - the scores top is (R,), not (R, 1);
 - anchors round half up ((int)(x + 0.5)) where py-faster-rcnn's np.round rounds half to even;
 - pre_nms_topn and post_nms_topn must be > 0 (the fork has no "all").
-Its NMS overlap is 0 for boxes apart by less than a pixel (x1 > other x2) where py_cpu_nms
-counts the +1 width: kept as py_cpu_nms here (both overlaps then stay below 1/(1 + gap)).
+Known deviation: the fork's NMS overlap is 0 for boxes apart by less than a pixel (x1 > the
+other's x2), where py_cpu_nms's +1 width counts an overlap (at most (1 - gap) / (1 + gap), for
+boxes a pixel wide); caffe2x keeps py_cpu_nms's (the ONNX and TensorFlow NMS ops compute it), so
+only such sub-pixel-apart pairs, thin boxes in practice, could be suppressed otherwise.
 
 The rules below are plain functions over an array module `xp` (numpy, torch, tensorflow, or
 OnnxOps emitting ONNX nodes), used by the reference here and by every target:
