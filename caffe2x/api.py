@@ -10,6 +10,7 @@ from .compare import DEFAULT_TOLERANCE
 from .errors import RegistryError
 from .frontend.build import build_graph
 from .frontend.select import check_supported, test_phase_layers
+from .frontend.variants import check_layer_variants
 from .frontend.weights import attach_weights
 from .io import params
 from .io.caffemodel import WeightFile, read_caffemodel
@@ -27,21 +28,24 @@ PathLike = str | os.PathLike
 def graph_from_net(
     net, weights: PathLike | WeightFile | None = None,
     input_shapes: Mapping[str, Shape] | None = None, source: str = "<net>", targets: Iterable[str] = (),
-    dynamic_hw: bool = False,
+    dynamic_hw: bool = False, layer_variants: Mapping[str, str] | None = None,
 ) -> Graph:
     """A parsed, current-format NetParameter -> checked graph, weights attached if given.
 
     An input shape with None dims ({"data": (1, 3, None, None)}, CLI data=1,3,?,?) or
     dynamic_hw (every N,C,H,W input) keeps height and width dynamic in the converted models;
     the graph's shapes are Caffe's at the nominal size (the declared one where None is given).
+    layer_variants ({"Proposal": "pva"}) chooses a named semantics for a type whose forks share
+    its name and parameters (frontend.variants; an unknown one raises LayerVariantError).
 
     Before anything else (the graph, the weights), every layer type is checked: one
     UnsupportedLayerError lists every layer caffe2x cannot read, then every layer one of
     `targets` cannot express."""
+    variants = check_layer_variants(layer_variants)
     layers = test_phase_layers(net, source)
     check_supported(layers)  # before anything else: one report of every unsupported layer
     check_targets_support(targets, [(layer.name, layer.type) for layer in layers])
-    graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()})
+    graph = build_graph(net.name, layers, {k: tuple(v) for k, v in (input_shapes or {}).items()}, variants)
     if dynamic_hw:
         graph.dynamic = {v: (2, 3) for v in graph.inputs if len(graph.values[v].shape) == 4}
     if weights is not None:
@@ -53,14 +57,17 @@ def graph_from_net(
 def load_net(
     prototxt: PathLike, weights: PathLike | WeightFile | None = None,
     input_shapes: Mapping[str, Shape] | None = None, targets: Iterable[str] = (), dynamic_hw: bool = False,
+    layer_variants: Mapping[str, str] | None = None,
 ) -> Graph:
     """Read a prototxt (current, V1 or V0 format) and optionally its caffemodel.
 
     input_shapes overrides or supplies input shapes: {"data": (1, 3, 224, 224)}. targets:
     target names whose support of every layer is checked first (see graph_from_net). A None dim
-    ({"data": (1, 3, None, None)}) or dynamic_hw: dynamic height and width (see graph_from_net).
+    ({"data": (1, 3, None, None)}) or dynamic_hw: dynamic height and width; layer_variants:
+    {type: variant} (see graph_from_net).
     """
-    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets, dynamic_hw)
+    return graph_from_net(read_prototxt(prototxt), weights, input_shapes, str(prototxt), targets, dynamic_hw,
+                          layer_variants)
 
 
 def attach_preprocessing(graph: Graph, prototxt: PathLike, options=None):

@@ -26,7 +26,7 @@ from .targets import TARGETS
 SUMMARY_NAMES = [f"report.{ext}" for ext in ("json", "md", "xml", "html")]
 
 MODEL_KEYS = {"name", "prototxt", "weights", "random_weights", "input_shapes", "targets", "tolerance",
-              "layer_tolerances", "reference", "inputs", "seed"}
+              "layer_tolerances", "reference", "inputs", "seed", "layer_variants"}
 
 
 @dataclass
@@ -42,6 +42,7 @@ class ModelSpec:
     reference: str = "builtin"  # a golden-format .npz, builtin, caffe or auto
     inputs: str | None = None
     seed: int = 0
+    layer_variants: dict[str, str] = field(default_factory=dict)  # {type: variant}, as --layer-variant
 
     @property
     def folder(self) -> str:
@@ -100,8 +101,23 @@ def _spec(path: Path, index: int, entry: dict, tolerance: float | None, layer_to
         tolerance=float(entry.get("tolerance", tolerance if tolerance is not None else DEFAULT_TOLERANCE)),
         layer_tolerances={**(layer_tolerances or {}), **{k: float(v) for k, v in
                                                           (entry.get("layer_tolerances") or {}).items()}},
-        reference=str(reference), inputs=resolve(entry.get("inputs")), seed=int(entry.get("seed", 0)))
+        reference=str(reference), inputs=resolve(entry.get("inputs")), seed=int(entry.get("seed", 0)),
+        layer_variants=_layer_variants(where, entry.get("layer_variants")))
     return spec
+
+
+def _layer_variants(where: str, value) -> dict[str, str]:
+    """The manifest's layer_variants ({Proposal: pva}), checked as --layer-variant is."""
+    from .errors import LayerVariantError
+    from .frontend.variants import check_layer_variants
+
+    if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+        raise LayerVariantError(f"{where}: layer_variants must map a layer type to a variant name "
+                                f"(layer_variants: {{Proposal: pva}}), not {value!r}.")
+    try:
+        return check_layer_variants({str(k): v for k, v in (value or {}).items()})
+    except LayerVariantError as exc:
+        raise LayerVariantError(f"{where}: {exc}") from None
 
 
 def check_batch_outputs(specs: list[ModelSpec], outdir: str | Path) -> None:

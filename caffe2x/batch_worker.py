@@ -25,7 +25,7 @@ def run_model(spec: ModelSpec, folder: Path) -> ModelResult:
         arrays = read_inputs(spec.inputs) if spec.inputs else inputs_in(blobs)
         shapes = {**{k: tuple(v.shape) for k, v in arrays.items()},
                   **{k: tuple(v) for k, v in spec.input_shapes.items()}}
-        graph = api.load_net(spec.prototxt, spec.weights, shapes, spec.targets)
+        graph = api.load_net(spec.prototxt, spec.weights, shapes, spec.targets, layer_variants=spec.layer_variants)
         if not spec.weights:
             synthetic_weights(graph, spec.seed)
         check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs, as by verify

@@ -95,6 +95,19 @@ dynamic_hw_option = click.option("--dynamic-hw", is_flag=True,
                                  help="Keep the height and width of every N,C,H,W input dynamic (onnx, pytorch, "
                                       "tensorflow, tflite), as --input-shape NAME=N,C,?,? does for one input; "
                                       "verify checks a second size.")
+
+
+def _layer_variants(_ctx, _param, values) -> dict[str, str]:
+    from .frontend.variants import parse_layer_variants
+
+    return parse_layer_variants(values)
+
+
+layer_variant_option = click.option(
+    "--layer-variant", "layer_variants", multiple=True, metavar="TYPE=VARIANT", callback=_layer_variants,
+    help="Give a layer type the semantics of a named fork variant where forks share its name and parameters "
+         "(Proposal=pva: pva-faster-rcnn's C++ Proposal, which OpenVINO reads; repeatable; recorded in "
+         "caffe2x.json).")
 outputs_option = click.option("--outputs", "cut_layers", default=None, metavar="LAYER[,LAYER]",
                               help="Cut the net: these layers' tops become its outputs, later layers are dropped.")
 
@@ -158,11 +171,12 @@ def main(verbose: bool) -> None:
 @plugin_option
 @caffe_proto_option
 @outputs_option
+@layer_variant_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def inspect(net, weights, input_shapes, plugins, protos, cut_layers, as_json):
+def inspect(net, weights, input_shapes, plugins, protos, cut_layers, layer_variants, as_json):
     """Show every layer with Caffe's output shapes, parameters and FLOPs."""
     _plugins(plugins, protos)
-    graph = _cut(api.load_net(net, weights, _shapes(input_shapes)), cut_layers)
+    graph = _cut(api.load_net(net, weights, _shapes(input_shapes), layer_variants=layer_variants), cut_layers)
     click.echo(json.dumps(summarize(graph), indent=1) if as_json else format_table(graph))
 
 
@@ -176,12 +190,14 @@ force_option = click.option("--force", is_flag=True, help="Replace an existing o
 
 
 def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: dict | None = None,
-          batch: int | None = None, arrays_source: str = "--inputs", targets=(), dynamic_hw: bool = False):
+          batch: int | None = None, arrays_source: str = "--inputs", targets=(), dynamic_hw: bool = False,
+          layer_variants: dict[str, str] | None = None):
     """Load the net; inputs given as arrays (read from `arrays_source`, named in errors) set the
     input shapes unless --input-shape does (its '?' dims too: the arrays' size is then the
     nominal one), and `batch` replaces every input's first dimension. Every layer the
     `targets` cannot express is reported before the weights are read. '?' dims and
-    dynamic_hw (--dynamic-hw) leave height and width open (graph.dynamic)."""
+    dynamic_hw (--dynamic-hw) leave height and width open (graph.dynamic); layer_variants
+    (--layer-variant) choose named fork semantics."""
     from .frontend.inputs import open_axes
     from .io.prototxt import read_prototxt
     from .weights import synthetic_weights
@@ -198,9 +214,9 @@ def _load(net, weights, input_shapes, random_weights: bool, seed: int, arrays: d
         if given is None or (None in given and len(given) == array.ndim):
             shapes[name] = tuple(d if d is not None else n for d, n in zip(given or array.shape, array.shape))
     if batch:  # the declared shapes come from the prototxt alone: the weights are read once
-        declared = api.graph_from_net(net_param, None, shapes, str(net), targets)
+        declared = api.graph_from_net(net_param, None, shapes, str(net), targets, layer_variants=layer_variants)
         shapes = {declared.values[v].top: (batch, *declared.values[v].shape[1:]) for v in declared.inputs}
-    graph = api.graph_from_net(net_param, weights, shapes, str(net), targets, dynamic_hw)
+    graph = api.graph_from_net(net_param, weights, shapes, str(net), targets, dynamic_hw, layer_variants)
     graph.dynamic.update({top: axes for top, axes in opened.items() if top in graph.inputs})
     return graph if weights else synthetic_weights(graph, seed)
 
@@ -238,9 +254,10 @@ def _check_reports(paths, force: bool) -> list[str]:
 @outputs_option
 @click.option("--labels", "labels_path", type=click.Path(dir_okay=False),
               help="Class names (synset_words.txt or a labelmap.prototxt): the top classes are named.")
+@layer_variant_option
 @force_option
 def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_weights, output, cut_layers,
-        labels_path, force):
+        labels_path, layer_variants, force):
     """Run the NumPy reference forward pass (Caffe's semantics, no Caffe needed)."""
     from .reference import as_golden_blobs
     from .reference import run as forward
@@ -249,7 +266,8 @@ def run(net, weights, input_shapes, plugins, protos, inputs_path, seed, random_w
         check_output(output, FILE, force, suffixes=(".npz",), writer="run")
     _plugins(plugins, protos)
     arrays = _read_inputs(inputs_path) if inputs_path else {}
-    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}")
+    graph = _load(net, weights, input_shapes, random_weights, seed, arrays, arrays_source=f"--inputs {inputs_path}",
+                  layer_variants=layer_variants)
     graph = _cut(graph, cut_layers)
     check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     arrays = arrays or random_inputs(graph, seed)
@@ -296,10 +314,12 @@ def _batch(value: str) -> int | None:
 @dynamic_hw_option
 @outputs_option
 @_preprocessing_options
+@layer_variant_option
 @force_option
 def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, target, output, opset, batch,
             keep_intermediate, layout, quantize, calibration, dynamic_hw, cut_layers, mean_file, mean_values,
-            mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode, force):
+            mean_per_channel, scale, std, raw_scale, channel_order, input_layout, labels_path, preprocess_mode,
+            layer_variants, force):
     """Convert a Caffe model (prototxt + caffemodel) to another framework (or every one: --to all)."""
     outputs = _convert_outputs(target, output, force)  # checked before the weights are even read
     _plugins(plugins, protos)
@@ -309,7 +329,7 @@ def convert(net, weights, input_shapes, plugins, protos, random_weights, seed, t
         TARGETS.get(name).check_options(options if target != "all" else options.only_for(TARGETS.get(name).options))
     require_all(list(outputs))  # before any work: a missing framework is named with its pip extra
     graph = _load(net, weights, input_shapes, random_weights, seed, batch=fixed, targets=list(outputs),
-                  dynamic_hw=dynamic_hw)
+                  dynamic_hw=dynamic_hw, layer_variants=layer_variants)
     graph = _cut(graph, cut_layers)
     _attach_metadata(graph, net, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
                      input_layout, labels_path)
@@ -375,11 +395,12 @@ def _convert_outputs(target: str, output: str, force: bool) -> dict:
 @click.option("--image", "image_path", type=click.Path(dir_okay=False),
               help="Verify on this image (needs Pillow: the 'image' extra), sized as pycaffe's caffe.io does and "
                    "preprocessed as the options say, the same for both sides.")
+@layer_variant_option
 @click.option("--force", is_flag=True, help="Replace existing --report files.")
 def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, inputs_path, targets, reference,
            tolerance, layer_tolerances, report_paths, device, timeout, quiet, as_json, quantize, calibration,
            dynamic_hw, cut_layers, mean_file, mean_values, mean_per_channel, scale, std, raw_scale, channel_order,
-           input_layout, labels_path, preprocess_mode, image_path, force):
+           input_layout, labels_path, preprocess_mode, image_path, layer_variants, force):
     """Convert, run, and compare every Caffe top with the reference, layer by layer.
 
     Exit 0 when every compared blob is within tolerance, 1 when one is not, 2 on bad input,
@@ -397,7 +418,7 @@ def verify(net, weights, input_shapes, plugins, protos, random_weights, seed, in
                      labels_path, preprocess_mode, image_path)
     with _deadline(timeout):
         report, classes = _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference,
-                                  settings, quiet or as_json, cut_layers, preprocessing, dynamic_hw)
+                                  settings, quiet or as_json, cut_layers, preprocessing, dynamic_hw, layer_variants)
     if as_json:
         click.echo(render_json(report))
     elif not quiet:
@@ -552,7 +573,7 @@ def parse_tolerances(values) -> dict[str, float]:
 
 
 def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targets, reference, settings, quiet,
-            cut_layers=None, preprocessing=(None,) * 9 + ("record", None), dynamic_hw=False):
+            cut_layers=None, preprocessing=(None,) * 9 + ("record", None), dynamic_hw=False, layer_variants=None):
     """The report, and the lines naming the top classes (or detections) of the reference's outputs."""
     from .report import Report
     from .report.terminal import console, progress
@@ -566,7 +587,7 @@ def _verify(net, weights, input_shapes, random_weights, seed, inputs_path, targe
     arrays = _read_inputs(inputs_path) if inputs_path else _inputs_of(reference_blobs)
     source = f"--inputs {inputs_path}" if inputs_path else f"--reference {reference}"
     graph = _load(net, weights, input_shapes, random_weights, seed, None if mode == "embed" else arrays,
-                  arrays_source=source, targets=targets, dynamic_hw=dynamic_hw)
+                  arrays_source=source, targets=targets, dynamic_hw=dynamic_hw, layer_variants=layer_variants)
     graph = _cut(graph, cut_layers)
     check_input_values(graph, arrays)  # ROIs given as data: refused before anything runs
     _attach_metadata(graph, net, *options, labels_path)

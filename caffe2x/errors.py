@@ -43,6 +43,10 @@ class DynamicShapeError(ShapeError):
     --dynamic-hw): a layer whose weights or parameters fix the size, or an emitter that bakes it."""
 
 
+class LayerVariantError(Caffe2xError):
+    """A --layer-variant (API layer_variants, manifest key) naming a type or variant caffe2x does not have."""
+
+
 class RegistryError(Caffe2xError):
     """A handler registered twice for one layer type, or a bad plugin."""
 

@@ -11,6 +11,7 @@ from ..layers.base import BottomSource
 from ..layers.expand import EXPANSIONS
 from ..layers.tensor import InputParams
 from .inputs import is_input_layer, open_axes, resolve_input_shapes
+from .variants import apply_variant
 
 
 @dataclass
@@ -23,8 +24,9 @@ class _Version:
 
 
 class _Builder:
-    def __init__(self, name: str, layers: list, input_shapes: dict[str, Shape]):
+    def __init__(self, name: str, layers: list, input_shapes: dict[str, Shape], variants: dict[str, str]):
         self.layers = layers
+        self.variants = variants  # type -> the variant the user chose (frontend.variants)
         self.input_shapes = input_shapes
         self.graph = Graph(name=name, inputs=[], outputs=[], nodes=[], values={})
         self.current: dict[str, _Version] = {}
@@ -119,7 +121,7 @@ class _Builder:
         inputs = self._inputs_of(layer)
         bottom_shapes = [self.graph.values[v].shape for v in inputs]
         try:
-            params = definition.parse(layer)
+            params = apply_variant(self.variants, layer.type, definition.parse(layer))
             top_shapes = [tuple(int(d) for d in s) for s in definition.infer(params, bottom_shapes)]
             weight_shapes = [tuple(s) for s in definition.weights(params, bottom_shapes)]
             flops = int(definition.flops(params, bottom_shapes, top_shapes))
@@ -217,13 +219,16 @@ def _check_size(layer, top: str, shape: Shape) -> None:
             f"positive and a blob may hold at most {MAX_BLOB_ELEMENTS} elements")
 
 
-def build_graph(name: str, layers: list, overrides: dict[str, Shape]) -> Graph:
-    """Selected, supported layers -> checked SSA graph (without weights)."""
+def build_graph(name: str, layers: list, overrides: dict[str, Shape], variants: dict[str, str] | None = None) -> Graph:
+    """Selected, supported layers -> checked SSA graph (without weights); `variants` (checked by
+    frontend.variants) choose a named semantics for a type, recorded in graph.metadata."""
     if not layers:
         raise GraphError(f"net '{name}' has no layers (after choosing the TEST phase): nothing to convert.")
     used = {bottom for layer in layers if not is_input_layer(layer) for bottom in layer.bottom}
     input_layers = [layer for layer in layers if is_input_layer(layer)]
     shapes = resolve_input_shapes(input_layers, used, overrides)
-    graph = _Builder(name, layers, shapes).run()
+    graph = _Builder(name, layers, shapes, dict(variants or {})).run()
+    if variants:
+        graph.metadata["layer_variants"] = dict(sorted(variants.items()))
     graph.dynamic = {top: axes for top, axes in open_axes(overrides).items() if top in graph.inputs}
     return graph

@@ -8,8 +8,8 @@ layer's name and type to it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ShapeError
@@ -88,6 +88,10 @@ class LayerDef:
     fixed_batch: the first axis of its bottoms is not a batch that may vary (a recurrent
         layer's T, which Caffe fixes): a net holding one converts with its own first dims
         (no dynamic batch in ONNX or torch.export), see fixes_batch
+    variants: named semantics the user chooses explicitly (--layer-variant TYPE=NAME) where two forks
+        share a type name and its parameters, so that the prototxt cannot tell them apart
+        (Proposal: "pva"): NAME -> a function (default params) -> that variant's params, which
+        carry the choice to the reference and the emitters; the default is the type's own semantics
     data_bottoms: bottoms whose VALUES the layer needs in range when a net input holds them
         (DataBottom: ROIPooling's boxes, a Proposal's im_info): checked before `run` and `verify`
         run anything, drawn in range by random_inputs, and (rows) their first dimension kept
@@ -107,6 +111,7 @@ class LayerDef:
     fit_blobs: Callable[[Any, int], Any] | None = None
     fixed_batch: bool = False
     data_bottoms: tuple[DataBottom, ...] = ()
+    variants: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

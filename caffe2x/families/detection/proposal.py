@@ -33,6 +33,26 @@ The C++ type reads OpenCV's ProposalParameter (proposal.proto): the same computa
 base_size, min_size, ratio, scale, the top-N counts and nms_thresh as parameters; an absent
 ratio/scale list is py-faster-rcnn's (0.5, 1, 2) / (8, 16, 32).
 
+Variant "pva" (--layer-variant Proposal=pva; the C++ type only): the C++ Proposal of
+pva-faster-rcnn as openvinotoolkit/training_toolbox_caffe@46feb72b2220b0f09dd7b98a1a6e8ed51ddf2137
+src/caffe/layers/proposal_layer.cpp ships it (the one OpenVINO's Caffe front end reads), with the
+same type name and proposal_param. Every rule above is shared except:
+- im_info is (height, width, scale_h, scale_w): the minimum height is min_size * scale_h, the
+  minimum width min_size * scale_w;
+- a box under the minimum size is not removed: its score becomes 0 (flag * score), and it is
+  sorted and goes through NMS with the others;
+- the sort is the fork's partial quicksort (sort_box) of every box, the first pre_nms_topn
+  sorted; equal scores (the zeroed boxes) come in its order, which the reference reproduces
+  (fork_sort_order) and the targets do not (ties to the lower anchor): NMS among zeroed boxes
+  may then keep others, so their rows can differ (the boxes scored above 0 agree exactly);
+- the scores top is (R,), not (R, 1);
+- anchors round half up ((int)(x + 0.5)) where py-faster-rcnn's np.round rounds half to even;
+- pre_nms_topn and post_nms_topn must be > 0 (the fork has no "all").
+Known deviation: the fork's NMS overlap is 0 for boxes apart by less than a pixel (x1 > the
+other's x2), where py_cpu_nms's +1 width counts an overlap (at most (1 - gap) / (1 + gap), for
+boxes a pixel wide); caffe2x keeps py_cpu_nms's (the ONNX and TensorFlow NMS ops compute it), so
+only such sub-pixel-apart pairs, thin boxes in practice, could be suppressed otherwise.
+
 The rules below are plain functions over an array module `xp` (numpy, torch, tensorflow, or
 OnnxOps emitting ONNX nodes), used by the reference here and by every target:
 proposal_onnx.py (TopK + NonMaxSuppression), proposal_torch.py (the greedy NMS as a
@@ -64,6 +84,7 @@ from .roi_inputs import known_image
 TEST_PRE_NMS_TOP_N, TEST_POST_NMS_TOP_N, TEST_NMS_THRESH, TEST_MIN_SIZE = 6000, 300, 0.7, 16
 DEFAULT_RATIOS, DEFAULT_SCALES = (0.5, 1.0, 2.0), (8.0, 16.0, 32.0)
 PY_MODULE, PY_LAYER = "rpn.proposal_layer", "ProposalLayer"
+PY_FASTER_RCNN, PVA = "py-faster-rcnn", "pva"  # the rules a generated model.py copies spell "pva" out
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,7 @@ class ProposalParams:
     post_nms_topn: int  # <= 0: no cut
     nms_thresh: float
     tops: int = 1  # rois, or rois and scores
+    variant: str = PY_FASTER_RCNN  # or PVA: --layer-variant Proposal=pva
 
     @property
     def num_anchors(self) -> int:
@@ -90,6 +112,14 @@ def build_cpp(value) -> ProposalParams:
                           tuple(float(r) for r in value.ratio) or DEFAULT_RATIOS,
                           tuple(float(s) for s in value.scale) or DEFAULT_SCALES,
                           int(value.pre_nms_topn), int(value.post_nms_topn), float(value.nms_thresh))
+
+
+def to_pva(params: ProposalParams) -> ProposalParams:
+    """The pva variant (LayerDef.variants["pva"]): the same parameters, pva-faster-rcnn's rules."""
+    check(params.pre_nms_topn > 0 and params.post_nms_topn > 0,
+          "the pva Proposal needs pre_nms_topn and post_nms_topn > 0 (its sort and output are sized by them), "
+          f"got {params.pre_nms_topn} and {params.post_nms_topn}")
+    return replace(params, variant=PVA)
 
 
 def parse_python(layer) -> ProposalParams:
@@ -122,8 +152,10 @@ def infer(params: ProposalParams, bottoms):
                               "(background, then foreground)")
     check(tuple(deltas) == (1, 4 * a, *scores[2:]),
           f"deltas must be 1 x {4 * a} x {scores[2]} x {scores[3]} (4 per anchor), got {list(deltas)}")
-    check(len(im_info) >= 2 and im_info[-1] >= 3, f"im_info must be 1 x 3 (height, width, scale), got {list(im_info)}")
-    return [(1, 5), (1, 1)][:params.tops]
+    values, layout = (4, "height, width, scale_h, scale_w") if params.variant == PVA else (3, "height, width, scale")
+    check(len(im_info) >= 2 and im_info[-1] >= values,
+          f"im_info must be 1 x {values} ({layout}) for the {params.variant} Proposal, got {list(im_info)}")
+    return [(1, 5), score_rows(params.variant, 1)][:params.tops]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,7 +163,18 @@ def infer(params: ProposalParams, bottoms):
 # four coordinate arrays [x1, y1, x2, y2].
 # ---------------------------------------------------------------------------------------------
 
-def generate_anchors(base_size: int, ratios, scales) -> np.ndarray:
+def round_half_up(x):
+    """pva-faster-rcnn's ROUND(x): (int)(x + 0.5), for the positive sizes of its anchors."""
+    return np.floor(np.asarray(x) + 0.5)
+
+
+def base_anchors(params: ProposalParams) -> np.ndarray:
+    """The variant's anchors: py-faster-rcnn rounds half to even (np.round), pva half up."""
+    rounding = round_half_up if params.variant == PVA else np.round
+    return generate_anchors(params.base_size, params.ratios, params.scales, rounding)
+
+
+def generate_anchors(base_size: int, ratios, scales, rounding=np.round) -> np.ndarray:
     """generate_anchors.py: (A, 4) float64, ratio-major, around the (0, 0, base-1, base-1) window."""
     def whctrs(anchor):
         w, h = anchor[2] - anchor[0] + 1, anchor[3] - anchor[1] + 1
@@ -143,8 +186,8 @@ def generate_anchors(base_size: int, ratios, scales) -> np.ndarray:
                           x_ctr + 0.5 * (ws - 1), y_ctr + 0.5 * (hs - 1)))
 
     w, h, x_ctr, y_ctr = whctrs(np.array([1, 1, base_size, base_size], np.float64) - 1)
-    ws = np.round(np.sqrt(w * h / np.asarray(ratios, np.float64)))
-    ratio_anchors = mkanchors(ws, np.round(ws * np.asarray(ratios, np.float64)), x_ctr, y_ctr)
+    ws = rounding(np.sqrt(w * h / np.asarray(ratios, np.float64)))
+    ratio_anchors = mkanchors(ws, rounding(ws * np.asarray(ratios, np.float64)), x_ctr, y_ctr)
     scales = np.asarray(scales, np.float64)
     out = []
     for anchor in ratio_anchors:
@@ -180,9 +223,28 @@ def rpn_clip(xp, box, im_h, im_w):
     return [xp.maximum(xp.minimum(v, limit), 0.0 * limit) for v, limit in zip(box, limits)]
 
 
-def rpn_too_small(box, min_size):
-    """_filter_boxes' complement: a side (x2 - x1 + 1, y2 - y1 + 1) below min_size * im_scale."""
-    return ((box[2] - box[0] + 1.0) < min_size) | ((box[3] - box[1] + 1.0) < min_size)
+def rpn_min_sides(info, min_size, variant: str):
+    """(minimum width, minimum height) from im_info (flat): min_size * im_info[2] for both
+    (py-faster-rcnn), min_size * scale_w (im_info[3]) and min_size * scale_h (im_info[2]) (pva)."""
+    if variant == "pva":
+        return info[3] * min_size, info[2] * min_size
+    return info[2] * min_size, info[2] * min_size
+
+
+def rpn_too_small(box, min_w, min_h):
+    """_filter_boxes' complement: a width x2 - x1 + 1 below min_w or a height y2 - y1 + 1 below min_h."""
+    return ((box[2] - box[0] + 1.0) < min_w) | ((box[3] - box[1] + 1.0) < min_h)
+
+
+def score_rows(variant: str, rows):
+    """The scores top's shape: (R, 1) (py-faster-rcnn), (R,) (pva: its LayerSetUp pops the 5)."""
+    return (rows,) if variant == "pva" else (rows, 1)
+
+
+def small_box_score(variant: str) -> float:
+    """The score a box under the minimum size ranks with: -inf, i.e. removed before the sort and
+    NMS (py-faster-rcnn), or 0, i.e. kept, sorted and output with score 0 (pva: flag * score)."""
+    return 0.0 if variant == "pva" else float("-inf")
 
 
 def rpn_overlaps(xp, box, others):
@@ -229,6 +291,44 @@ def greedy_nms(boxes: np.ndarray, thresh: float) -> list[int]:
     return keep
 
 
+def fork_sort_order(scores: np.ndarray, num_top: int) -> np.ndarray:
+    """pva's sort_box on the (N,) scores: the permutation its partial quicksort leaves (the first
+    num_top positions sorted descending; equal scores in the order its swaps make), reproduced
+    swap for swap, iteratively (the fork recurses; the subranges are disjoint, so order is moot)."""
+    values, order = scores.tolist(), list(range(len(scores)))
+    stack = [(0, len(values) - 1)] if values else []
+    while stack:
+        start, end = stack.pop()
+        pivot, left, right = values[start], start + 1, end
+        while left <= right:
+            while left <= end and values[left] >= pivot:
+                left += 1
+            while right > start and values[right] <= pivot:
+                right -= 1
+            if left <= right:
+                values[left], values[right] = values[right], values[left]
+                order[left], order[right] = order[right], order[left]
+                left, right = left + 1, right - 1
+        if right > start:
+            values[start], values[right] = values[right], values[start]
+            order[start], order[right] = order[right], order[start]
+        if start < right - 1:
+            stack.append((start, right - 1))
+        if right + 1 < num_top and right + 1 < end:
+            stack.append((right + 1, end))
+    return np.asarray(order, np.int64)
+
+
+def ranked_order(ranked: np.ndarray, params: ProposalParams) -> np.ndarray:
+    """The boxes in score order, cut to pre_nms_topn: py-faster-rcnn's argsort (ties to the lower
+    anchor; its removed boxes, -inf, dropped), or pva's quicksort of every box."""
+    if params.variant == PVA:
+        return fork_sort_order(ranked, params.pre_nms_topn)[:params.pre_nms_topn]
+    keep = np.flatnonzero(ranked != -np.inf)
+    order = keep[np.argsort(-ranked[keep], kind="stable")]
+    return order[:params.pre_nms_topn] if params.pre_nms_topn > 0 else order
+
+
 def flat_inputs(scores, deltas, num_anchors):
     """Foreground scores (N,) and deltas (N, 4), rows ordered (h, w, anchor) as the anchors."""
     fg = scores[0, num_anchors:].transpose(1, 2, 0).reshape(-1)
@@ -240,20 +340,18 @@ def propose(scores, deltas, im_info, params: ProposalParams):
     scores, deltas, im_info = (np.asarray(x, np.float32) for x in (scores, deltas, im_info))
     info = im_info.reshape(-1)
     fg, flat_deltas = flat_inputs(scores, deltas, params.num_anchors)
-    anchors = shifted_anchors(generate_anchors(params.base_size, params.ratios, params.scales), scores.shape[2],
-                              scores.shape[3], params.feat_stride)
+    anchors = shifted_anchors(base_anchors(params), scores.shape[2], scores.shape[3], params.feat_stride)
     box = rpn_clip(_Float32, rpn_decode(_Float32, anchors, flat_deltas), info[0], info[1])
     boxes = np.stack(box, 1).astype(np.float32)
-    keep = np.flatnonzero(~rpn_too_small(box, np.float32(params.min_size) * info[2]))
-    order = keep[np.argsort(-fg[keep], kind="stable")]
-    if params.pre_nms_topn > 0:
-        order = order[:params.pre_nms_topn]
+    small = rpn_too_small(box, *rpn_min_sides(info, np.float32(params.min_size), params.variant))
+    ranked = np.where(small, np.float32(small_box_score(params.variant)), fg).astype(np.float32)
+    order = ranked_order(ranked, params)
     kept = greedy_nms(boxes[order], params.nms_thresh)
     if params.post_nms_topn > 0:
         kept = kept[:params.post_nms_topn]
     chosen = order[kept]
     rois = np.hstack([np.zeros((len(chosen), 1), np.float32), boxes[chosen]])
-    return rois.astype(np.float32), fg[chosen].reshape(-1, 1).astype(np.float32)
+    return rois.astype(np.float32), ranked[chosen].reshape(score_rows(params.variant, -1)).astype(np.float32)
 
 
 def reference(node, inputs):
@@ -266,11 +364,12 @@ def reference(node, inputs):
 # ---------------------------------------------------------------------------------------------
 
 def constructor_args(params: ProposalParams, scores_shape) -> str:
-    """The runtime classes' arguments: base anchors (A x 4), map size, stride, the cuts."""
-    base = generate_anchors(params.base_size, params.ratios, params.scales).tolist()
+    """The runtime classes' arguments: base anchors (A x 4), map size, stride, the cuts, the tops
+    and the variant."""
+    base = base_anchors(params).tolist()
     return (f"{base!r}, {scores_shape[2]}, {scores_shape[3]}, {params.feat_stride}, "
             f"{float_literal(params.min_size)}, {params.pre_nms_topn}, {params.post_nms_topn}, "
-            f"{float_literal(params.nms_thresh)}")
+            f"{float_literal(params.nms_thresh)}, {params.tops}, {params.variant!r}")
 
 
 def onnx(node, inputs, outputs, builder):
@@ -282,7 +381,7 @@ def onnx(node, inputs, outputs, builder):
 
 def pytorch(node, ctx):
     args = constructor_args(node.params, ctx.shape(node.inputs[0]))
-    return TorchLayer(f"Proposal({args}, {node.params.tops})",
+    return TorchLayer(f"Proposal({args})",
                       helpers=("caffe2x.families.detection.proposal_torch:Proposal",))
 
 
@@ -290,22 +389,24 @@ def tensorflow(node, args, ctx):
     """A Keras layer (proposal_keras.py) on the Caffe-layout bottoms; its (R, 5) keeps Caffe's form."""
     inputs = ", ".join(ctx.to_caffe(node, arg, value) for arg, value in zip(args, node.inputs))
     constructor = constructor_args(node.params, ctx.shape(node.inputs[0]))
-    return KerasLayer(f"Proposal({constructor}, {node.params.tops}, name={ctx.name(node)})([{inputs}])",
+    return KerasLayer(f"Proposal({constructor}, name={ctx.name(node)})([{inputs}])",
                       custom=("caffe2x.families.detection.proposal_keras:Proposal",),
                       layouts=["caffe"] * len(node.outputs))
 
 
 def draw_image_info(params: ProposalParams, shape, context, rng) -> np.ndarray:
     """A random im_info (random inputs, example inputs, --random-weights): (height, width, 1) of
-    the image, as py-faster-rcnn feeds it. The image is the 4-D net input the RPN maps are computed
-    from (roi_inputs.known_image, at 1 / feat_stride); where the maps are themselves net inputs,
-    the area they cover, map x feat_stride (the map's own size would filter every box out)."""
+    the image, as py-faster-rcnn feeds it ((height, width, 1, 1) for pva). The image is the 4-D
+    net input the RPN maps are computed from (roi_inputs.known_image, at 1 / feat_stride); where
+    the maps are themselves net inputs, the area they cover, map x feat_stride (the map's own
+    size would filter every box out)."""
     image = known_image(context, 1.0 / params.feat_stride)
     if image is None:
         _, _, map_h, map_w = context.bottom_shapes[0]
         image = (map_h * params.feat_stride, map_w * params.feat_stride)
     info = np.zeros(shape, np.float32)
-    info.reshape(-1, shape[-1])[:, :3] = (*image, 1.0)
+    scales = (1.0, 1.0) if params.variant == PVA else (1.0,)  # pva: scale_h, scale_w
+    info.reshape(-1, shape[-1])[:, :2 + len(scales)] = (*image, *scales)
     return info
 
 
@@ -318,17 +419,17 @@ IMAGE_INFO = DataBottom(2, None, draw_image_info)
 # Registration: the C++ type and py-faster-rcnn's Python layer, one computation
 # ---------------------------------------------------------------------------------------------
 
-def _definition(parse) -> LayerDef:
+def _definition(parse, variants=None) -> LayerDef:
     def parse_with_tops(layer):
         return replace(parse(layer), tops=len(layer.top))
 
     if hasattr(parse, "fork_block"):  # what `caffe2x layers` lists as the parameters honoured
         parse_with_tops.fork_block, parse_with_tops.fork_build = parse.fork_block, parse.fork_build
     return LayerDef(parse_with_tops, infer, bottoms=(1, 3), tops=(1, 2), data_dependent=(0,),
-                    data_bottoms=(IMAGE_INFO,))
+                    data_bottoms=(IMAGE_INFO,), variants=variants or {})
 
 
-caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param", build_cpp)), reference,
+caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param", build_cpp), {PVA: to_pva}), reference,
                            onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)
 PYTHON_TYPE = caffe2x_api.register_python_layer(PY_MODULE, PY_LAYER, _definition(parse_python), reference,
                                                 onnx=onnx, pytorch=pytorch, tensorflow=tensorflow)

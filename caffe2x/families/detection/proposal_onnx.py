@@ -1,7 +1,7 @@
 """Proposal in standard ONNX operators.
 
-The rules of proposal.py through OnnxOps (decode, clip, the minimum-size filter, one node per
-float32 operation, as the reference); the filtered boxes scored -inf; TopK for the pre-NMS cut
+The rules of proposal.py through OnnxOps (decode, clip, the minimum-size rule, one node per
+float32 operation, as the reference); the filtered boxes scored -inf (pva: 0, kept for NMS); TopK for the pre-NMS cut
 (sorted, ties to the lower index: the ONNX spec); NonMaxSuppression (greedy, suppressing an IoU
 above iou_threshold, selected in score order) on the corners (x1, y1, x2 + 1, y2 + 1), whose
 plain IoU is py_cpu_nms's +1 overlap, with a score_threshold only -inf fails, at most
@@ -13,7 +13,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..ssd.detection_output_onnx import OnnxOps
-from .proposal import generate_anchors, rpn_clip, rpn_decode, rpn_nms_corners, rpn_too_small, shifted_anchors
+from .proposal import (
+    base_anchors,
+    rpn_clip,
+    rpn_decode,
+    rpn_min_sides,
+    rpn_nms_corners,
+    rpn_too_small,
+    score_rows,
+    shifted_anchors,
+    small_box_score,
+)
 
 LOWEST_SCORE = np.float32(-3.4028234663852886e38)
 
@@ -23,17 +33,18 @@ def emit(node, inputs, outputs, builder):
     ops = OnnxOps(builder, node.name)
     shape = builder.shape(node.inputs[0])
     a = p.num_anchors
-    anchors = shifted_anchors(generate_anchors(p.base_size, p.ratios, p.scales), shape[2], shape[3], p.feat_stride)
+    anchors = shifted_anchors(base_anchors(p), shape[2], shape[3], p.feat_stride)
     count = len(anchors)
     fg = ops.op("Slice", [inputs[0], ops.ints([a]), ops.ints([2 * a]), ops.ints([1])])
     fg = ops.op("Reshape", [ops.op("Transpose", [fg], perm=[0, 2, 3, 1]), ops.ints([-1])])
     deltas = ops.op("Reshape", [ops.op("Transpose", [inputs[1]], perm=[0, 2, 3, 1]), ops.ints([-1, 4])])
     info = ops.op("Reshape", [inputs[2], ops.ints([-1])])
-    im_h, im_w, scale = (ops.unary("Gather", [info, ops.ints(i, scalar=True)], axis=0) for i in range(3))
+    values = 4 if p.variant == "pva" else 3  # (height, width, scale[_h][, scale_w])
+    info = [ops.unary("Gather", [info, ops.ints(i, scalar=True)], axis=0) for i in range(values)]
     anchor_const = ops.tensor(builder.const(node.name, "anchors", anchors))
-    box = rpn_clip(ops, rpn_decode(ops, anchor_const, ops.tensor(deltas)), im_h, im_w)
-    small = rpn_too_small(box, p.min_size * scale)
-    masked = ops.op("Where", [small, ops.operand(float("-inf")), fg])
+    box = rpn_clip(ops, rpn_decode(ops, anchor_const, ops.tensor(deltas)), info[0], info[1])
+    small = rpn_too_small(box, *rpn_min_sides(info, p.min_size, p.variant))
+    masked = ops.op("Where", [small, ops.operand(small_box_score(p.variant)), fg])
     k = min(p.pre_nms_topn, count) if p.pre_nms_topn > 0 else count
     top_scores, order = builder.op("TopK", [masked, ops.ints([k])], node.name, axis=0, largest=1, sorted=1,
                                    outputs=[builder.fresh(f"{node.name}/top"), builder.fresh(f"{node.name}/order")])
@@ -52,8 +63,9 @@ def emit(node, inputs, outputs, builder):
                    value=_zero_tensor())
     names = [ops.op("Concat", [zeros, boxes], axis=1, output=outputs[0])]
     if len(outputs) > 1:
-        picked = ops.op("Gather", [fg, chosen], axis=0)
-        names.append(ops.op("Unsqueeze", [picked, ops.ints([1])], output=outputs[1]))
+        picked = ops.op("Gather", [masked, chosen], axis=0)
+        shape = ops.ints(list(score_rows(p.variant, -1)))  # (R, 1), or (R,) for pva
+        names.append(ops.op("Reshape", [picked, shape], output=outputs[1]))
     return names
 
 
