@@ -9,9 +9,6 @@ Upsample sizes) allow only its published size is run at that size. An entry may 
 tolerance ("tolerance", with its "tolerance_reason") or keep some targets to `-m slow` runs
 ("slow_targets", with its "slow_reason"); CI deselects `slow` (pyproject addopts). An input
 whose values matter (Faster R-CNN's im_info, Fast R-CNN's rois) is given in "input_values".
-A net whose end-to-end comparison random weights make meaningless lists the layers it is
-verified up to ("verify_outputs", with its "verify_outputs_reason": the net cut there, as the
-CLI's --outputs does) and is converted whole to every target.
 
 A net whose layer types are still being written lists them in "waits_for": while any of them
 is not registered, its tests check instead that inspect (exit 2) and loading refuse it with an
@@ -70,7 +67,7 @@ def test_the_manifest_lists_every_wild_prototxt_with_its_provenance():
         assert ("slow_targets" in entry) == bool(entry.get("slow_reason")), entry["file"]
         assert set(entry.get("waits_for", [])) <= set(entry["layer_types"]), entry["file"]
         assert set(entry.get("input_values", {})) <= set(entry["input_shapes"]), entry["file"]
-        assert ("verify_outputs" in entry) == bool(entry.get("verify_outputs_reason")), entry["file"]
+        assert "verify_outputs" not in entry, f"{entry['file']}: every wild net is verified whole"
 
 
 @pytest.mark.parametrize("name", sorted(NETS))
@@ -133,10 +130,6 @@ class WeightedNets:
             graph = synthetic_weights(graph, 0)
             inputs = api.random_inputs(graph, 0)
             inputs.update({k: np.array(v, np.float32) for k, v in entry.get("input_values", {}).items()})
-            if "verify_outputs" in entry:
-                graph = api.cut(graph, entry["verify_outputs"])
-                names = {graph.values[v].top for v in graph.inputs}
-                inputs = {k: v for k, v in inputs.items() if k in names}
             reference = as_golden_blobs(graph, run(graph, inputs))
             _check_meaningful(graph, reference)
             self._cache[name] = (graph, inputs, reference)
@@ -181,22 +174,6 @@ def test_wild_net_verifies_with_random_weights(name, target, weighted_nets):
     result = api.verify(graph, target, inputs, reference, tolerance=tolerance)
     assert result.passed, result.first_divergence
     assert result.records, "no blob was compared"
-
-
-CUT = sorted(name for name, entry in NETS.items() if "verify_outputs" in entry)
-
-
-@pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("name", CUT)
-def test_a_net_verified_cut_converts_whole(name, target, tmp_path):
-    """The layers after the cut are converted too, to every target, with --random-weights."""
-    pytest.importorskip(IMPORTS[target])
-    entry = NETS[name]
-    output = tmp_path / {"onnx": "model.onnx", "tflite": "model.tflite"}.get(target, "model")
-    result = CliRunner().invoke(main, ["convert", str(WILD / entry["file"]), "--random-weights", "--to", target,
-                                       "-o", str(output), *_shape_options(entry)])
-    assert result.exit_code == 0, result.output
-    assert output.exists()
 
 
 def test_random_weights_that_give_nan_or_a_constant_output_fail_the_wild_check(tmp_path):
