@@ -22,11 +22,17 @@ of rows that flip needs no separate bound: a target whose layer is wrong (anothe
 threshold, a dropped or duplicated row) is not reproduced by the reference kernel on its
 own bottoms and fails as before, as does a blob whose bottoms failed or that the target
 does not show, and a later layer that is wrong on the target's rows.
+
+A fork whose sort leaves equal scores in its own order (pva's Proposal: every box under the
+minimum size scores 0, and its partial quicksort's swaps order them, which decides the ones NMS
+keeps among them) is re-run a second time with equal scores taken by anchor, as the targets'
+sorts take them (LayerDef.equal_score_orders); rows reproduced so say so in their note.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -51,7 +57,24 @@ def row_flip(graph: Graph, record: BlobRecord, records: list[BlobRecord], got: M
     if bottoms is None:
         return None
     definition = LAYERS.get(node.type)
-    rerun = [np.asarray(array, np.float32) for array in REFERENCE.get(node.type)(node, list(bottoms.values()))]
+    orders = definition.equal_score_orders(node.params) if definition.equal_score_orders else ()
+    for params in (node.params, *orders):
+        rerun = [np.asarray(array, np.float32)
+                 for array in REFERENCE.get(node.type)(replace(node, params=params), list(bottoms.values()))]
+        settlement = _settle(node, record, records, got, reference, bottoms, rerun, params is not node.params)
+        if settlement is not None:
+            return settlement
+    return None
+
+
+def _settle(node: Node, record: BlobRecord, records: list[BlobRecord], got: Mapping[str, np.ndarray],
+            reference: Mapping[str, np.ndarray], bottoms: Mapping[str, np.ndarray], rerun: list[np.ndarray],
+            reordered: bool) -> Settlement | None:
+    """The Settlement where `rerun` (the layer's reference on the target's bottoms) gives the
+    target's rows; None where one top's rows differ."""
+    from .layers import LAYERS
+
+    definition = LAYERS.get(node.type)
     tolerances = {record_key(r): r.tolerance for r in records}
     overrides, compared, errors = {}, {}, []
     for top, value, array in zip(node.tops, node.outputs, rerun):
@@ -67,6 +90,8 @@ def row_flip(graph: Graph, record: BlobRecord, records: list[BlobRecord], got: M
             overrides[value] = np.asarray(got[key])
             errors.append(check.error.normalized_max)
     note = _note(node, record, got, reference, list(bottoms), max(errors), definition.data_dependent[0])
+    if reordered:  # LayerDef.equal_score_orders: the fork's sort took equal scores in another order
+        note += "; with equal scores taken by anchor, not in the fork's own sort order"
     return Settlement(overrides, note, compared)
 
 

@@ -5,6 +5,7 @@ openvinotoolkit/training_toolbox_caffe ships it, against that fork's own tops
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from caffe2x.batch import load_manifest
 from caffe2x.cli import main
 from caffe2x.errors import LayerVariantError
 from caffe2x.families.detection import proposal
+from caffe2x.flips import row_flip
 from caffe2x.parity import compare_blobs
 from caffe2x.reference import as_golden_blobs, run
 
@@ -67,19 +69,48 @@ def test_the_default_variant_does_not_give_the_forks_tops():
 
 
 @pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
-def test_every_target_matches_the_fork_up_to_the_zero_score_ties(target):
-    """Every row count, every scored row and both scores tops exact; the 12 zero-score rows of
-    rois_map_small are a known limit: the fork orders equal scores by its quicksort (and NMS among
-    them depends on that order), which the reference reproduces and the targets do not."""
+def test_every_target_matches_the_fork_up_to_the_order_of_equal_scores(target):
+    """Every row count, every scored row and both scores tops exact. The 12 zero-score rows of
+    rois_map_small: the fork takes equal scores in its quicksort's order (and NMS among them
+    depends on it), which the reference reproduces and the targets' sorts do not. verify accepts
+    them where the reference with equal scores taken by anchor gives the target's rows
+    (LayerDef.equal_score_orders): ONNX, PyTorch, TensorFlow. TFLite's sort takes them in yet
+    another order: there those rows still fail, a known limit."""
     pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
     blobs, inputs = case_blobs()
     result = caffe2x.verify(load(), target, inputs, blobs, reference_name="fork", tolerance=TOLERANCE)
     records = {r.top: r for r in result.records}
-    failed = {top for top, r in records.items() if not r.error.within(TOLERANCE)}
-    assert {"rois", "rois_map_small"} <= set(records)
-    assert failed <= {"rois_map_small"}, [r.note for r in result.records]
-    if failed:
+    assert {"rois", "scores", "rois_small", "rois_map_small", "scores_map_small"} <= set(records)
+    failed = {top for top, r in records.items() if not r.passed}
+    if target == "tflite":
+        assert failed == {"rois_map_small"}, [r.note for r in result.records]
         assert f"30 rows, the reference 30; first differing row {ZERO_ROWS_FROM}:" in records["rois_map_small"].note
+    else:
+        assert result.passed, [r.note for r in result.records]
+        assert "with equal scores taken by anchor" in records["rois_map_small"].note
+
+
+def test_equal_scores_by_anchor_explain_only_rows_nms_would_keep():
+    """The equal-score rule cannot pass wrong rows: the anchor-order reference settles the rows it
+    gives, and the same rows with one zero-score row replaced by another box are not settled."""
+    blobs, inputs = case_blobs()
+    graph = load()
+    anchor_ordered = [replace(n, params=replace(n.params, quicksort_ties=False)) if n.type == "Proposal" else n
+                      for n in graph.nodes]
+    got = as_golden_blobs(graph, run(replace(graph, nodes=anchor_ordered), inputs))
+    key = "proposal_map_small:rois_map_small"
+    assert not np.array_equal(got[key], blobs[key])  # the tie orders differ on this case
+
+    def settle(rows):
+        records = compare_blobs(graph, "onnx", "fork", {**got, key: rows}, blobs, TOLERANCE).records
+        record = next(r for r in records if r.top == "rois_map_small")
+        assert not record.passed
+        return row_flip(graph, record, records, {**got, key: rows}, blobs, inputs)
+
+    assert "with equal scores taken by anchor" in settle(got[key]).note
+    wrong = got[key].copy()
+    wrong[-1] = wrong[ZERO_ROWS_FROM]  # a kept zero-score box twice
+    assert settle(wrong) is None
 
 
 def test_an_unknown_variant_or_a_type_without_variants_is_a_typed_error():

@@ -92,6 +92,11 @@ class LayerDef:
         share a type name and its parameters, so that the prototxt cannot tell them apart
         (Proposal: "pva"): NAME -> a function (default params) -> that variant's params, which
         carry the choice to the reference and the emitters; the default is the type's own semantics
+    equal_score_orders: for a row layer whose fork takes equal scores in the order its own sort
+        leaves them (pva's partial quicksort), params -> the same params with equal scores in
+        other orders (by anchor, as the targets' sorts do); verify's row-flip rule
+        (caffe2x/flips.py) also accepts target rows the kernel gives in one of those orders,
+        since which of several equal-score boxes comes first is the sort's, not the layer's
     data_bottoms: bottoms whose VALUES the layer needs in range when a net input holds them
         (DataBottom: ROIPooling's boxes, a Proposal's im_info): checked before `run` and `verify`
         run anything, drawn in range by random_inputs, and (rows) their first dimension kept
@@ -110,6 +115,7 @@ class LayerDef:
     check_bottoms: Callable[[Any, list[Shape], list[BottomSource | None]], None] | None = None
     fit_blobs: Callable[[Any, int], Any] | None = None
     fixed_batch: bool = False
+    equal_score_orders: Callable[[Any], tuple[Any, ...]] | None = None
     data_bottoms: tuple[DataBottom, ...] = ()
     variants: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
 

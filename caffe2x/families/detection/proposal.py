@@ -99,6 +99,9 @@ class ProposalParams:
     nms_thresh: float
     tops: int = 1  # rois, or rois and scores
     variant: str = PY_FASTER_RCNN  # or PVA: --layer-variant Proposal=pva
+    # pva only: equal scores in its quicksort's order (the fork), or by anchor (the targets' sorts;
+    # verify's row-flip rule, LayerDef.equal_score_orders)
+    quicksort_ties: bool = True
 
     @property
     def num_anchors(self) -> int:
@@ -120,6 +123,13 @@ def to_pva(params: ProposalParams) -> ProposalParams:
           "the pva Proposal needs pre_nms_topn and post_nms_topn > 0 (its sort and output are sized by them), "
           f"got {params.pre_nms_topn} and {params.post_nms_topn}")
     return replace(params, variant=PVA)
+
+
+def anchor_ordered_ties(params: ProposalParams) -> tuple[ProposalParams, ...]:
+    """LayerDef.equal_score_orders: pva's boxes under min_size all score 0, and its quicksort
+    leaves them in the order of its swaps, which decides the ones NMS keeps among them; a
+    target's sort takes them by anchor. Both are the fork's rule, sort by score."""
+    return (replace(params, quicksort_ties=False),) if params.variant == PVA else ()
 
 
 def parse_python(layer) -> ProposalParams:
@@ -322,7 +332,7 @@ def fork_sort_order(scores: np.ndarray, num_top: int) -> np.ndarray:
 def ranked_order(ranked: np.ndarray, params: ProposalParams) -> np.ndarray:
     """The boxes in score order, cut to pre_nms_topn: py-faster-rcnn's argsort (ties to the lower
     anchor; its removed boxes, -inf, dropped), or pva's quicksort of every box."""
-    if params.variant == PVA:
+    if params.variant == PVA and params.quicksort_ties:
         return fork_sort_order(ranked, params.pre_nms_topn)[:params.pre_nms_topn]
     keep = np.flatnonzero(ranked != -np.inf)
     order = keep[np.argsort(-ranked[keep], kind="stable")]
@@ -426,7 +436,7 @@ def _definition(parse, variants=None) -> LayerDef:
     if hasattr(parse, "fork_block"):  # what `caffe2x layers` lists as the parameters honoured
         parse_with_tops.fork_block, parse_with_tops.fork_build = parse.fork_block, parse.fork_build
     return LayerDef(parse_with_tops, infer, bottoms=(1, 3), tops=(1, 2), data_dependent=(0,),
-                    data_bottoms=(IMAGE_INFO,), variants=variants or {})
+                    data_bottoms=(IMAGE_INFO,), variants=variants or {}, equal_score_orders=anchor_ordered_ties)
 
 
 caffe2x_api.register_layer("Proposal", _definition(fork_params("proposal_param", build_cpp), {PVA: to_pva}), reference,
