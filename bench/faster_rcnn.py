@@ -382,16 +382,12 @@ def main() -> int:
     if args.fork:
         print(json.dumps(fork_agreement()))
         return 0
-    path = HERE / "results.json"
-    results = json.loads(path.read_text())
-    if args.fork_only:  # seconds: added to the last full run's section
-        results["faster_rcnn"]["fork_agreement"] = child("--fork", args)
-    else:
-        results["faster_rcnn"] = measure_section(args)
-    path.write_text(json.dumps(results, indent=1))
-    from report import write_markdown
+    from report import merge_section
 
-    write_markdown(results, HERE / "RESULTS.md")
+    if args.fork_only:  # seconds: added to the last full run's section
+        merge_section("faster_rcnn", lambda last: {**last, "fork_agreement": child("--fork", args)}, HERE)
+    else:
+        merge_section("faster_rcnn", measure_section(args), HERE)
     return 0
 
 

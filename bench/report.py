@@ -362,6 +362,16 @@ def goals(results: dict) -> list[str]:
     return lines
 
 
+def merge_section(name: str, section, folder: Path) -> None:
+    """Put one section into folder/results.json (the other sections kept as they are) and
+    regenerate folder/RESULTS.md: how each single-section bench script saves its run."""
+    path = folder / "results.json"
+    results = json.loads(path.read_text())
+    results[name] = section(results.get(name)) if callable(section) else section
+    path.write_text(json.dumps(results, indent=1))
+    write_markdown(results, folder / "RESULTS.md")
+
+
 def write_markdown(results: dict, path: Path) -> None:
     m = results["machine"]
     models = results["models"]

@@ -171,13 +171,9 @@ def main() -> int:
     if args.speed:
         print(json.dumps(speed(args.speed_repeats)))
         return 0
-    path = HERE / "results.json"
-    results = json.loads(path.read_text())
-    results["ssd"] = measure_section(args.repeats, args.speed_repeats)
-    path.write_text(json.dumps(results, indent=1))
-    from report import write_markdown
+    from report import merge_section
 
-    write_markdown(results, HERE / "RESULTS.md")
+    merge_section("ssd", measure_section(args.repeats, args.speed_repeats), HERE)
     return 0
 
 

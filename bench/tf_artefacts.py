@@ -70,16 +70,13 @@ def main() -> int:
                         help="a results.json this script wrote on an older commit: shown as 'before'")
     parser.add_argument("--before-commit", default="", help="the commit --before was measured on")
     args = parser.parse_args()
-    path = HERE / "results.json"
-    results = json.loads(path.read_text())
-    results["tf_artefacts"] = measure_section(args.models.split(","))
+    section = measure_section(args.models.split(","))
     if args.before:
         before = json.loads(Path(args.before).read_text())["tf_artefacts"]
-        results["tf_artefacts"]["before"] = {"commit": args.before_commit, "models": before["models"]}
-    path.write_text(json.dumps(results, indent=1))
-    from report import write_markdown
+        section["before"] = {"commit": args.before_commit, "models": before["models"]}
+    from report import merge_section
 
-    write_markdown(results, HERE / "RESULTS.md")
+    merge_section("tf_artefacts", section, HERE)
     return 0
 
 
