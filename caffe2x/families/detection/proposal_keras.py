@@ -4,7 +4,7 @@ py-faster-rcnn's ProposalLayer (or the pva variant) in graph-mode TensorFlow ops
 of proposal.py: decode, clip and the minimum-size rule over every anchor (the filtered ones scored
 -inf, or 0 for pva, which NMS still sees: only -inf is under the score threshold);
 tf.math.top_k for the pre-NMS cut (ties to the lower anchor); TensorFlow's greedy
-NonMaxSuppressionV4 (a TFLite builtin, NON_MAX_SUPPRESSION_V4) on the corners
+NonMaxSuppressionV4 (a TFLite builtin, NON_MAX_SUPPRESSION_V4), by rank, on the corners
 (x1, y1, x2 + 1, y2 + 1), whose plain IoU is py_cpu_nms's +1 overlap, suppressing an
 overlap above nms_thresh, at most post_nms_topn kept. Rows (R, 5), R dynamic.
 """
@@ -62,8 +62,14 @@ class Proposal(layers.Layer):
         top_scores, order = tf.math.top_k(ranked, k=self.k, sorted=True)
         corners = tf.stack(rpn_nms_corners([tf.gather(c, order) for c in box]), 1)
         limit = self.post_nms_topn if self.post_nms_topn > 0 else self.k
+        # NMS is given each box's rank, not its score: TFLite's NMS re-sorts by score without
+        # keeping equal scores in order (pva's many 0 scores), and which box comes first decides
+        # what NMS keeps. The ranks keep top_k's order (ties to the lower anchor) on both runtimes;
+        # the filtered boxes keep -inf, under the threshold. The rows carry the real scores.
+        rank = tf.cast(self.k - tf.range(self.k), tf.float32)
         selected, count = tf.raw_ops.NonMaxSuppressionV4(
-            boxes=corners, scores=top_scores, max_output_size=limit, iou_threshold=self.nms_thresh,
+            boxes=corners, scores=tf.where(top_scores == float("-inf"), top_scores, rank), max_output_size=limit,
+            iou_threshold=self.nms_thresh,
             score_threshold=LOWEST_SCORE, pad_to_max_output_size=True)  # (limit,) padded, and the count
         chosen = tf.gather(order, selected)
         boxes = tf.gather(tf.stack(box, 1), chosen)
