@@ -279,6 +279,35 @@ def _faster_rcnn_rows(section: dict) -> list[str]:
         *_fork_agreement(section.get("fork_agreement"))]
 
 
+YOLO_TARGETS = (("reference_ms", "reference (NumPy)"), ("onnxruntime", "ONNX Runtime"),
+                ("pytorch", "PyTorch (eager)"), ("keras", "Keras (tf.function)"), ("tflite", "TFLite"))
+
+
+def _yolo_ms(entry) -> str:
+    if isinstance(entry, dict):
+        return entry.get("error", "-") if "ms" not in entry else _ms(entry["ms"])
+    return _ms(entry)
+
+
+def _yolo_nms_rows(section: dict) -> list[str]:
+    """bench/yolo_nms.py: the detection output alone per target, before and after, per threshold."""
+    before = section.get("before", {}).get("thresholds", {})
+    rows = [f"Measured {section['date']} by `bench/yolo_nms.py` at commit {section['commit']} (the layer of "
+            "MobileNet-YOLOv3-lite, seeded standard-normal maps, 30,000 candidates), "
+            f"{section['threads']} threads, the median of {section['repeats']} runs; every target's rows first "
+            "checked against the reference. "
+            + (f"Before: the same script at commit {section['before']['commit']}." if before else ""), "",
+            "| threshold: valid candidates, rows | target | ms | before ms |", "|---|---|---|---|"]
+    for threshold, measured in section["thresholds"].items():
+        total, valid = section["candidates"][threshold]
+        label = f"{threshold}: {valid} of {total}, {measured['rows']} rows"
+        for key, name in YOLO_TARGETS:
+            earlier = before.get(threshold, {}).get(key)
+            rows.append(f"| {label} | {name} | {_yolo_ms(measured.get(key))} | {_yolo_ms(earlier)} |")
+            label = ""
+    return rows
+
+
 def _fork_agreement(a: dict | None) -> list[str]:
     """OpenCV against the real py-faster-rcnn's blobs (the thin ZF golden case), no caffe2x involved."""
     if not a:
@@ -416,6 +445,8 @@ def write_markdown(results: dict, path: Path) -> None:
         lines += ["## MobileNet-SSD", "", *_ssd_rows(results["ssd"]), ""]
     if results.get("faster_rcnn"):
         lines += ["## Faster R-CNN ZF", "", *_faster_rcnn_rows(results["faster_rcnn"]), ""]
+    if results.get("yolo_nms"):
+        lines += ["## YOLO detection output", "", *_yolo_nms_rows(results["yolo_nms"]), ""]
     notes = Path(__file__).with_name("NOTES.md")
     if notes.exists():
         lines += [notes.read_text().strip(), ""]

@@ -1,12 +1,13 @@
 """The Keras layer a generated model.py copies for YoloDetectionOutput and
 Yolov3DetectionOutput (imports keras/tensorflow only): yolo_nms.py's formulation in graph-mode
-TensorFlow ops, the greedy NMS as one tf.while_loop (TFLite: WHILE) over the kept rows."""
+TensorFlow ops, the greedy NMS as one tf.while_loop (TFLite: WHILE) over the kept rows, carrying
+the remaining candidates compacted."""
 
 import keras
 import tensorflow as tf
 from keras import layers
 
-from caffe2x.families.yolo.yolo_nms import box_iou, corners, region_box
+from caffe2x.families.yolo.yolo_nms import box_iou, corners, nms_terms, region_box
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")
@@ -32,10 +33,11 @@ class YoloDetection(layers.Layer):
         bottoms = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         parts = [self.candidates(x, plan) for x, plan in zip(bottoms, self.plans)]
         boxes, confidence, label, valid = (tf.concat(p, axis=0) for p in zip(*parts))
-        score = tf.where(valid, confidence, float("-inf"))
-        _, order = tf.math.top_k(score, k=tf.shape(score)[0], sorted=True)  # ties: the lower index first
+        chosen = tf.where(valid)[:, 0]  # the valid candidates, in push order
+        boxes, confidence, label = tf.gather(boxes, chosen), tf.gather(confidence, chosen), tf.gather(label, chosen)
+        _, order = tf.math.top_k(confidence, k=tf.shape(confidence)[0], sorted=True)  # ties: the lower index first
         boxes, confidence, label = tf.gather(boxes, order), tf.gather(confidence, order), tf.gather(label, order)
-        kept = self.greedy_nms(boxes, tf.gather(valid, order))
+        kept = self.greedy_nms(tf.stack(nms_terms(tf, *(boxes[:, k] for k in range(4)))))
         return self.rows(kept, boxes, confidence, label, tf.shape(bottoms[0])[0])
 
     def candidates(self, x, plan):
@@ -64,27 +66,30 @@ class YoloDetection(layers.Layer):
         return (tf.reshape(boxes, [-1, 4]), tf.reshape(confidence, [-1]), tf.reshape(label, [-1]),
                 tf.reshape(confidence > self.threshold, [-1]))
 
-    def greedy_nms(self, boxes, valid):
-        """ApplyNms over the sorted candidates: the first remaining one is kept and drops every
-        remaining one it overlaps with box_iou >= nms_threshold, until none remains."""
-        columns = tuple(boxes[:, k] for k in range(4))
-        positions = tf.range(tf.shape(boxes)[0])
+    def greedy_nms(self, terms):
+        """ApplyNms over the sorted candidates' nms_terms (5, P): the first remaining one is kept
+        and only those it overlaps with box_iou < nms_threshold (or NaN) remain. The kept
+        positions, in order."""
 
-        def step(kept, remaining):
-            first = tf.argmax(tf.cast(remaining, tf.float32), output_type=tf.int32)
-            here = tf.equal(positions, first)
-            iou = box_iou(tf, tuple(tf.gather(c, first[None]) for c in columns), columns)
-            dropped = tf.logical_or(iou >= self.nms_threshold, here)
-            return tf.logical_or(kept, here), tf.logical_and(remaining, tf.logical_not(dropped))
+        def step(remaining, positions, kept):
+            # rows by slicing: TFLite's UNPACK refuses an empty tensor (no candidate at all)
+            iou = box_iou(tf, [remaining[k, :1] for k in range(5)], [remaining[k] for k in range(5)])
+            stays = tf.logical_not(tf.logical_or(iou >= self.nms_threshold, tf.equal(positions, positions[0])))
+            index = tf.where(stays)[:, 0]  # found once for the terms and the positions
+            return tf.gather(remaining, index, axis=1), tf.gather(positions, index), tf.concat([kept, positions[:1]], 0)
 
-        kept, _ = tf.while_loop(lambda kept, remaining: tf.reduce_any(remaining), step,
-                                [tf.zeros_like(valid), valid])
+        _, _, kept = tf.while_loop(
+            lambda remaining, positions, kept: tf.size(positions) > 0, step,
+            [terms, tf.range(tf.shape(terms)[1]), tf.zeros([0], tf.int32)],
+            shape_invariants=[tf.TensorShape([5, None]), tf.TensorShape([None]), tf.TensorShape([None])])
         return kept
 
     def rows(self, kept, boxes, confidence, label, batch):
+        """The kept candidates' rows, else the fork's one no-detection row per image."""
         left, top, right, bottom = corners(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
         every = tf.stack([tf.zeros_like(confidence), tf.cast(label, tf.float32) + 1, confidence,
                           left, top, right, bottom], axis=-1)
         none = tf.concat([tf.cast(tf.range(batch), tf.float32)[:, None], -tf.ones([batch, 6])], axis=1)
-        mask = tf.concat([kept, tf.fill([batch], tf.logical_not(tf.reduce_any(kept)))], axis=0)
-        return tf.reshape(tf.boolean_mask(tf.concat([every, none], axis=0), mask), [1, 1, -1, 7])
+        nones = tf.where(tf.size(kept) > 0, 0, batch)
+        chosen = tf.concat([kept, tf.shape(every)[0] + tf.range(nones)], axis=0)
+        return tf.reshape(tf.gather(tf.concat([every, none], axis=0), chosen), [1, 1, -1, 7])

@@ -14,12 +14,17 @@ src/caffe/util/bbox_util.cpp get_region_box):
 - rows [0, label + 1, confidence, x - w/2, y - h/2, x + w/2, y + h/2], not clipped; with no row at
   all, one [image, -1, -1, -1, -1, -1, -1] row per image of the first bottom.
 
-Every target runs the same formulation: candidates with a validity mask (a fixed count, so
-shapes stay static up to the batch), a stable descending sort with invalid ones last, and the
-greedy NMS as a loop that takes the first remaining candidate (it is kept: nothing kept before
-it overlaps it) and drops the remaining ones it overlaps, until none remains: the fork's result,
-in as many steps as rows. The rules below are plain functions over an array module `xp`
-(numpy, torch, tensorflow, or the ONNX emitters' OnnxOps).
+Every target runs the same formulation: candidates with a validity mask, the valid ones kept
+(in push order), a stable descending sort of those, and the greedy NMS as a loop that takes the
+first remaining candidate (it is kept: nothing kept before it overlaps it) and drops the
+remaining ones it overlaps, until none remains: the fork's result, in as many steps as rows.
+Each step carries only the candidates still remaining, compacted, so its cost falls as rows are
+found (a YOLOv3 net has tens of thousands of candidates at a low threshold; a step over all of
+them, every time, made the NMS cost rows x candidates); what box_iou reads of a box (its sides
+and area) is computed once per candidate (nms_terms), the same floats the fork computes each
+time. torch.export cannot trace a loop whose state changes size, so an exported PyTorch program
+carries a fixed-size mask instead (yolo_torch.py). The rules below are plain functions over an
+array module `xp` (numpy, torch, tensorflow, or the ONNX emitters' OnnxOps).
 """
 
 from __future__ import annotations
@@ -41,22 +46,21 @@ def corners(x, y, w, h):
     return x - w / 2, y - h / 2, x + w / 2, y + h / 2
 
 
-def _overlap(xp, x1, w1, x2, w2):
-    """overlap(): the 1-D intersection length, negative when apart."""
-    l1, l2 = x1 - w1 / 2, x2 - w2 / 2
-    left = xp.where(l1 > l2, l1, l2)
-    r1, r2 = x1 + w1 / 2, x2 + w2 / 2
-    right = xp.where(r1 < r2, r1, r2)
-    return right - left
+def nms_terms(xp, x, y, w, h):
+    """What box_iou reads of a center-form box: its left, right, top and bottom as the fork's
+    overlap() computes them (x - w / 2, ...), and its area w · h."""
+    return x - w / 2, x + w / 2, y - h / 2, y + h / 2, w * h
 
 
 def box_iou(xp, a, b):
-    """box_iou(a, b) of center-form boxes given as (x, y, w, h) arrays (broadcasting):
-    intersection 0 when apart (w < 0 or h < 0), union w1·h1 + w2·h2 - intersection."""
-    w = _overlap(xp, a[0], a[2], b[0], b[2])
-    h = _overlap(xp, a[1], a[3], b[1], b[3])
+    """The fork's box_iou(a, b) from each box's nms_terms (broadcasting): the overlap() lengths
+    (negative when apart: intersection 0), union area_a + area_b - intersection."""
+    a_left, a_right, a_top, a_bottom, a_area = a
+    b_left, b_right, b_top, b_bottom, b_area = b
+    w = xp.where(a_right < b_right, a_right, b_right) - xp.where(a_left > b_left, a_left, b_left)
+    h = xp.where(a_bottom < b_bottom, a_bottom, b_bottom) - xp.where(a_top > b_top, a_top, b_top)
     inter = xp.where((w < 0) | (h < 0), 0.0 * w, w * h)
-    union = a[2] * a[3] + b[2] * b[3] - inter
+    union = a_area + b_area - inter
     return inter / union
 
 
@@ -88,18 +92,19 @@ def grid(height: int, width: int, boxes: int):
 
 
 def greedy_nms(boxes, threshold) -> np.ndarray:
-    """ApplyNms over sorted center-form boxes (P, 4), all valid: the kept mask."""
-    remaining = np.ones(len(boxes), bool)
-    kept = np.zeros(len(boxes), bool)
-    columns = tuple(boxes[:, k] for k in range(4))
+    """ApplyNms over sorted center-form boxes (P, 4), all valid: the kept positions, in order.
+    The remaining candidates are carried compacted: the first is kept, then only those it
+    leaves (IoU < threshold, or NaN) remain."""
+    terms = nms_terms(Float32, *(boxes[:, k] for k in range(4)))
+    positions = np.arange(len(boxes))
     threshold = np.float32(threshold)
-    while remaining.any():
-        first = int(np.argmax(remaining))
-        kept[first] = True
-        iou = box_iou(Float32, tuple(c[first] for c in columns), columns)
-        remaining &= ~(iou >= threshold)
-        remaining[first] = False
-    return kept
+    kept = []
+    while len(positions):
+        kept.append(positions[0])
+        stays = ~(box_iou(Float32, tuple(t[:1] for t in terms), terms) >= threshold)
+        stays[0] = False
+        terms, positions = tuple(t[stays] for t in terms), positions[stays]
+    return np.asarray(kept, np.int64)
 
 
 def detection_rows(boxes, confidence, label, valid, nms_threshold, num_images) -> np.ndarray:
@@ -108,7 +113,7 @@ def detection_rows(boxes, confidence, label, valid, nms_threshold, num_images) -
     order = chosen[np.argsort(-confidence[chosen], kind="stable")]
     boxes, confidence, label = boxes[order], confidence[order], label[order]
     kept = greedy_nms(boxes, nms_threshold)
-    if not kept.any():
+    if not len(kept):
         rows = np.full((num_images, ROW), -1.0, np.float32)
         rows[:, 0] = np.arange(num_images)
         return rows.reshape(1, 1, num_images, ROW)

@@ -1,6 +1,7 @@
 """YoloDetectionOutput / Yolov3DetectionOutput in standard ONNX operators: yolo_nms.py's
 formulation (its rules through the SSD family's OnnxOps), the greedy NMS as one Loop whose
-condition is "a candidate remains", so it runs once per output row.
+condition is "a candidate remains", so it runs once per output row; its state is the remaining
+candidates, compacted at every step.
 
 ONNX's NonMaximumSuppression is not the fork's ApplyNms (center-form IoU with the fork's float
 arithmetic, `>=`, one class-agnostic list for the whole batch), so the loop is written out.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ssd.detection_output_onnx import OnnxOps
-from .yolo_nms import box_iou, corners, region_box
+from .yolo_nms import box_iou, corners, nms_terms, region_box
 
 
 class _BodyBuilder:
@@ -40,12 +41,13 @@ def emit(args, node, inputs, outputs, builder):
     ops = OnnxOps(builder, node.name)
     parts = [_candidates(ops, x, plan, version, num_classes, threshold) for x, plan in zip(inputs, plans)]
     boxes, confidence, label, valid = (ops.op("Concat", list(p), axis=0) for p in zip(*parts))
-    score = ops.op("Where", [valid, confidence, ops.operand(-np.inf)])
-    count = ops.op("Shape", [score])
-    _, order = builder.op("TopK", [score, count], node.name, axis=0, largest=1, sorted=1,
+    chosen = ops.op("Reshape", [ops.op("NonZero", [valid]), ops.ints([-1])])  # the valid ones, in push order
+    boxes, confidence, label = (ops.op("Gather", [v, chosen], axis=0) for v in (boxes, confidence, label))
+    count = ops.op("Shape", [confidence])
+    _, order = builder.op("TopK", [confidence, count], node.name, axis=0, largest=1, sorted=1,  # ties: lower index
                           outputs=[builder.fresh(f"{node.name}/sorted"), builder.fresh(f"{node.name}/order")])
-    boxes, confidence, label, valid = (ops.op("Gather", [v, order], axis=0) for v in (boxes, confidence, label, valid))
-    kept = _greedy_nms(ops, boxes, valid, nms_threshold)
+    boxes, confidence, label = (ops.op("Gather", [v, order], axis=0) for v in (boxes, confidence, label))
+    kept = _greedy_nms(ops, boxes, nms_threshold)
     return [_rows(ops, kept, boxes, confidence, label, inputs[0], outputs[0])]
 
 
@@ -90,51 +92,47 @@ def _candidates(ops, x, plan, version, num_classes, threshold):
     return tuple(ops.op("Reshape", [v, ops.ints(shape)]) for v, shape in flat)
 
 
-def _greedy_nms(ops, boxes, valid, nms_threshold) -> str:
-    """A Loop while a candidate remains: the first remaining one is kept and drops the remaining
-    ones it overlaps with box_iou >= nms_threshold (and itself)."""
+def _greedy_nms(ops, boxes, nms_threshold) -> str:
+    """A Loop while a candidate remains: the first remaining one is kept (its position appended)
+    and the remaining ones it overlaps with box_iou >= nms_threshold go, with itself; the state
+    is the remaining candidates' nms_terms and positions. The kept positions (K,), in order."""
     from onnx import TensorProto, helper
 
     layer = ops.layer
     columns = [ops.tensor(ops.op("Gather", [boxes, ops.ints(k, scalar=True)], axis=1)) for k in range(4)]
-    positions = ops.op("Range", [ops.ints(0, scalar=True), ops.op("Squeeze", [ops.op("Shape", [valid]),
-                                                                             ops.ints([0])]),
-                                 ops.ints(1, scalar=True)])
+    terms = [ops.operand(t) for t in nms_terms(ops, *columns)]
+    positions = ops.op("Range", [ops.ints(0, scalar=True), ops.op("Size", [terms[0]]), ops.ints(1, scalar=True)])
     body = OnnxOps(_BodyBuilder(ops.builder), layer)
-    k, cond, kept, remaining = (ops.builder.fresh(f"{layer}/loop/{n}") for n in ("k", "cond", "kept", "remaining"))
-    first = body.op("ArgMax", [body.op("Cast", [remaining], to=TensorProto.FLOAT)], axis=0, keepdims=1)
-    here = body.op("Equal", [positions, first])
-    chosen = [body.unary("Gather", [c.name, first], axis=0) for c in columns]
-    iou = box_iou(body, chosen, columns)
-    dropped = body.op("Or", [body.op("GreaterOrEqual", [iou, ops.operand(nms_threshold)]), here])
-    left = body.op("And", [remaining, body.op("Not", [dropped])])
-    outs = [_any(body, left), body.op("Or", [kept, here]), body.op("Identity", [left])]
+    names = [ops.builder.fresh(f"{layer}/loop/{n}") for n in ("k", "cond", "l", "r", "t", "b", "area", "at", "kept")]
+    remaining, at, kept = [body.tensor(n) for n in names[2:7]], names[7], names[8]
+    first = [body.unary("Slice", [t, ops.ints([0]), ops.ints([1])]) for t in remaining]
+    first_at = body.op("Slice", [at, ops.ints([0]), ops.ints([1])])
+    overlapped = body.op("GreaterOrEqual", [box_iou(body, first, remaining), ops.operand(nms_threshold)])
+    stays = body.op("Not", [body.op("Or", [overlapped, body.op("Equal", [at, first_at])])])
+    left = [body.op("Compress", [v, stays], axis=0) for v in names[2:8]]
+    outs = [_nonempty(body, left[-1]), *left, body.op("Concat", [kept, first_at], axis=0)]
+    carried = [(n, TensorProto.FLOAT) for n in names[2:7]] + [(at, TensorProto.INT64), (kept, TensorProto.INT64)]
     graph = helper.make_graph(
         body.builder.nodes, f"{layer}_nms",
-        [helper.make_tensor_value_info(k, TensorProto.INT64, []),
-         helper.make_tensor_value_info(cond, TensorProto.BOOL, []),
-         helper.make_tensor_value_info(kept, TensorProto.BOOL, None),
-         helper.make_tensor_value_info(remaining, TensorProto.BOOL, None)],
+        [helper.make_tensor_value_info(names[0], TensorProto.INT64, []),
+         helper.make_tensor_value_info(names[1], TensorProto.BOOL, []),
+         *(helper.make_tensor_value_info(n, t, None) for n, t in carried)],
         [helper.make_tensor_value_info(outs[0], TensorProto.BOOL, []),
-         helper.make_tensor_value_info(outs[1], TensorProto.BOOL, None),
-         helper.make_tensor_value_info(outs[2], TensorProto.BOOL, None)])
-    any_valid = _any(ops, valid)
-    none_kept = ops.op("And", [valid, ops.op("Not", [valid])])
-    result, _ = ops.builder.op("Loop", ["", any_valid, none_kept, valid], layer, body=graph,
-                               outputs=[ops.builder.fresh(f"{layer}/kept"), ops.builder.fresh(f"{layer}/left")])
-    return result
+         *(helper.make_tensor_value_info(n, t, None) for n, (_, t) in zip(outs[1:], carried))])
+    none_kept = ops.builder.const(layer, "none_kept", np.zeros(0, np.int64), dtype=np.int64)
+    results = ops.builder.op("Loop", ["", _nonempty(ops, positions), *terms, positions, none_kept], layer, body=graph,
+                             outputs=[ops.builder.fresh(f"{layer}/nms/{n}") for n in names[2:]])
+    return results[-1]
 
 
-def _any(ops, mask) -> str:
-    """A 0-d bool: whether any entry of `mask` is set (a Loop's condition)."""
-    from onnx import TensorProto
-
-    largest = ops.op("ReduceMax", [ops.op("Cast", [mask], to=TensorProto.FLOAT)], keepdims=0)
-    return ops.op("Cast", [largest], to=TensorProto.BOOL)
+def _nonempty(ops, vector) -> str:
+    """A 0-d bool: whether `vector` holds anything (a Loop's condition)."""
+    return ops.op("Greater", [ops.op("Size", [vector]), ops.ints(0, scalar=True)])
 
 
 def _rows(ops, kept, boxes, confidence, label, first_bottom, output) -> str:
-    """The kept candidates' rows in sorted order, else one [image, -1, ...] row per image: 1 x 1 x R x 7."""
+    """The kept candidates' rows (kept: their sorted positions, in order), else one
+    [image, -1, ...] row per image: 1 x 1 x R x 7."""
     from onnx import TensorProto
 
     columns = [ops.tensor(ops.op("Gather", [boxes, ops.ints(k, scalar=True)], axis=1)) for k in range(4)]
@@ -143,8 +141,7 @@ def _rows(ops, kept, boxes, confidence, label, first_bottom, output) -> str:
     zeros = ops.op("Mul", [confidence, ops.operand(0.0)])
     every = ops.op("Concat", [ops.op("Unsqueeze", [v.name if hasattr(v, "name") else v, ops.ints([1])])
                               for v in (zeros, plus_one, confidence, left, top, right, bottom)], axis=1)
-    index = ops.op("Reshape", [ops.op("NonZero", [kept]), ops.ints([-1])])
-    rows = ops.op("Gather", [every, index], axis=0)
+    rows = ops.op("Gather", [every, kept], axis=0)
     batch = ops.op("Slice", [ops.op("Shape", [first_bottom]), ops.ints([0]), ops.ints([1])])
     image_ids = ops.op("Cast", [ops.op("Range", [ops.ints(0, scalar=True), ops.op("Squeeze", [batch, ops.ints([0])]),
                                                  ops.ints(1, scalar=True)])], to=TensorProto.FLOAT)

@@ -1,12 +1,14 @@
 """The PyTorch module a generated model.py copies for YoloDetectionOutput and
-Yolov3DetectionOutput (imports torch only): yolo_nms.py's formulation in tensor ops, the greedy
-NMS as torch's while_loop (torch._higher_order_ops, reached through `import torch` alone, as
-model.py imports nothing else), so torch.export keeps the data-dependent number of steps."""
+Yolov3DetectionOutput (imports torch only): yolo_nms.py's formulation in tensor ops. The greedy
+NMS carries the remaining candidates compacted, in a Python loop; torch.export cannot trace a
+state that changes size, so while exporting it carries a fixed-size mask through torch's
+while_loop (torch._higher_order_ops, reached through `import torch` alone, as model.py imports
+nothing else), and model.pt2 keeps the data-dependent number of steps. Both keep the same rows."""
 
 import torch
 from torch import nn
 
-from caffe2x.families.yolo.yolo_nms import box_iou, corners, region_box
+from caffe2x.families.yolo.yolo_nms import box_iou, corners, nms_terms, region_box
 
 
 class YoloDetection(nn.Module):
@@ -23,10 +25,13 @@ class YoloDetection(nn.Module):
     def forward(self, *bottoms):
         parts = [self.candidates(x, plan) for x, plan in zip(bottoms, self.plans)]
         boxes, confidence, label, valid = (torch.cat(p) for p in zip(*parts))
-        score = torch.where(valid, confidence, float("-inf"))
-        order = torch.sort(score, descending=True, stable=True).indices
+        exporting = torch.compiler.is_exporting()
+        if not exporting:  # only the valid ones, in push order (exported_nms keeps them all: see there)
+            boxes, confidence, label, valid = boxes[valid], confidence[valid], label[valid], valid[valid]
+        order = torch.sort(torch.where(valid, confidence, float("-inf")), descending=True, stable=True).indices
         boxes, confidence, label, valid = boxes[order], confidence[order], label[order], valid[order]
-        kept = self.greedy_nms(boxes, valid)
+        terms = nms_terms(torch, *boxes.unbind(dim=-1))
+        kept = self.exported_nms(terms, valid) if exporting else self.greedy_nms(terms)
         return self.rows(kept, boxes, confidence, label, bottoms[0].shape[0])
 
     def candidates(self, x, plan):
@@ -55,19 +60,34 @@ class YoloDetection(nn.Module):
         valid = confidence > self.threshold
         return boxes.reshape(-1, 4), confidence.reshape(-1), label.reshape(-1), valid.reshape(-1)
 
-    def greedy_nms(self, boxes, valid):
-        """ApplyNms over the sorted candidates: the first remaining one is kept and drops every
-        remaining one it overlaps with box_iou >= nms_threshold, until none remains."""
-        positions = torch.arange(boxes.shape[0], device=boxes.device)
+    def greedy_nms(self, terms):
+        """ApplyNms over the sorted candidates' nms_terms: the first remaining one is kept and
+        only those it overlaps with box_iou < nms_threshold (or NaN) remain. The kept mask."""
+        kept = torch.zeros(terms[0].shape, dtype=torch.bool, device=terms[0].device)
+        remaining = torch.stack(terms)  # (5, P): each step selects once for all five
+        positions = torch.arange(terms[0].shape[0], device=terms[0].device)
+        while positions.numel():
+            kept[positions[0]] = True
+            stays = ~(box_iou(torch, remaining[:, :1], remaining) >= self.nms_threshold)
+            stays[0] = False
+            index = stays.nonzero()[:, 0]
+            remaining, positions = remaining.index_select(1, index), positions.index_select(0, index)
+        return kept
+
+    def exported_nms(self, terms, valid):
+        """greedy_nms in fixed shapes for torch.export: a remaining mask over every candidate,
+        the valid ones first (torch.export guards argmax's input to be non-empty, so the
+        candidates are not compacted to the valid ones, which may be none)."""
+        positions = torch.arange(terms[0].shape[0], device=terms[0].device)
         threshold = self.nms_threshold
 
         def remains(kept, remaining):
             return remaining.any()
 
-        def step(kept, remaining):  # reads the one `boxes` tensor: while_loop refuses aliased inputs
+        def step(kept, remaining):  # reads the `terms` tensors: while_loop refuses aliased inputs
             first = torch.argmax(remaining.to(torch.int32)).reshape(1)
             here = positions == first
-            iou = box_iou(torch, tuple(boxes.index_select(0, first).unbind(dim=-1)), tuple(boxes.unbind(dim=-1)))
+            iou = box_iou(torch, tuple(t.index_select(0, first) for t in terms), terms)
             return kept | here, remaining & ~(iou >= threshold) & ~here
 
         kept, _ = torch._higher_order_ops.while_loop(remains, step, (torch.zeros_like(valid), valid.clone()))
