@@ -160,3 +160,65 @@ def test_cut_before_the_fixed_layers_makes_a_classic_net_dynamic():
     assert second_size(graph).values["pool5"].shape[2:] != graph.values["pool5"].shape[2:]
     with pytest.raises(DynamicShapeError, match="'fc6'"):
         second_size(api.load_net(case.prototxt, case.caffemodel, dynamic_hw=True))
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_crop_takes_the_second_bottoms_size_at_run_time(target):
+    """Crop against a map whose size follows the input (softmax_crop's crops of `data` to the size
+    of its pooled `small`, offsets 1 and 2): the real Caffe's blobs at the nominal size, Caffe's
+    rules at the second size, one converted model."""
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    case = golden_case("softmax_crop")
+    graph = api.cut(api.load_net(case.prototxt, case.caffemodel, dynamic_hw=True), ["crop", "crop_all"])
+    other = second_size(graph)
+    assert other.values["crop"].shape[2:] == (19, 20) != graph.values["crop"].shape[2:]
+    feed = {"data": np.random.default_rng(5).standard_normal(other.values["data"].shape).astype(np.float32)}
+    nominal, grown = TARGETS.get(target).run_each(graph, [case.inputs, feed])
+    result = compare_blobs(graph, target, "caffe", nominal, case.blobs)
+    assert result.passed and {r.layer for r in result.records} >= {"crop", "crop_all"}, result.first_divergence
+    result = compare_blobs(other, target, "builtin", grown, as_golden_blobs(other, forward(other, feed)))
+    assert result.passed and {r.layer for r in result.records} >= {"crop", "crop_all"}, result.first_divergence
+
+
+@pytest.fixture(scope="module")
+def hed():
+    """HED (fixtures/wild): five Crops of upsampled side outputs to the input's size, random weights,
+    at a small nominal size with height and width open."""
+    from conftest import FIXTURES
+
+    from caffe2x.weights import fill_random
+
+    graph = api.load_net(FIXTURES / "wild" / "hed_deploy.prototxt", None, {"data": (1, 3, 64, 64)}, dynamic_hw=True)
+    return fill_random(graph, seed=2)
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_hed_keeps_height_and_width_dynamic_on_every_target(hed, target):
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    sizes = [hed, at_size(hed, {"data": (1, 3, 96, 80)})]
+    rng = np.random.default_rng(7)
+    feeds = [{"data": rng.standard_normal(g.values["data"].shape).astype(np.float32)} for g in sizes]
+    for graph, feed, blobs in zip(sizes, feeds, TARGETS.get(target).run_each(hed, feeds)):
+        result = compare_blobs(graph, target, "builtin", blobs, as_golden_blobs(graph, forward(graph, feed)))
+        assert result.passed, result.first_divergence
+        if target == "tflite":  # its outputs only: the six edge maps, each at the input's size
+            assert {r.top for r in result.records} == set(graph.output_tops)
+        else:  # every blob: the five crops at the input's size
+            crops = [r for r in result.records if r.layer == "crop"]
+            assert len(crops) == 5
+        assert all(tuple(r.shape[2:]) == graph.values["data"].shape[2:] for r in result.records
+                   if r.layer in ("crop", "sigmoid-fuse"))
+
+
+def test_hed_torch_export_keeps_height_and_width_dynamic(hed, tmp_path):
+    torch = pytest.importorskip("torch")
+    api.convert(hed, "pytorch", tmp_path / "pt")
+    assert "model.pt2" not in json.loads((tmp_path / "pt" / "caffe2x.json").read_text())  # no fixed-size note
+    program = torch.export.load(tmp_path / "pt" / "model.pt2").module()
+    x = np.random.default_rng(8).standard_normal((1, 3, 80, 112)).astype(np.float32)
+    other = at_size(hed, {"data": x.shape})
+    want = forward(other, {"data": x})
+    got = dict(zip(hed.output_tops, program(torch.from_numpy(x))))
+    for top, array in got.items():
+        expected = want[other.outputs[hed.output_tops.index(top)]]
+        assert array.shape == expected.shape and np.abs(array.detach().numpy() - expected).max() <= 1e-5

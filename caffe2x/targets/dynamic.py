@@ -25,7 +25,6 @@ REASONS = {
     "InnerProduct": "its weight fixes the number of inputs (C x H x W): Caffe itself refuses another size",
     "Reshape": "its target shape is written in the prototxt and emitted as constants",
     "Flatten": "the converted models flatten the nominal C x H x W",
-    "Crop": "its offsets and output size are emitted as constants of the nominal size",
     "Interp": "its output size is computed for the nominal size and emitted as constants",
     "Upsample": "its output size is computed for the nominal size and emitted as constants",
     "Unpooling": "its output size is computed for the nominal size and emitted as constants",
@@ -45,6 +44,8 @@ def _problem(node: Node, family: str) -> str | None:
     if node.type in ("Concat", "Softmax") and p.axis in (1, -3):
         return None
     if node.type == "LRN" and p.across_channels:
+        return None
+    if node.type == "Crop":  # offsets are parameters; every target takes the sizes from its second bottom
         return None
     return REASONS.get(node.type, f"its {family} emitter uses the nominal size (dynamic height and width are "
                                   f"not supported for {node.type})")

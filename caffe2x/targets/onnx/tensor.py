@@ -60,8 +60,13 @@ def crop(node, inputs, out, b):
     shapes = [b.shape(v) for v in node.inputs]
     axis, offsets = crop_offsets(node.params, shapes)
     axes = list(range(axis, len(shapes[0])))
-    ends = [o + shapes[1][a] for o, a in zip(offsets, axes)]
-    return [b.op("Slice", [inputs[0], b.ints(node.name, "starts", offsets), b.ints(node.name, "ends", ends),
+    if node.inputs[1] in b.varying:  # dynamic height and width: the sizes of the second bottom at run time
+        sizes = b.op("Slice", [b.op("Shape", [inputs[1]], node.name), b.ints(node.name, "from", [axis]),
+                               b.ints(node.name, "to", [len(shapes[0])])], node.name)
+        ends = b.op("Add", [sizes, b.ints(node.name, "offsets", offsets)], node.name)
+    else:
+        ends = b.ints(node.name, "ends", [o + shapes[1][a] for o, a in zip(offsets, axes)])
+    return [b.op("Slice", [inputs[0], b.ints(node.name, "starts", offsets), ends,
                            b.ints(node.name, "axes", axes)], node.name, output=out[0])]
 
 

@@ -319,17 +319,23 @@ class Split(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="caffe2x")
 class Crop(layers.Layer):
-    """Caffe Crop: static begin and size per axis (the batch axis kept whole)."""
+    """Caffe Crop: static begin and size per axis (the batch axis kept whole); where like_axes
+    names an axis of `like`, the size there is like's at run time (dynamic height and width)."""
 
-    def __init__(self, begin, size, **kwargs):
+    def __init__(self, begin, size, like_axes=None, **kwargs):
         super().__init__(**kwargs)
         self.begin, self.size = list(begin), list(size)
+        self.like_axes = None if like_axes is None else list(like_axes)
 
     def call(self, x, like=None):
-        return tf.slice(x, [0, *self.begin], [-1, *self.size])
+        if self.like_axes is None:
+            return tf.slice(x, [0, *self.begin], [-1, *self.size])
+        shape = tf.shape(like)
+        size = [size if axis is None else shape[axis] for size, axis in zip(self.size, self.like_axes)]
+        return tf.slice(x, [0, *self.begin], tf.stack([-1, *size]))
 
     def get_config(self):
-        return {**super().get_config(), "begin": self.begin, "size": self.size}
+        return {**super().get_config(), "begin": self.begin, "size": self.size, "like_axes": self.like_axes}
 
 
 @keras.saving.register_keras_serializable(package="caffe2x")

@@ -80,10 +80,17 @@ def crop(node, args, ctx):
     size = list(shapes[0])
     for i, offset in enumerate(offsets):
         begin[axis + i], size[axis + i] = offset, shapes[1][axis + i]
+    like_axes = None
+    if node.inputs[1] in ctx.varying:  # dynamic height and width: the second bottom's sizes at run time
+        like_axes = [None] * len(shapes[0])
+        for i in range(len(offsets)):
+            like_axes[axis + i] = _axis(ctx, node.inputs[1], axis + i)
     if layout == NHWC:
         order = (0, 2, 3, 1)
         begin, size = [begin[a] for a in order], [size[a] for a in order]
-    return KerasLayer(f"Crop({begin[1:]}, {size[1:]}, name={ctx.name(node)})({args[0]}, {args[1]})",
+        like_axes = like_axes and [like_axes[a] for a in order]
+    dynamic = "" if like_axes is None else f", like_axes={like_axes[1:]}"
+    return KerasLayer(f"Crop({begin[1:]}, {size[1:]}{dynamic}, name={ctx.name(node)})({args[0]}, {args[1]})",
                       custom=("Crop",), layouts=[layout])
 
 

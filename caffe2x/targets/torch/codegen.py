@@ -25,6 +25,7 @@ from ..common import (
     docstring_notes,
     inexpressible,
 )
+from ..dynamic import check_dynamic
 from ..runtime_source import referenced_classes, runtime_classes, runtime_sources
 from .base import TORCH_EMITTERS, TorchLayer
 
@@ -76,8 +77,11 @@ class TorchContext:
     dict entries and the runtime classes ("Name" of caffe2x's own, "module:Name" of a plugin's).
     """
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, varying: set[str] = frozenset()):
         self.graph = graph
+        # Values whose height or width follow a dynamic input's (targets.dynamic.check_dynamic):
+        # an emitter that would bake their size reads it at run time instead.
+        self.varying = set(varying)
         nodes = [n for n in graph.nodes if n.type != "Input"]
         self._index = {id(n): i for i, n in enumerate(nodes)}  # by identity: names may repeat
         self._last_use = {v: i for i, n in enumerate(nodes) for v in n.inputs}
@@ -118,9 +122,10 @@ def class_name_for(net_name: str) -> str:
 
 
 def generate(graph: Graph, passes: list[Pass] | None = None) -> TorchModel:
+    varying = check_dynamic(graph, "pytorch", "pytorch")  # before the passes: Caffe's layers and shapes
     graph = run_passes(graph, TRAINABLE_PASSES if passes is None else passes)
     check_convertible(graph, "pytorch", "PyTorch")
-    context = TorchContext(graph)
+    context = TorchContext(graph, varying)
     nodes = [n for n in graph.nodes if n.type != "Input"]
     attributes = layer_attributes(nodes)
     layers = {attr: TORCH_EMITTERS.get(n.type)(n, context) for attr, n in zip(attributes, nodes)}

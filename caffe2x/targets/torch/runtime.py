@@ -99,7 +99,8 @@ class Slice(nn.Module):
 
 
 class Crop(nn.Module):
-    """Caffe Crop: from axis `axis` on, take `sizes` elements starting at `offsets`."""
+    """Caffe Crop: from axis `axis` on, take `sizes` elements starting at `offsets`; sizes None:
+    as many as `like` has there (dynamic height and width)."""
 
     def __init__(self, axis, offsets, sizes):
         super().__init__()
@@ -108,7 +109,8 @@ class Crop(nn.Module):
         self.sizes = sizes
 
     def forward(self, x, like=None):
-        for i, (offset, size) in enumerate(zip(self.offsets, self.sizes)):
+        sizes = self.sizes if self.sizes is not None else like.shape[self.axis:]
+        for i, (offset, size) in enumerate(zip(self.offsets, sizes)):
             x = x.narrow(self.axis + i, offset, size)
         return x
 

@@ -45,7 +45,7 @@ def reshape(node, ctx):
 def crop(node, ctx):
     shapes = [ctx.shape(v) for v in node.inputs]
     axis, offsets = crop_offsets(node.params, shapes)
-    sizes = list(shapes[1][axis:])
+    sizes = None if node.inputs[1] in ctx.varying else list(shapes[1][axis:])  # None: the second bottom's, at run time
     return TorchLayer(f"Crop({axis}, {offsets}, {sizes})", helpers=("Crop",))
 
 
