@@ -222,3 +222,17 @@ def test_hed_torch_export_keeps_height_and_width_dynamic(hed, tmp_path):
     for top, array in got.items():
         expected = want[other.outputs[hed.output_tops.index(top)]]
         assert array.shape == expected.shape and np.abs(array.detach().numpy() - expected).max() <= 1e-5
+
+
+def test_the_summary_separates_a_sized_label_from_its_verdict():
+    """Each size is a row of the summary: the target and the input size, a space, the verdict."""
+    pytest.importorskip("onnxruntime")
+    case = golden_case("softmax_crop")
+    result = CliRunner().invoke(main, ["verify", str(case.prototxt), "-w", str(case.caffemodel), "--to", "onnx",
+                                       "--reference", str(case.path / "blobs.npz"), "--dynamic-hw",
+                                       "--outputs", "crop"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    rows = lines[lines.index("summary:") + 1:-1]
+    assert [row.split(") ", 1)[0].strip() for row in rows] == ["onnx (data 2x5x6x7", "onnx (data 2x5x38x39"]
+    assert all(row.split(") ", 1)[1].strip().startswith("PASS") for row in rows), rows

@@ -88,9 +88,10 @@ def print_verify(report: Report, out) -> None:
         out.print(summary_line(target), style="green" if target.status == PASSED else "red", markup=False)
     if len(targets) > 1:
         out.print("summary:", markup=False)
+        width = max(12, *(len(_label(t)) + 1 for t in targets))  # a label with an input size is longer
         for target in targets:
-            out.print(f"  {_label(target):<12}{verdict(target)}", style="green" if target.status == PASSED else "red",
-                      markup=False)
+            out.print(f"  {_label(target):<{width}}{verdict(target)}", style="green" if target.status == PASSED
+                      else "red", markup=False)
     out.print(overall_line(report), style="green" if report.passed else "red", markup=False)
 
 
