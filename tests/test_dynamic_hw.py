@@ -236,3 +236,52 @@ def test_the_summary_separates_a_sized_label_from_its_verdict():
     rows = lines[lines.index("summary:") + 1:-1]
     assert [row.split(") ", 1)[0].strip() for row in rows] == ["onnx (data 2x5x6x7", "onnx (data 2x5x38x39"]
     assert all(row.split(") ", 1)[1].strip().startswith("PASS") for row in rows), rows
+
+
+FORK_INTERPS = ["interp_zoom2", "interp_zoom3", "interp_shrink2", "interp_shrink3", "interp_zoom3_shrink2",
+                "interp_hw", "interp_hw_down", "interp_hw_same", "interp_1x1", "interp_row", "interp_zoom_over_hw",
+                "interp_shrink_over_hw", "interp_hw_over_both", "interp_zoom1", "interp_crop_zoom", "interp_crop_hw",
+                "interp_crop_end", "interp_crop_same"]
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_interp_is_sized_at_run_time_by_the_forks_rules(target):
+    """Every size rule and crop of the PSPNet fork's Interp (golden case fork_interp) on a map whose
+    size follows the input: the real fork's blobs at the nominal 9 x 7 (interp_hw_same then resizes
+    to its own size, which is the copy), Caffe's rules at the second size, one converted model."""
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    case = golden_case("fork_interp")
+    graph = api.cut(api.load_net(case.prototxt, case.caffemodel, {"data": (2, 4, None, None)}), FORK_INTERPS)
+    other = second_size(graph)
+    assert other.values["interp_zoom3_shrink2"].shape[2:] != graph.values["interp_zoom3_shrink2"].shape[2:]
+    feed = {"data": np.random.default_rng(6).standard_normal(other.values["data"].shape).astype(np.float32)}
+    nominal, grown = TARGETS.get(target).run_each(graph, [{"data": case.inputs["data"]}, feed])
+    for at, blobs, reference, name in ((graph, nominal, case.blobs, "caffe"),
+                                       (other, grown, as_golden_blobs(other, forward(other, feed)), "builtin")):
+        result = compare_blobs(at, target, name, blobs, reference)
+        assert result.passed and {r.layer for r in result.records} == set(FORK_INTERPS), result.first_divergence
+
+
+@pytest.fixture(scope="module")
+def deeplab():
+    """DeepLab v2 (fixtures/wild: dilated VGG-16, ASPP, Interp zoom_factor 8), random weights, 65 x 65
+    with height and width open; its ImageSegData tops become inputs."""
+    from conftest import FIXTURES
+
+    from caffe2x.weights import fill_random
+
+    path = FIXTURES / "wild" / "deeplab_v2_vgg16_test_val.prototxt"
+    return fill_random(api.load_net(path, None, {"data": (1, 3, 65, 65)}, dynamic_hw=True), seed=1)
+
+
+@pytest.mark.parametrize("target", ["onnx", "pytorch", "tensorflow", "tflite"])
+def test_deeplab_keeps_height_and_width_dynamic_on_every_target(deeplab, target):
+    pytest.importorskip({"onnx": "onnxruntime", "pytorch": "torch"}.get(target, "tensorflow"))
+    sizes = [deeplab, second_size(deeplab)]
+    assert sizes[1].values["fc8_interp"].shape[2:] == (97, 97) != sizes[0].values["fc8_interp"].shape[2:]
+    rng = np.random.default_rng(9)
+    feeds = [{deeplab.values[v].top: rng.standard_normal(g.values[v].shape).astype(np.float32)
+              for v in deeplab.inputs} for g in sizes]
+    for graph, feed, blobs in zip(sizes, feeds, TARGETS.get(target).run_each(deeplab, feeds)):
+        result = compare_blobs(graph, target, "builtin", blobs, as_golden_blobs(graph, forward(graph, feed)))
+        assert result.passed and "fc8_interp" in {r.top for r in result.records}, result.first_divergence

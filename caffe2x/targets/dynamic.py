@@ -25,7 +25,6 @@ REASONS = {
     "InnerProduct": "its weight fixes the number of inputs (C x H x W): Caffe itself refuses another size",
     "Reshape": "its target shape is written in the prototxt and emitted as constants",
     "Flatten": "the converted models flatten the nominal C x H x W",
-    "Interp": "its output size is computed for the nominal size and emitted as constants",
     "Upsample": "its output size is computed for the nominal size and emitted as constants",
     "Unpooling": "its output size is computed for the nominal size and emitted as constants",
     "PriorBox": "its priors are computed for the nominal feature map and image",
@@ -45,8 +44,8 @@ def _problem(node: Node, family: str) -> str | None:
         return None
     if node.type == "LRN" and p.across_channels:
         return None
-    if node.type == "Crop":  # offsets are parameters; every target takes the sizes from its second bottom
-        return None
+    if node.type in ("Crop", "Interp"):  # every target sizes them at run time (Crop: its second bottom's
+        return None                      # size; Interp: the fork's size rule over the cropped input)
     return REASONS.get(node.type, f"its {family} emitter uses the nominal size (dynamic height and width are "
                                   f"not supported for {node.type})")
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from ...api import register_layer
 from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check, fork_params
+from .interp_rules import interp_side, keeps_size
 
 
 @dataclass(frozen=True)
@@ -56,20 +57,14 @@ def parse(value) -> InterpParams:
 
 def output_side(params: InterpParams, side_eff: int, explicit: int | None) -> int:
     """interp_layer.cpp, Reshape: one output side from the effective input side, by the fork's
-    order of rules."""
+    order of rules (interp_rules.interp_side), its factors checked."""
     zoom, shrink = params.zoom_factor, params.shrink_factor
     check(zoom is None or zoom >= 1, f"zoom_factor must be >= 1, got {zoom}")
     check(shrink is None or shrink >= 1, f"shrink_factor must be >= 1, got {shrink}")
-    if shrink is not None and zoom is None:
-        return (side_eff - 1) // shrink + 1
-    if zoom is not None and shrink is None:
-        return side_eff + (side_eff - 1) * (zoom - 1)
-    if explicit is not None:
-        return explicit
-    if shrink is not None and zoom is not None:
-        shrunk = (side_eff - 1) // shrink + 1
-        return shrunk + (shrunk - 1) * (zoom - 1)
-    raise ShapeError("interp_param must give zoom_factor, shrink_factor (or both), or height and width")
+    side = interp_side(side_eff, zoom, shrink, explicit)
+    if side is None:
+        raise ShapeError("interp_param must give zoom_factor, shrink_factor (or both), or height and width")
+    return side
 
 
 def sizes(params: InterpParams, height: int, width: int) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -131,7 +126,49 @@ def _geometry(node, shape):
     return crop_box(node.params, eff), out, eff == out
 
 
+class _OnnxSide:
+    """An int64 side in an ONNX graph, for interp_side's arithmetic (operands >= 0: ONNX's
+    truncating integer Div is the fork's division)."""
+
+    def __init__(self, b, layer: str, name: str):
+        self.b, self.layer, self.name = b, layer, name
+
+    def _op(self, op_type: str, other) -> _OnnxSide:
+        operand = other.name if isinstance(other, _OnnxSide) else self.b.ints(self.layer, "k", [other])
+        return _OnnxSide(self.b, self.layer, self.b.op(op_type, [self.name, operand], self.layer))
+
+    def __add__(self, other): return self._op("Add", other)
+    def __sub__(self, other): return self._op("Sub", other)
+    def __mul__(self, other): return self._op("Mul", other)
+    def __floordiv__(self, other): return self._op("Div", other)
+
+
+def _onnx_at_run_time(node, x, output, b):
+    """Interp of a map whose height and width are dynamic: the crop by negative ends, the output
+    size by interp_side over the cropped map's shape, as the fork's Reshape does per call."""
+    p: InterpParams = node.params
+    ends = [p.pad_end if p.pad_end < 0 else np.iinfo(np.int64).max] * 2
+    if p.pad_beg or p.pad_end:
+        x = b.op("Slice", [x, b.ints(node.name, "starts", [-p.pad_beg] * 2), b.ints(node.name, "ends", ends),
+                           b.ints(node.name, "axes", [2, 3])], node.name)
+    if keeps_size(p.zoom_factor, p.shrink_factor, p.height):
+        return b.op("Identity", [x], node.name, output=output)
+    shape = b.op("Shape", [x], node.name)
+    sides = []
+    for axis, explicit in ((2, p.height), (3, p.width)):
+        side_eff = _OnnxSide(b, node.name, b.op("Slice", [shape, b.ints(node.name, "from", [axis]),
+                                                          b.ints(node.name, "to", [axis + 1])], node.name))
+        side = interp_side(side_eff, p.zoom_factor, p.shrink_factor, explicit)
+        sides.append(side.name if isinstance(side, _OnnxSide) else b.ints(node.name, "side", [side]))
+    batch_channels = b.op("Slice", [shape, b.ints(node.name, "zero", [0]), b.ints(node.name, "two", [2])], node.name)
+    size = b.op("Concat", [batch_channels, *sides], node.name, axis=0)
+    return b.op("Resize", [x, "", "", size], node.name, output=output, mode="linear",
+                coordinate_transformation_mode="align_corners")
+
+
 def onnx(node, inputs, outputs, b):
+    if node.inputs[0] in b.varying:
+        return [_onnx_at_run_time(node, inputs[0], outputs[0], b)]
     (top, bottom, left, right), out, copy = _geometry(node, b.shape(node.inputs[0]))
     x = inputs[0]
     height, width = b.shape(node.inputs[0])[2:]
@@ -147,13 +184,25 @@ def onnx(node, inputs, outputs, b):
                  coordinate_transformation_mode="align_corners")]
 
 
+def _dynamic_args(p: InterpParams) -> str:
+    """The run-time classes' arguments: the crop, the size rule's parameters, whether it copies."""
+    return (f"{p.pad_beg}, {p.pad_end}, {p.zoom_factor}, {p.shrink_factor}, {p.height}, {p.width}, "
+            f"{keeps_size(p.zoom_factor, p.shrink_factor, p.height)}")
+
+
 def pytorch(node, ctx):
+    if node.inputs[0] in ctx.varying:  # dynamic height and width: sized at run time
+        return TorchLayer(f"DynamicInterp({_dynamic_args(node.params)})",
+                          helpers=("caffe2x.families.segmentation.interp_torch:DynamicInterp",))
     crop, out, copy = _geometry(node, ctx.shape(node.inputs[0]))
     return TorchLayer(f"Interp({crop}, {out}, {copy})",
                       helpers=("caffe2x.families.segmentation.interp_torch:Interp",))
 
 
 def tensorflow(node, args, ctx):
+    if node.inputs[0] in ctx.varying:  # dynamic height and width: sized at run time
+        return KerasLayer(f"DynamicInterp({_dynamic_args(node.params)}, name={ctx.name(node)})({args[0]})",
+                          custom=("caffe2x.families.segmentation.interp_keras:DynamicInterp",), layouts=["nhwc"])
     crop, out, copy = _geometry(node, ctx.shape(node.inputs[0]))
     return KerasLayer(f"Interp({crop}, {out}, {copy}, name={ctx.name(node)})({args[0]})",
                       custom=("caffe2x.families.segmentation.interp_keras:Interp",), layouts=["nhwc"])
