@@ -53,7 +53,7 @@ from .layers.base import (
 from .layers.python import python_param_mapping, python_param_str
 from .targets.common import float_literal, pair_literal
 from .targets.emitters import EMITTER_FAMILIES, mark_unsupported
-from .targets.onnx.builder import OnnxBuilder
+from .targets.onnx.builder import OnnxBuilder, OnnxInt
 from .targets.tensorflow.base import KerasLayer
 from .targets.tensorflow.codegen import KerasContext
 from .targets.torch.base import TorchLayer
@@ -63,7 +63,8 @@ __all__ = [
     "BatchStatistics", "BottomSource", "DataBottom", "DataBottomContext", "EMITTER_FAMILIES", "Enum", "Field",
     "InputValueError", "KerasContext",
     "KerasLayer", "LayerDef", "Node",
-    "OnnxBuilder", "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer", "canonical_axis",
+    "OnnxBuilder", "OnnxInt", "ParamMessage", "ParamValue", "Shape", "ShapeError", "TorchContext", "TorchLayer",
+    "canonical_axis",
     "check", "count", "float_literal", "fork_params", "mark_unsupported", "no_params", "pair", "pair_literal",
     "python_param_mapping", "python_param_str", "same_shape",
 ]

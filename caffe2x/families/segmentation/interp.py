@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...api import register_layer
-from ...extend import KerasLayer, LayerDef, ShapeError, TorchLayer, check, fork_params
+from ...extend import KerasLayer, LayerDef, OnnxInt, ShapeError, TorchLayer, check, fork_params
 from .interp_rules import interp_side, keeps_size
 
 
@@ -126,23 +126,6 @@ def _geometry(node, shape):
     return crop_box(node.params, eff), out, eff == out
 
 
-class _OnnxSide:
-    """An int64 side in an ONNX graph, for interp_side's arithmetic (operands >= 0: ONNX's
-    truncating integer Div is the fork's division)."""
-
-    def __init__(self, b, layer: str, name: str):
-        self.b, self.layer, self.name = b, layer, name
-
-    def _op(self, op_type: str, other) -> _OnnxSide:
-        operand = other.name if isinstance(other, _OnnxSide) else self.b.ints(self.layer, "k", [other])
-        return _OnnxSide(self.b, self.layer, self.b.op(op_type, [self.name, operand], self.layer))
-
-    def __add__(self, other): return self._op("Add", other)
-    def __sub__(self, other): return self._op("Sub", other)
-    def __mul__(self, other): return self._op("Mul", other)
-    def __floordiv__(self, other): return self._op("Div", other)
-
-
 def _onnx_at_run_time(node, x, output, b):
     """Interp of a map whose height and width are dynamic: the crop by negative ends, the output
     size by interp_side over the cropped map's shape, as the fork's Reshape does per call."""
@@ -156,10 +139,10 @@ def _onnx_at_run_time(node, x, output, b):
     shape = b.op("Shape", [x], node.name)
     sides = []
     for axis, explicit in ((2, p.height), (3, p.width)):
-        side_eff = _OnnxSide(b, node.name, b.op("Slice", [shape, b.ints(node.name, "from", [axis]),
+        side_eff = OnnxInt(b, node.name, b.op("Slice", [shape, b.ints(node.name, "from", [axis]),
                                                           b.ints(node.name, "to", [axis + 1])], node.name))
         side = interp_side(side_eff, p.zoom_factor, p.shrink_factor, explicit)
-        sides.append(side.name if isinstance(side, _OnnxSide) else b.ints(node.name, "side", [side]))
+        sides.append(side.name if isinstance(side, OnnxInt) else b.ints(node.name, "side", [side]))
     batch_channels = b.op("Slice", [shape, b.ints(node.name, "zero", [0]), b.ints(node.name, "two", [2])], node.name)
     size = b.op("Concat", [batch_channels, *sides], node.name, axis=0)
     return b.op("Resize", [x, "", "", size], node.name, output=output, mode="linear",

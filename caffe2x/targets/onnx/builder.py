@@ -77,3 +77,22 @@ class OnnxBuilder:
 
     def unsupported(self, node: Node, why: str) -> Caffe2xError:
         return inexpressible(node, "ONNX", why)
+
+
+class OnnxInt:
+    """An int64 tensor of the graph `builder` builds, for a shape rule's integer arithmetic at run
+    time (Caffe's sizes from the input's shape): +, -, * and // with another OnnxInt or a Python
+    int, each one node. ONNX's integer Div truncates: // is floor division for operands >= 0
+    only, which is what Caffe's size rules divide."""
+
+    def __init__(self, builder: OnnxBuilder, layer: str, name: str):
+        self.builder, self.layer, self.name = builder, layer, name
+
+    def _op(self, op_type: str, other) -> OnnxInt:
+        operand = other.name if isinstance(other, OnnxInt) else self.builder.ints(self.layer, "c", [other])
+        return OnnxInt(self.builder, self.layer, self.builder.op(op_type, [self.name, operand], self.layer))
+
+    def __add__(self, other): return self._op("Add", other)
+    def __sub__(self, other): return self._op("Sub", other)
+    def __mul__(self, other): return self._op("Mul", other)
+    def __floordiv__(self, other): return self._op("Div", other)

@@ -19,6 +19,7 @@ from ...layers.pooling import (
     max_mask_windows,
     pool_tail_pad,
 )
+from .builder import OnnxInt
 from .registry import ONNX_EMITTERS
 
 
@@ -77,26 +78,11 @@ def _max_with_mask(node, x, out, b):
     in_plane = b.op("Mod", [flat, b.ints(name, "plane", [(h + sum(pads[0])) * padded_w])], name)
     row = b.op("Div", [in_plane, b.ints(name, "padded_w", [padded_w])], name)
     col = b.op("Mod", [in_plane, b.ints(name, "padded_w", [padded_w])], name)
-    index = mask_index(_Int(b, name, row), _Int(b, name, col), pads, w).name
+    index = mask_index(OnnxInt(b, name, row), OnnxInt(b, name, col), pads, w).name
     index = b.op("Cast", [index], name, to=1)  # FLOAT
     found = b.op("Greater", [pooled, b.const(name, "lowest", np.float32(LOWEST_FLOAT32))], name)
     mask = b.op("Where", [found, index, b.const(name, "no_mask", np.float32(NO_MASK))], name, output=out[1])
     return [pooled, mask]
-
-
-class _Int:
-    """An int64 ONNX tensor for mask_index's arithmetic (- and * with Python ints, +)."""
-
-    def __init__(self, b, layer, name):
-        self.b, self.layer, self.name = b, layer, name
-
-    def _op(self, op, other):
-        other = other.name if isinstance(other, _Int) else self.b.ints(self.layer, "c", [other])
-        return _Int(self.b, self.layer, self.b.op(op, [self.name, other], self.layer))
-
-    def __sub__(self, other): return self._op("Sub", other)
-    def __add__(self, other): return self._op("Add", other)
-    def __mul__(self, other): return self._op("Mul", other)
 
 
 def _pool_at_run_time(node, x, out, b):
